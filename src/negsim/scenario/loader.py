@@ -1,0 +1,545 @@
+"""Reading scenario files: safe YAML, line numbers, `extends`, variants, validation.
+
+Every problem in a file is collected and reported together, one line each,
+as ``FILE:LINE: field.path: what is wrong (got X)``.
+
+Order in which values win (lowest first), written down once:
+
+1. the file named by `extends` (recursively: its own `extends` first);
+2. the file itself: mappings merge key by key, events merge by `id`
+   (an event with the id of an inherited one replaces it), anything else
+   (numbers, strings, other lists) replaces the inherited value;
+3. a variant's edits, in the order `remove_events`, `move_events`,
+   `add_events`, `set`;
+4. per replication, a parameter given as a distribution is drawn by the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from negsim.errors import Problem, ScenarioError
+from negsim.scenario.references import check_references
+from negsim.scenario.schema import Scenario
+
+Path_ = tuple[str | int, ...]
+Origins = dict[Path_, tuple[str, int]]
+
+BASE = "base"
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A validated scenario and its variants, with where it came from."""
+
+    path: Path
+    sha256: str
+    scenario: Scenario
+    variants: dict[str, Scenario] = field(default_factory=dict)
+    """Every variant as a full scenario, `base` first."""
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def variant(self, name: str) -> Scenario:
+        """One variant by name (`base` is the scenario as written)."""
+        if name not in self.variants:
+            raise KeyError(name)
+        return self.variants[name]
+
+
+# ------------------------------------------------------------------ YAML layer
+
+
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
+
+
+def _mark_line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _to_python(
+    node: yaml.Node,
+    loader: yaml.SafeLoader,
+    path: Path_,
+    file: str,
+    origins: Origins,
+    problems: list[Problem],
+) -> Any:
+    """Build plain data from a composed node, recording each path's line."""
+    origins.setdefault(path, (file, _mark_line(node)))
+    if node.tag not in _PLAIN_TAGS:
+        problems.append(
+            Problem(file, _mark_line(node), _dotted(path), f"YAML tag {node.tag!r} is not allowed")
+        )
+        return None
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    Problem(file, _mark_line(key_node), _dotted(path), "merge keys (<<) are not supported")
+                )
+                continue
+            key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems)
+            if isinstance(key, dt.date):
+                key = key.isoformat()
+            if not isinstance(key, str | int | float | bool) or key is None:
+                problems.append(
+                    Problem(file, _mark_line(key_node), _dotted(path), f"a key must be text (got {key!r})")
+                )
+                continue
+            key = str(key) if not isinstance(key, str) else key
+            if key in result:
+                first_line = origins[path + (key,)][1]
+                problems.append(
+                    Problem(
+                        file,
+                        _mark_line(key_node),
+                        _dotted(path + (key,)),
+                        f"duplicate key (first given on line {first_line})",
+                    )
+                )
+                continue
+            origins[path + (key,)] = (file, _mark_line(key_node))
+            result[key] = _to_python(value_node, loader, path + (key,), file, origins, problems)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            origins[path + (index,)] = (file, _mark_line(item))
+            items.append(_to_python(item, loader, path + (index,), file, origins, problems))
+        return items
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as error:
+        problems.append(
+            Problem(file, _mark_line(node), _dotted(path), f"unsupported value: {_first_line(error)}")
+        )
+        return None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | None:
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(Problem(file, None, "", "file not found"))
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(file, None, "", "is a folder, not a scenario file"))
+        return None
+    except OSError as error:
+        problems.append(Problem(file, None, "", f"cannot read: {error.strerror}"))
+        return None
+    if b"\x00" in raw:
+        problems.append(Problem(file, None, "", "binary file, not a YAML scenario"))
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        problems.append(Problem(file, None, "", f"not UTF-8 text (byte {error.start})"))
+        return None
+    if not text.strip():
+        problems.append(Problem(file, 1, "", "file is empty; a scenario is a YAML mapping"))
+        return None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        column = f", column {mark.column + 1}" if mark else ""
+        problems.append(
+            Problem(file, line, "", f"YAML syntax error{column}: {error.problem or error.context}")
+        )
+        return None
+    except yaml.YAMLError as error:
+        problems.append(Problem(file, None, "", f"YAML error: {_first_line(error)}"))
+        return None
+    finally:
+        loader.dispose()
+    if node is None:
+        problems.append(Problem(file, 1, "", "file holds no YAML document"))
+        return None
+    origins: Origins = {}
+    data = _to_python(node, loader, (), file, origins, problems)
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(file, _mark_line(node), "", f"a scenario is a YAML mapping (got {type(data).__name__})")
+        )
+        return None
+    return data, origins
+
+
+# ------------------------------------------------------------------- inheritance
+
+
+def _subtree(origins: Origins, prefix: Path_) -> Origins:
+    n = len(prefix)
+    return {p: o for p, o in origins.items() if p[:n] == prefix}
+
+
+def _rebase(origins: Origins, old: Path_, new: Path_) -> Origins:
+    n = len(old)
+    return {new + p[n:]: o for p, o in origins.items() if p[:n] == old}
+
+
+def _merge(
+    parent: Any, parent_origins: Origins, child: Any, child_origins: Origins, path: Path_
+) -> tuple[Any, Origins]:
+    """Merge child over parent (see the module docstring for the rules)."""
+    if isinstance(parent, dict) and isinstance(child, dict):
+        merged = dict(parent)
+        origins = _subtree(parent_origins, path)
+        origins[path] = child_origins.get(path, parent_origins.get(path, ("", 0)))
+        for key, value in child.items():
+            sub = path + (key,)
+            if key in parent:
+                merged[key], sub_origins = _merge(parent[key], parent_origins, value, child_origins, sub)
+                origins = {p: o for p, o in origins.items() if p[: len(sub)] != sub}
+                origins.update(sub_origins)
+            else:
+                merged[key] = value
+                origins.update(_subtree(child_origins, sub))
+        return merged, origins
+    if path == ("events",) and isinstance(parent, list) and isinstance(child, list):
+        merged_list: list[Any] = []
+        origins = {path: child_origins.get(path, ("", 0))}
+        child_by_id = {
+            item.get("id"): (index, item) for index, item in enumerate(child) if isinstance(item, dict)
+        }
+        used: set[int] = set()
+        for index, item in enumerate(parent):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if item_id is not None and item_id in child_by_id:
+                child_index, child_item = child_by_id[item_id]
+                used.add(child_index)
+                origins.update(_rebase(child_origins, path + (child_index,), path + (len(merged_list),)))
+                merged_list.append(child_item)
+            else:
+                origins.update(_rebase(parent_origins, path + (index,), path + (len(merged_list),)))
+                merged_list.append(item)
+        for index, item in enumerate(child):
+            if index not in used:
+                origins.update(_rebase(child_origins, path + (index,), path + (len(merged_list),)))
+                merged_list.append(item)
+        return merged_list, origins
+    return child, _subtree(child_origins, path)
+
+
+def _read_with_extends(
+    path: Path, problems: list[Problem], seen: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], Origins] | None:
+    parsed = _parse_file(path, problems)
+    if parsed is None:
+        return None
+    data, origins = parsed
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return data, origins
+    file, line = origins.get(("extends",), (str(path), 1))
+    if not isinstance(parent_name, str):
+        problems.append(Problem(file, line, "extends", f"must be a file path (got {parent_name!r})"))
+        return data, origins
+    parent_path = (path.parent / parent_name).resolve()
+    if parent_path in seen or parent_path == path.resolve():
+        problems.append(Problem(file, line, "extends", f"circular extends ({parent_name})"))
+        return data, origins
+    if not parent_path.is_file():
+        problems.append(Problem(file, line, "extends", f"no such file (got {parent_name!r})"))
+        return data, origins
+    parent = _read_with_extends(parent_path, problems, seen + (path.resolve(),))
+    if parent is None:
+        return data, origins
+    parent_data, parent_origins = parent
+    # `name` and `extends` describe this file, not its parent.
+    parent_data = {k: v for k, v in parent_data.items() if k != "extends"}
+    merged, merged_origins = _merge(parent_data, parent_origins, data, origins, ())
+    return merged, merged_origins
+
+
+# ----------------------------------------------------------------- validation
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
+
+
+def _yaml_path(loc: tuple[Any, ...], data: Any) -> Path_:
+    """Pydantic's error location without its union tags, as a path into the data."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict):
+            if part in current:
+                path.append(part)
+                current = current[part]
+                continue
+            if part in (current.get("kind"), current.get("type")) or part == "[key]":
+                continue
+            path.append(part)
+            current = None
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            path.append(part)
+            current = current[part]
+        elif isinstance(part, str) and part[:1].isupper() or part in ("float", "int", "str", "date"):
+            # A union member's name (e.g. a distribution type): not a place in the file.
+            continue
+        else:
+            path.append(part)
+            current = None
+    return tuple(path)
+
+
+def _line_of(path: Path_, origins: Origins, default_file: str) -> tuple[str, int | None]:
+    for end in range(len(path), -1, -1):
+        if path[:end] in origins:
+            return origins[path[:end]]
+    return default_file, None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` (for 'did you mean')."""
+    import types
+    import typing
+
+    annotation: Any = model
+    for part in loc:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if part not in annotation.model_fields:
+                return []
+            annotation = annotation.model_fields[part].annotation
+            continue
+        if origin in (dict, list):
+            annotation = typing.get_args(annotation)[-1]
+            if typing.get_origin(annotation) is typing.Annotated:
+                annotation = typing.get_args(annotation)[0]
+            origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            members = [
+                m for m in typing.get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)
+            ]
+            for member in members:
+                tag_field = next(
+                    (f for f in ("kind", "type") if f in member.model_fields), None
+                )
+                if tag_field and part in typing.get_args(member.model_fields[tag_field].annotation):
+                    annotation = member
+                    break
+            else:
+                if len(members) == 1:
+                    annotation = members[0]
+            continue
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        allowed = _allowed_keys(Scenario, loc[:-1])
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else (
+            f"; allowed: {', '.join(allowed)}" if allowed else ""
+        )
+        return f"unknown key {key!r}{hint}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_not_found":
+        tag = error.get("ctx", {}).get("discriminator", "kind").strip("'")
+        return f"missing {tag!r}, which selects the fields that apply"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if "(got " in message:
+        return message
+    return f"{message} (got {_show(error.get('input'))})"
+
+
+def _validate(
+    data: dict[str, Any], origins: Origins, file: str
+) -> tuple[Scenario | None, list[Problem]]:
+    problems: list[Problem] = []
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        scenario = None
+        for item in error.errors():
+            loc = tuple(item["loc"])
+            path = _yaml_path(loc, data)
+            where_file, line = _line_of(path, origins, file)
+            problems.append(Problem(where_file, line, _dotted(path), _message(dict(item), loc)))
+    return scenario, problems
+
+
+# ---------------------------------------------------------------------- variants
+
+
+def _event_index(data: dict[str, Any], event_id: str) -> int | None:
+    for index, event in enumerate(data.get("events") or []):
+        if isinstance(event, dict) and event.get("id") == event_id:
+            return index
+    return None
+
+
+def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
+    """Set ``dotted`` (events addressed by id) in ``data``; return a problem or None."""
+    parts = dotted.split(".")
+    if not dotted or any(not part for part in parts):
+        return "empty part in dotted path"
+    current: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if depth == 0 and part == "events":
+            continue
+        if depth == 1 and parts[0] == "events":
+            index = _event_index(data, part)
+            if index is None:
+                return f"no event with id {part!r}"
+            current = data["events"][index]
+            continue
+        if not isinstance(current, dict):
+            return f"{'.'.join(parts[:depth])} is not a mapping"
+        if part not in current:
+            current[part] = {}
+        current = current[part]
+    if not isinstance(current, dict):
+        return f"{'.'.join(parts[:-1])} is not a mapping"
+    current[parts[-1]] = value
+    return None
+
+
+def apply_variant(data: dict[str, Any], variant: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Path_, str]]]:
+    """A copy of the scenario data with one variant's edits; problems as (path in variant, message)."""
+    result = copy.deepcopy({k: v for k, v in data.items() if k not in ("variants",)})
+    problems: list[tuple[Path_, str]] = []
+    events = result.setdefault("events", [])
+    for index, event_id in enumerate(variant.get("remove_events") or []):
+        found = _event_index(result, event_id)
+        if found is None:
+            problems.append((("remove_events", index), f"no event with id {event_id!r}"))
+        else:
+            del events[found]
+    for event_id, date in (variant.get("move_events") or {}).items():
+        found = _event_index(result, event_id)
+        if found is None:
+            problems.append((("move_events", event_id), f"no event with id {event_id!r}"))
+        else:
+            events[found]["date"] = date
+    for index, event in enumerate(variant.get("add_events") or []):
+        if isinstance(event, dict) and _event_index(result, event.get("id")) is not None:
+            problems.append((("add_events", index, "id"), f"an event with id {event.get('id')!r} already exists"))
+        events.append(copy.deepcopy(event))
+    for dotted, value in (variant.get("set") or {}).items():
+        problem = apply_set(result, str(dotted), copy.deepcopy(value))
+        if problem:
+            problems.append((("set", dotted), problem))
+    return result, problems
+
+
+# ---------------------------------------------------------------------- entry
+
+
+def load(path: str | Path) -> ScenarioFile:
+    """Load, merge and validate a scenario file and all its variants.
+
+    Raises:
+        ScenarioError: with every problem found, each with file and line.
+    """
+    path = Path(path)
+    file = str(path)
+    problems: list[Problem] = []
+    read = _read_with_extends(path, problems)
+    if read is None:
+        raise ScenarioError(problems)
+    data, origins = read
+    scenario, structural = _validate(data, origins, file)
+    problems += structural
+    for ref_path, message in check_references(data):
+        where_file, line = _line_of(ref_path, origins, file)
+        problems.append(Problem(where_file, line, _dotted(ref_path), message))
+
+    variants: dict[str, Scenario] = {}
+    if scenario is not None:
+        variants[BASE] = scenario
+    raw_variants = data.get("variants")
+    if isinstance(raw_variants, dict):
+        # A variant inherits the base's problems; report each once, at the base.
+        base_messages = {p.message for p in problems}
+        for name, variant in raw_variants.items():
+            if not isinstance(variant, dict):
+                continue  # reported by the schema
+            prefix: Path_ = ("variants", name)
+            if name == BASE:
+                where_file, line = _line_of(prefix, origins, file)
+                problems.append(Problem(where_file, line, _dotted(prefix), "'base' is reserved for the scenario as written"))
+                continue
+            edited, edit_problems = apply_variant(data, variant)
+            for sub_path, message in edit_problems:
+                where_file, line = _line_of(prefix + sub_path, origins, file)
+                problems.append(Problem(where_file, line, _dotted(prefix + sub_path), message))
+            if edit_problems:
+                continue
+            variant_scenario, variant_problems = _validate(edited, {}, file)
+            variant_refs = check_references(edited, variant_only=True)
+            where_file, line = _line_of(prefix, origins, file)
+            for problem in variant_problems:
+                if problem.message not in base_messages:
+                    problems.append(Problem(where_file, line, f"{_dotted(prefix)} -> {problem.path}", problem.message))
+            for ref_path, message in variant_refs:
+                if message not in base_messages:
+                    problems.append(Problem(where_file, line, f"{_dotted(prefix)} -> {_dotted(ref_path)}", message))
+            if variant_scenario is not None and not variant_problems:
+                variants[name] = variant_scenario.model_copy(update={"variants": {}})
+    if problems:
+        raise ScenarioError(_unique(problems))
+    if scenario is None:  # unreachable: validation failed without a problem
+        raise ScenarioError([Problem(file, None, "", "scenario could not be validated")])
+    digest = hashlib.sha256()
+    digest.update(path.read_bytes())
+    return ScenarioFile(path=path, sha256=digest.hexdigest(), scenario=scenario, variants=variants)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, int | None, str, str]] = set()
+    result = []
+    for problem in problems:
+        key = (problem.file, problem.line, problem.path, problem.message)
+        if key not in seen:
+            seen.add(key)
+            result.append(problem)
+    return sorted(result, key=lambda p: (p.file, p.line or 0))

@@ -1,0 +1,530 @@
+"""The scenario format: frozen pydantic models, one docstring per field.
+
+These models are the single source of truth for the format: `negsim schema`
+prints their JSON Schema and `docs/scenario-format.md` is generated from them
+(a test fails if the two drift). Structure, types and ranges are checked
+here; references between parts of a file (a leader's faction, an event's
+actor, ...) are checked in :mod:`negsim.scenario.references`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from negsim.scenario.distributions import AnyNumber, NonNegative, Share
+
+# Outcomes the model reports per run; hypotheses may name any of them.
+RUN_METRICS: tuple[str, ...] = (
+    "agreement",
+    "agreement_week",
+    "settlement",
+    "ceasefire",
+    "walkouts",
+    "talks_weeks",
+    "bargaining_range_at_talks",
+    "opposition_cohesion_at_talks",
+    "regime_control_end",
+    "opposition_control_end",
+    "regime_losses",
+    "opposition_losses",
+    "leaders_removed",
+    "fragmented",
+)
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Lower-case identifier: letters, digits and underscores.",
+    ),
+]
+
+
+class Frozen(BaseModel):
+    """Base of every scenario model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+# --------------------------------------------------------------------- calendar
+
+
+class Calendar(Frozen):
+    """When the scenario starts and ends. The model steps one week at a time."""
+
+    start: dt.date
+    """First day of the first week (YYYY-MM-DD)."""
+    end: dt.date
+    """Last day simulated (YYYY-MM-DD); the last step is the week containing it."""
+    step: Literal["week"] = "week"
+    """Length of one step. Only weekly steps are supported."""
+
+
+class Issue(Frozen):
+    """The issue dimension being negotiated, a line from 0 to 1."""
+
+    name: str
+    """Short name of the issue, e.g. `transition`."""
+    low: str = "0"
+    """What 0 on the issue means, e.g. `regime keeps full power`."""
+    high: str = "1"
+    """What 1 on the issue means, e.g. `full political transition`."""
+
+
+# ----------------------------------------------------------------------- actors
+
+
+class ActorBase(Frozen):
+    name: str | None = None
+    """Display name (defaults to the id)."""
+    note: str | None = None
+    """Free text: sources, caveats."""
+
+
+class Combatant(ActorBase):
+    capability: NonNegative
+    """Fighting strength in capability units (relative; 1.0 is a large army)."""
+    recruitment: Share = 0.02
+    """Weekly share of the gap to initial capability regained (replacement of losses)."""
+
+
+class Party(Combatant):
+    resolve: Share = 0.5
+    """Determination to fight on: lowers perceived costs of war and willingness to talk."""
+    cost_sensitivity: NonNegative = 1.0
+    """How much each unit of expected losses counts as a cost of war on the issue scale."""
+    position: Share = 0.5
+    """Ideal point on the issue (0..1)."""
+    salience: Share = 1.0
+    """Importance of the issue to the actor; scales its cost of conceding (0..1)."""
+    expected_outcome: Share = 0.5
+    """Initial belief of where continued war would end on the issue (0..1)."""
+    optimism: AnyNumber = 0.0
+    """Bias of the actor's reading of the battlefield, in issue units, towards its own side."""
+    willingness_bias: AnyNumber = 0.0
+    """Baseline propensity to engage in talks (logit scale; 0 is neutral)."""
+
+
+class Government(Party):
+    """The government (regime) side in the negotiation."""
+
+    kind: Literal["government"]
+    """`government`: the incumbent, one per scenario."""
+
+
+class Opposition(ActorBase):
+    """The opposition coalition; its fighting strength is that of its factions."""
+
+    kind: Literal["opposition"]
+    """`opposition`: the coalition that negotiates for the factions, one per scenario."""
+    resolve: Share = 0.5
+    """Determination to fight on (see government)."""
+    cost_sensitivity: NonNegative = 1.0
+    """How much expected losses count as a cost of war (see government)."""
+    position: Share = 1.0
+    """Ideal point on the issue."""
+    salience: Share = 1.0
+    """Importance of the issue to the coalition."""
+    expected_outcome: Share = 0.5
+    """Initial belief of where continued war would end on the issue."""
+    optimism: AnyNumber = 0.0
+    """Bias of the coalition's reading of the battlefield, towards its own side."""
+    willingness_bias: AnyNumber = 0.0
+    """Baseline propensity to engage in talks (logit scale)."""
+    cohesion: Share = 0.7
+    """Initial cohesion of the coalition (0..1)."""
+
+
+class Faction(Combatant):
+    """An armed group inside the opposition coalition."""
+
+    kind: Literal["faction"]
+    """`faction`: an armed member of the opposition coalition."""
+    coalition: Identifier
+    """Id of the opposition coalition the faction belongs to."""
+    cohesion: Share = 0.7
+    """Initial internal cohesion (0..1)."""
+    moderation: Share = 0.5
+    """Readiness to compromise when the faction has no named leader."""
+    authority: Share = 0.5
+    """Hold on the faction when it has no named leader."""
+
+
+class Patron(ActorBase):
+    """An outside state that arms, funds or fights for a client."""
+
+    kind: Literal["patron"]
+    """`patron`: an outside backer of a client."""
+    client: Identifier
+    """Id of the client: the government or the opposition coalition."""
+    commitment: Share = 0.5
+    """Strength of the patron's interest in its client (0..1)."""
+    capacity: NonNegative = 0.2
+    """Capability units the patron supplies at full commitment."""
+    responsiveness: AnyNumber = 0.0
+    """How much support rises as the client's prospects fall (0 = not at all)."""
+    supports_talks: Share = 0.5
+    """How much the patron presses its client to negotiate and endorses a deal (0..1)."""
+
+
+class Spoiler(Combatant):
+    """An armed actor outside the talks (e.g. a jihadist group); fights, never negotiates."""
+
+    kind: Literal["spoiler"]
+    """`spoiler`: fights for territory, takes no part in talks."""
+
+
+class Mediator(ActorBase):
+    """The third party that convenes rounds and makes proposals."""
+
+    kind: Literal["mediator"]
+    """`mediator`: convenes negotiation rounds and proposes deals."""
+    leverage: Share = 0.5
+    """How credible a way out the mediator offers (Zartman's 'way out'), 0..1."""
+    bias: AnyNumber = 0.0
+    """Tilt of proposals, as a share of the bargaining range (- towards government)."""
+
+
+Actor = Annotated[
+    Government | Opposition | Faction | Patron | Spoiler | Mediator,
+    Field(discriminator="kind"),
+]
+
+ACTOR_KINDS = ("government", "opposition", "faction", "patron", "spoiler", "mediator")
+
+
+# ---------------------------------------------------------------------- leaders
+
+
+class Successor(Frozen):
+    """How a removed leader's successor is drawn and what the succession costs."""
+
+    moderation: Share = 0.5
+    """Successor's moderation (fixed or a distribution)."""
+    authority: Share = 0.5
+    """Successor's authority (fixed or a distribution)."""
+    ties_retained: Share = 0.5
+    """Share of the predecessor's patron ties the successor keeps."""
+    cohesion_shock: Share = 0.3
+    """Immediate proportional drop of the faction's cohesion at removal."""
+    capability_loss: Share = 0.0
+    """Immediate proportional loss of the faction's capability at removal."""
+    crisis_weeks: NonNegative = 8
+    """Weeks until the successor's authority is fully established."""
+
+
+class Leader(Frozen):
+    """A faction's leader."""
+
+    faction: Identifier
+    """Id of the faction the leader heads (one leader per faction)."""
+    name: str | None = None
+    """Display name."""
+    moderation: Share = 0.5
+    """Readiness to compromise (0 = none, 1 = accepts the coalition's reservation point)."""
+    authority: Share = 0.5
+    """Hold on the faction: drives its cohesion (0..1)."""
+    ties: dict[Identifier, Share] = Field(default_factory=dict)
+    """Ties to patrons, by patron id (0..1): direct patron support and endorsement."""
+    successor: Successor = Field(default_factory=Successor)
+    """How a successor is drawn if the leader is removed."""
+    note: str | None = None
+    """Free text: sources, caveats."""
+
+
+# ---------------------------------------------------------------------- regions
+
+
+class Region(Frozen):
+    """A governorate or front."""
+
+    name: str | None = None
+    """Display name."""
+    population: NonNegative = 1.0
+    """Population in millions (informational; weights nothing by itself)."""
+    strategic_value: NonNegative = 1.0
+    """Weight of the region in control shares and in where actors commit effort."""
+    adjacent: list[Identifier] = Field(default_factory=list)
+    """Ids of neighbouring regions (adjacency is made symmetric)."""
+    control: dict[Identifier, Annotated[float, Field(ge=0, le=1)]]
+    """Initial control shares by combatant id (government, faction, spoiler); sum to 1."""
+    note: str | None = None
+    """Free text: sources, caveats."""
+
+
+# ----------------------------------------------------------------------- events
+
+
+class EventBase(Frozen):
+    id: Identifier
+    """Unique event id (variants refer to events by it)."""
+    date: dt.date | None = None
+    """Date the event happens (scheduled events)."""
+    hazard: Share | None = None
+    """Weekly probability instead of a date (stochastic events); fires at most once."""
+    window_start: dt.date | None = None
+    """Stochastic events only: earliest date (default: calendar start)."""
+    window_end: dt.date | None = None
+    """Stochastic events only: latest date (default: calendar end)."""
+    label: str | None = None
+    """Short label for figures (defaults to the id)."""
+    note: str | None = None
+    """Free text: sources, caveats."""
+
+
+class Intervention(EventBase):
+    """A patron intervenes directly: adds capability to its client's side."""
+
+    type: Literal["intervention"]
+    """`intervention`."""
+    actor: Identifier
+    """Id of the intervening patron."""
+    intensity: NonNegative
+    """Capability units added to the client's side while the intervention lasts."""
+    duration_weeks: NonNegative | None = None
+    """How long it lasts (default: to the end)."""
+
+
+class Escalation(EventBase):
+    """A combatant escalates: multiplies its fighting effort."""
+
+    type: Literal["escalation"]
+    """`escalation`."""
+    actor: Identifier
+    """Id of the escalating government, faction or spoiler."""
+    intensity: NonNegative
+    """Effort rises by this proportion (0.5 = +50 %)."""
+    duration_weeks: NonNegative | None = None
+    """How long it lasts (default: to the end)."""
+
+
+class Offensive(EventBase):
+    """A combatant concentrates effort on one region."""
+
+    type: Literal["offensive"]
+    """`offensive`."""
+    actor: Identifier
+    """Id of the attacking combatant."""
+    region: Identifier
+    """Id of the region attacked."""
+    intensity: NonNegative = 1.0
+    """Extra weight of the region in the attacker's effort (1.0 doubles it)."""
+    duration_weeks: NonNegative = 4
+    """How long the offensive lasts."""
+
+
+class LeaderRemoval(EventBase):
+    """A leader is killed or removed; a successor is drawn."""
+
+    type: Literal["leader_removal"]
+    """`leader_removal`."""
+    leader: Identifier
+    """Id of the leader removed."""
+    by: Identifier | None = None
+    """Id of the actor responsible (informational)."""
+
+
+class NegotiationRound(EventBase):
+    """A round of talks convened by a mediator."""
+
+    type: Literal["negotiation_round"]
+    """`negotiation_round`."""
+    mediator: Identifier
+    """Id of the mediator convening the round."""
+    duration_weeks: NonNegative = 4
+    """Weeks the round stays in session."""
+
+
+class Ceasefire(EventBase):
+    """An imposed or agreed cessation of hostilities."""
+
+    type: Literal["ceasefire"]
+    """`ceasefire`."""
+    strength: Share = 0.7
+    """Proportional reduction of fighting while it holds."""
+    duration_weeks: NonNegative | None = None
+    """How long it holds (default: to the end)."""
+
+
+class PatronPolicy(EventBase):
+    """A patron changes its policy; only the fields given change."""
+
+    type: Literal["patron_policy"]
+    """`patron_policy`."""
+    actor: Identifier
+    """Id of the patron."""
+    commitment: Share | None = None
+    """New commitment to the client."""
+    capacity: NonNegative | None = None
+    """New capacity."""
+    supports_talks: Share | None = None
+    """New support for talks."""
+
+
+Event = Annotated[
+    Intervention | Escalation | Offensive | LeaderRemoval | NegotiationRound | Ceasefire
+    | PatronPolicy,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES = (
+    "intervention",
+    "escalation",
+    "offensive",
+    "leader_removal",
+    "negotiation_round",
+    "ceasefire",
+    "patron_policy",
+)
+
+
+# ------------------------------------------------------------------- parameters
+
+
+class Parameters(Frozen):
+    """Constants of the model's mechanisms. Each may be a distribution."""
+
+    contest_decisiveness: NonNegative = 1.0
+    """Exponent m of the Tullock contest success function (1 = lottery, large = decisive)."""
+    front_rate: Share = 0.06
+    """Weekly share of a region's control that moves towards the contest shares."""
+    adjacency_reach: Share = 0.3
+    """Weight of presence in neighbouring regions when allocating effort to a region."""
+    fighting_noise: NonNegative = 0.25
+    """Standard deviation of log-normal noise on each actor's effort in each region."""
+    attrition_rate: NonNegative = 0.01
+    """Lanchester effectiveness: weekly losses per unit of enemy strength."""
+    hurt_memory: Share = 0.25
+    """Weight of the latest week in the moving average of the loss rate ('hurt')."""
+    belief_learning_rate: Share = 0.15
+    """Weight of the latest battlefield signal in each side's belief."""
+    belief_noise: NonNegative = 0.04
+    """Standard deviation of the noise in each side's reading of the battlefield."""
+    strength_weight: Share = 0.5
+    """Weight of relative strength (vs territory) in the battlefield signal."""
+    cost_horizon_weeks: NonNegative = 26
+    """Horizon over which expected losses count as the cost of war."""
+    momentum_memory: Share = 0.25
+    """Weight of the latest week in the moving average of territorial change."""
+    hurt_threshold: NonNegative = 0.01
+    """Weekly loss rate at which a side fully 'hurts' (ripeness)."""
+    stalemate_tolerance: NonNegative = 0.004
+    """Weekly territorial change below which the war counts as a stalemate (ripeness)."""
+    willingness_ripeness: NonNegative = 3.0
+    """Logit weight of ripeness in the willingness to talk."""
+    willingness_endorsement: NonNegative = 1.5
+    """Logit weight of patrons' endorsement of talks."""
+    willingness_confidence: NonNegative = 4.0
+    """Logit weight of a side's confidence of winning (lowers willingness)."""
+    willingness_resolve: NonNegative = 1.0
+    """Logit weight of resolve (lowers willingness)."""
+    cohesion_rate: Share = 0.15
+    """Weekly adjustment of cohesion towards its target."""
+    cohesion_loss_weight: NonNegative = 10.0
+    """How much the loss rate erodes factions' cohesion."""
+    fragmentation_threshold: Share = 0.3
+    """Coalition cohesion below which the opposition is fragmented and cannot commit."""
+    commitment_threshold: Share = 0.6
+    """Share of opposition capability that must be able to deliver for an agreement."""
+    ceasefire_threshold: Share = 0.4
+    """Share able to deliver for a ceasefire (below the agreement threshold)."""
+    hardline_margin: NonNegative = 0.2
+    """How far above the coalition's reservation a fully immoderate faction demands."""
+    discount_base: Share = 0.98
+    """Weekly discount factor of a side with no cost of war (Rubinstein delta)."""
+
+
+# --------------------------------------------------------- variants, hypotheses
+
+
+class Variant(Frozen):
+    """A named edit of the base scenario. Edits apply in the order of these fields."""
+
+    description: str | None = None
+    """What the counterfactual is."""
+    remove_events: list[Identifier] = Field(default_factory=list)
+    """Ids of events (scheduled or stochastic) to remove."""
+    move_events: dict[Identifier, dt.date] = Field(default_factory=dict)
+    """New dates for events, by id."""
+    add_events: list[Event] = Field(default_factory=list)
+    """Events to add (new ids)."""
+    set: dict[str, Any] = Field(default_factory=dict)
+    """Overrides by dotted path, e.g. `actors.russia.commitment: 0.2` or
+    `events.geneva3.duration_weeks: 8` (events are addressed by id)."""
+
+
+class Hypothesis(Frozen):
+    """A claim tested by comparing a treatment variant with a control variant."""
+
+    metric: str
+    """Run outcome compared (a `runs.csv` column, e.g. `agreement`)."""
+    treatment: Identifier
+    """Variant where the cause is present (`base` is the scenario as written)."""
+    control: Identifier
+    """Variant where it is absent."""
+    expected: Literal["increase", "decrease"]
+    """Predicted sign of treatment minus control."""
+    description: str | None = None
+    """The claim in words."""
+
+
+class Experiment(Frozen):
+    """Defaults for `negsim run`."""
+
+    runs: int = Field(default=1000, ge=1, le=1_000_000)
+    """Replications per variant."""
+    seed: int = Field(default=1, ge=0)
+    """Master seed; every random stream derives from it."""
+    chunk_size: int = Field(default=500, ge=1, le=100_000)
+    """Replications simulated together; part of the experiment (changes the draws)."""
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    """Confidence level of the verdicts' intervals."""
+    bootstrap_resamples: int = Field(default=2000, ge=100, le=100_000)
+    """Bootstrap resamples for the verdicts' intervals."""
+
+
+# --------------------------------------------------------------------- scenario
+
+
+class Scenario(Frozen):
+    """A scenario file."""
+
+    name: Identifier
+    """Scenario name; results go to `results/<name>/`."""
+    description: str | None = None
+    """What the scenario represents."""
+    extends: str | None = None
+    """Path (relative to this file) of a scenario this one builds on."""
+    calendar: Calendar
+    """Start and end dates."""
+    issue: Issue
+    """The issue under negotiation."""
+    actors: dict[Identifier, Actor]
+    """Actors by id; `kind` selects the kind and its fields."""
+    leaders: dict[Identifier, Leader] = Field(default_factory=dict)
+    """Faction leaders by id."""
+    regions: dict[Identifier, Region]
+    """Regions (governorates or fronts) by id."""
+    events: list[Event] = Field(default_factory=list)
+    """Scheduled (`date`) or stochastic (`hazard`) events; `type` selects the fields."""
+    parameters: Parameters = Field(default_factory=Parameters)
+    """Constants of the mechanisms."""
+    variants: dict[Identifier, Variant] = Field(default_factory=dict)
+    """Counterfactual variants by name (`base` is reserved for the scenario itself)."""
+    hypotheses: dict[Identifier, Hypothesis] = Field(default_factory=dict)
+    """Hypotheses by name."""
+    uncertain: dict[str, AnyNumber] = Field(default_factory=dict)
+    """Ranges or distributions for sensitivity sweeps, by dotted path."""
+    experiment: Experiment = Field(default_factory=Experiment)
+    """Default number of runs, seed and chunking."""
+
+    def actors_of(self, kind: str) -> dict[str, Any]:
+        """Actors of one kind, by id, in file order."""
+        return {key: actor for key, actor in self.actors.items() if actor.kind == kind}
+
+    def weeks(self) -> int:
+        """Number of weekly steps from start to end."""
+        return (self.calendar.end - self.calendar.start).days // 7 + 1

@@ -1,0 +1,319 @@
+"""Tests of negsim.plots against the small synthetic results folder in tests/fixtures."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from negsim.plots import (
+    FORMATS,
+    PlotError,
+    PlotReport,
+    _Folder,
+    _outcomes,
+    _verdicts,
+    plot_results,
+    wilson_interval,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RESULTS = FIXTURES / "results_small"
+FANS = [
+    "fan_bargaining_range",
+    "fan_opposition_cohesion",
+    "fan_control_regime",
+    "fan_willingness_opposition",
+    "fan_willingness_government",
+]
+ALL = [*FANS, "verdicts", "outcomes", "territory"]
+PNG_SHAPE = (840, 1500)  # 10 x 5.6 inches at 150 dpi
+
+
+def _pixels(path: Path) -> tuple[int, int]:
+    """(height, width) of a PNG, read with PIL when available, else matplotlib."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            im.verify()
+        with Image.open(path) as im:
+            return im.height, im.width
+    except ImportError:  # pragma: no cover - PIL ships with matplotlib
+        import matplotlib.image as mpimg
+
+        arr = mpimg.imread(path)
+        return arr.shape[0], arr.shape[1]
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """A writable copy of the fixture results folder."""
+    dest = tmp_path / "results"
+    shutil.copytree(RESULTS, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def png_report(tmp_path_factory: pytest.TempPathFactory) -> PlotReport:
+    return plot_results(RESULTS, tmp_path_factory.mktemp("png"), "png")
+
+
+def _names(report: PlotReport) -> set[str]:
+    return {p.stem for p in report.written}
+
+
+# --------------------------------------------------------------------------- the good fixture
+
+
+def test_every_figure_is_written_as_png(png_report: PlotReport) -> None:
+    assert png_report.problems == []
+    assert [p.stem for p in png_report.written] == ALL
+    for path in png_report.written:
+        assert path.suffix == ".png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert _pixels(path) == PNG_SHAPE, path.name
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_vector_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
+    report = plot_results(RESULTS, tmp_path / "a", fmt)
+    assert report.problems == []
+    assert [p.name for p in report.written] == [f"{n}.{fmt}" for n in ALL]
+    for path in report.written:
+        assert path.read_bytes().startswith(magic), path.name
+    again = plot_results(RESULTS, tmp_path / "b", fmt)
+    for a, b in zip(report.written, again.written, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs"
+
+
+def test_same_csvs_give_identical_png_bytes(png_report: PlotReport, tmp_path: Path) -> None:
+    again = plot_results(RESULTS, tmp_path, "png")
+    assert [p.name for p in again.written] == [p.name for p in png_report.written]
+    for a, b in zip(png_report.written, again.written, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs"
+
+
+def test_default_out_dir_is_figures_inside_results(results: Path) -> None:
+    report = plot_results(results)
+    assert report.problems == []
+    assert {p.parent for p in report.written} == {results / "figures"}
+    assert all(p.is_file() for p in report.written)
+
+
+def test_format_is_case_insensitive(tmp_path: Path) -> None:
+    report = plot_results(RESULTS, tmp_path, "SVG")
+    assert report.written and all(p.suffix == ".svg" for p in report.written)
+
+
+def test_fixture_matches_its_generator(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_results_small", FIXTURES / "make_results_small.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path)
+    for name in ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "manifest.json"):
+        assert (tmp_path / name).read_bytes() == (RESULTS / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------- not a results folder
+
+
+def test_missing_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(PlotError) as info:
+        plot_results(tmp_path / "nope")
+    assert "\n" not in str(info.value)
+
+
+def test_folder_without_csvs_raises(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    with pytest.raises(PlotError, match="not a results folder") as info:
+        plot_results(tmp_path)
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "figures").exists()
+
+
+def test_unknown_format_raises(tmp_path: Path) -> None:
+    with pytest.raises(PlotError, match="format"):
+        plot_results(RESULTS, tmp_path, "jpg")
+    assert set(FORMATS) == {"png", "svg", "pdf"}
+
+
+def test_plot_error_is_a_negsim_error() -> None:
+    from negsim.errors import NegsimError
+
+    assert issubclass(PlotError, NegsimError)
+
+
+# --------------------------------------------------------------------------- damaged folders
+
+
+def _assert_one_line(problems: list[str]) -> None:
+    assert problems
+    for line in problems:
+        assert "\n" not in line and "Traceback" not in line
+
+
+def test_missing_column_skips_fans_only(results: Path, tmp_path: Path) -> None:
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    ts.drop(columns="p95").to_csv(results / "timeseries.csv", index=False)
+    report = plot_results(results, tmp_path)
+    _assert_one_line(report.problems)
+    assert any(
+        "timeseries.csv" in p and "missing column 'p95'" in p and "fan charts not drawn" in p
+        for p in report.problems
+    ), report.problems
+    assert _names(report) == {"verdicts", "outcomes", "territory"}
+    for path in report.written:
+        assert _pixels(path) == PNG_SHAPE
+
+
+def test_empty_runs_csv_header_only(results: Path, tmp_path: Path) -> None:
+    header = (results / "runs.csv").read_text(encoding="utf-8").splitlines()[0]
+    (results / "runs.csv").write_text(header + "\n", encoding="utf-8")
+    report = plot_results(results, tmp_path)
+    _assert_one_line(report.problems)
+    assert len(report.problems) == 1
+    assert "runs.csv" in report.problems[0] and "outcomes not drawn" in report.problems[0]
+    assert _names(report) == set(ALL) - {"outcomes"}
+
+
+def test_zero_byte_runs_csv(results: Path, tmp_path: Path) -> None:
+    (results / "runs.csv").write_bytes(b"")
+    report = plot_results(results, tmp_path)
+    assert report.problems == [f"{results / 'runs.csv'}: file is empty; outcomes not drawn"]
+    assert _names(report) == set(ALL) - {"outcomes"}
+
+
+def test_unparseable_csv_becomes_a_problem(results: Path, tmp_path: Path) -> None:
+    (results / "timeseries.csv").write_text(
+        'variant,step\nbase,0,1,2,3\n"base,1\n', encoding="utf-8"
+    )
+    report = plot_results(results, tmp_path)
+    _assert_one_line(report.problems)
+    assert any("timeseries.csv" in p and "fan charts not drawn" in p for p in report.problems)
+    assert any("timeseries.csv" in p and "territory not drawn" in p for p in report.problems)
+    assert _names(report) == {"verdicts", "outcomes"}
+
+
+def test_binary_garbage_is_a_problem_not_a_traceback(results: Path, tmp_path: Path) -> None:
+    (results / "hypotheses.csv").write_bytes(bytes(range(256)) * 4)
+    report = plot_results(results, tmp_path)
+    _assert_one_line(report.problems)
+    assert any("hypotheses.csv" in p and "verdicts" in p for p in report.problems)
+    assert "verdicts" not in _names(report)
+    assert "outcomes" in _names(report)
+
+
+def test_bad_cells_are_reported_and_figures_still_drawn(results: Path, tmp_path: Path) -> None:
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    ts.loc[3, "p50"] = "n/a?"
+    ts.loc[5, "date"] = "05/10/2015"
+    ts.to_csv(results / "timeseries.csv", index=False)
+    report = plot_results(results, tmp_path)
+    assert _names(report) == set(ALL)
+    joined = " | ".join(report.problems)
+    assert "1 unreadable value in column 'p50'" in joined
+    assert "1 unreadable date in column 'date'" in joined
+    assert len(report.problems) == 2  # reported once, not once per figure
+
+
+def test_only_some_files_present(results: Path, tmp_path: Path) -> None:
+    for name in ("timeseries.csv", "hypotheses.csv", "events.csv"):
+        (results / name).unlink()
+    report = plot_results(results, tmp_path)
+    assert _names(report) == {"outcomes"}
+    _assert_one_line(report.problems)
+    assert any("hypotheses.csv: file missing; verdicts not drawn" in p for p in report.problems)
+
+
+def test_missing_events_still_draws_fans(results: Path, tmp_path: Path) -> None:
+    (results / "events.csv").unlink()
+    report = plot_results(results, tmp_path)
+    assert _names(report) == set(ALL)
+    assert report.problems == [
+        f"{results / 'events.csv'}: file missing; event lines not drawn on the fan charts"
+    ]
+
+
+def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    keep = ~ts["metric"].isin(["ripeness", "willingness.government", "control.regime"])
+    ts[keep].to_csv(results / "timeseries.csv", index=False)
+    report = plot_results(results, tmp_path)
+    assert _names(report) == set(ALL) - {"fan_willingness_government", "fan_control_regime"}
+    # control.<actor> depends on the scenario's actor ids: skipped silently.
+    assert len(report.problems) == 1
+    assert "'willingness.government'" in report.problems[0]
+
+
+def test_no_base_variant_skips_territory(results: Path, tmp_path: Path) -> None:
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    ts[ts["variant"] != "base"].to_csv(results / "timeseries.csv", index=False)
+    report = plot_results(results, tmp_path)
+    assert "territory" not in _names(report)
+    assert any("territory not drawn" in p for p in report.problems)
+    assert {f"{n}" for n in FANS} <= _names(report)
+
+
+# --------------------------------------------------------------------------- figure details
+
+
+def test_variant_without_agreements_says_so(results: Path) -> None:
+    runs = pd.read_csv(results / "runs.csv", dtype=str)
+    alive = runs["variant"] == "alloush_alive"
+    runs.loc[alive, "agreement"] = "0"
+    runs.loc[alive, "settlement"] = ""
+    runs.to_csv(results / "runs.csv", index=False)
+    problems: list[str] = []
+    fig = _outcomes(_Folder(results), problems)
+    assert problems == []
+    left, right = fig.axes[:2]
+    rows = sorted(((t.get_position()[1], t.get_text()) for t in left.get_yticklabels()), reverse=True)
+    assert [name for _, name in rows] == ["base", "alloush_alive", "no_russian_escalation"]
+    assert "no agreements" in [t.get_text() for t in right.texts]
+    assert "0% (0/50)" in [t.get_text() for t in left.texts]
+
+
+def test_verdict_rows_and_labels(results: Path) -> None:
+    problems: list[str] = []
+    fig = _verdicts(_Folder(results), problems)
+    assert problems == []
+    ax = fig.axes[0]
+    # Rows from top to bottom in file order.
+    rows = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()), reverse=True)
+    top = rows[0][1]
+    assert top.startswith("russian_escalation_blocks_deal\n(no_russian_escalation vs base)")
+    # The two hypotheses compare different metrics: the metric goes in each row label.
+    assert top.endswith("on agreement")
+    assert rows[1][1].startswith("alloush_death_splits_opposition")
+    assert ax.get_xlabel() == "effect (treatment − control)"
+    assert {t.get_text() for t in ax.texts} == {"supported"}
+
+
+def test_verdicts_with_one_metric_and_odd_rows(results: Path) -> None:
+    hyp = pd.read_csv(results / "hypotheses.csv", dtype=str)
+    extra = hyp.iloc[[0, 0, 0]].copy()
+    extra["hypothesis"] = ["contra", "unsure", "strange"]
+    extra["verdict"] = ["contradicted", "inconclusive", "maybe"]
+    extra["ci_low"] = ["-0.3", "-0.1", ""]
+    hyp = pd.concat([hyp.iloc[[0]], extra])
+    hyp.to_csv(results / "hypotheses.csv", index=False)
+    problems: list[str] = []
+    fig = _verdicts(_Folder(results), problems)
+    assert problems == []
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "effect (treatment − control) on agreement"
+    assert [t.get_text() for t in ax.texts] == ["supported", "contradicted", "inconclusive", "maybe"]
+
+
+def test_wilson_interval_matches_scipy() -> None:
+    from scipy.stats import binomtest
+
+    for k, n in [(0, 50), (15, 50), (50, 50), (1, 3), (333, 1000)]:
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert np.allclose(wilson_interval(k, n), (ci.low, ci.high), atol=1e-9)
