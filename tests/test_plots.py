@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from negsim.plots import (
     FORMATS,
     PlotError,
     PlotReport,
     _Folder,
+    _label_rows,
     _outcomes,
     _verdicts,
     plot_results,
@@ -111,7 +114,8 @@ def test_format_is_case_insensitive(tmp_path: Path) -> None:
 
 
 def test_fixture_matches_its_generator(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("make_results_small", FIXTURES / "make_results_small.py")
+    script = FIXTURES / "make_results_small.py"
+    spec = importlib.util.spec_from_file_location("make_results_small", script)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -273,10 +277,10 @@ def test_variant_without_agreements_says_so(results: Path) -> None:
     fig = _outcomes(_Folder(results), problems)
     assert problems == []
     left, right = fig.axes[:2]
-    rows = sorted(((t.get_position()[1], t.get_text()) for t in left.get_yticklabels()), reverse=True)
+    rows = sorted((t.get_position()[1], t.get_text()) for t in left.get_yticklabels())[::-1]
     assert [name for _, name in rows] == ["base", "alloush_alive", "no_russian_escalation"]
     assert "no agreements" in [t.get_text() for t in right.texts]
-    assert "0% (0/50)" in [t.get_text() for t in left.texts]
+    assert "0 % (0/50)" in [t.get_text() for t in left.texts]
 
 
 def test_verdict_rows_and_labels(results: Path) -> None:
@@ -308,7 +312,8 @@ def test_verdicts_with_one_metric_and_odd_rows(results: Path) -> None:
     assert problems == []
     ax = fig.axes[0]
     assert ax.get_xlabel() == "effect (treatment − control) on agreement"
-    assert [t.get_text() for t in ax.texts] == ["supported", "contradicted", "inconclusive", "maybe"]
+    words = [t.get_text() for t in ax.texts]
+    assert words == ["supported", "contradicted", "inconclusive", "maybe"]
 
 
 def test_wilson_interval_matches_scipy() -> None:
@@ -317,3 +322,53 @@ def test_wilson_interval_matches_scipy() -> None:
     for k, n in [(0, 50), (15, 50), (50, 50), (1, 3), (333, 1000)]:
         ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
         assert np.allclose(wilson_interval(k, n), (ci.low, ci.high), atol=1e-9)
+
+
+def _check_label_layout(xs: list[float], widths: list[float]) -> list[tuple[int, bool]]:
+    placed = _label_rows(xs, widths)
+    spans = [
+        (x - w, x) if r else (x, x + w) for x, w, (_, r) in zip(xs, widths, placed, strict=True)
+    ]
+    rows = [row for row, _ in placed]
+    for i in range(len(xs)):
+        for j in range(len(xs)):
+            if i == j:
+                continue
+            if rows[i] == rows[j]:  # labels in one row do not overlap
+                assert spans[i][1] <= spans[j][0] or spans[j][1] <= spans[i][0]
+            if spans[i][0] < xs[j] < spans[i][1]:  # a connector passes below the label
+                assert rows[j] < rows[i]
+    return placed
+
+
+def test_event_labels_fit_in_one_row_when_far_apart() -> None:
+    placed = _check_label_layout([0.1, 0.5, 0.95], [0.1, 0.1, 0.1])
+    assert placed == [(0, False), (0, False), (0, True)]  # the last one turns left
+
+
+def test_event_labels_stack_when_crowded() -> None:
+    xs = [0.15, 0.34, 0.44, 0.61, 0.66, 0.70, 0.89, 0.98]
+    placed = _check_label_layout(xs, [0.2, 0.1, 0.3, 0.18, 0.12, 0.15, 0.12, 0.25])
+    assert max(row for row, _ in placed) <= 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 100), min_size=1, max_size=10, unique=True),
+    st.lists(st.floats(0.02, 0.35), min_size=10, max_size=10),
+)
+def test_event_labels_never_cover_text_or_connectors(ticks: list[int], widths: list[float]) -> None:
+    xs = [t / 100 for t in sorted(ticks)]
+    _check_label_layout(xs, widths[: len(xs)])
+
+
+def test_dollar_signs_in_names_are_plain_text(results: Path, tmp_path: Path) -> None:
+    ev = pd.read_csv(results / "events.csv", dtype=str)
+    ev.loc[0, "label"] = "US pays $5bn to $ide"
+    ev.to_csv(results / "events.csv", index=False)
+    runs = pd.read_csv(results / "runs.csv", dtype=str)
+    runs.loc[runs["variant"] == "alloush_alive", "variant"] = "$alive"
+    runs.to_csv(results / "runs.csv", index=False)
+    report = plot_results(results, tmp_path)
+    assert report.problems == []
+    assert _names(report) == set(ALL)

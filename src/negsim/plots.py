@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,15 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.textpath import text_to_path
 from matplotlib.ticker import PercentFormatter
 
 from negsim.errors import NegsimError
 
-__all__ = ["FORMATS", "FAN_METRICS", "PlotError", "PlotReport", "plot_results"]
+__all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
 
 FORMATS = ("png", "svg", "pdf")
 """File formats :func:`plot_results` can write."""
@@ -97,7 +100,7 @@ VERDICT_STYLE: dict[str, tuple[str, str]] = {
 FIGSIZE = (10.0, 5.6)
 DPI = 150
 _YEAR = re.compile(r"\d{4}")
-_CHAR_PT = 6.4  # mean advance of a 10 pt DejaVu Sans character, in points, for label layout
+_EVENT_FONT_PT = 10
 _Z95 = 1.959963984540054  # standard normal quantile for a two-sided 95 % interval
 
 _RC: dict[str, Any] = {
@@ -115,6 +118,7 @@ _RC: dict[str, Any] = {
     "svg.fonttype": "path",
     "pdf.fonttype": 42,
     "savefig.facecolor": "white",
+    "text.parse_math": False,  # names and labels from the files may contain "$"
 }
 _METADATA: dict[str, dict[str, Any]] = {
     "png": {"Software": None},
@@ -288,6 +292,97 @@ def _date_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
 
+def _label_rows(xs: list[float], widths: list[float], gap: float = 0.01) -> list[tuple[int, bool]]:
+    """Stack event labels above the axes so that no label overlaps another or a connector.
+
+    Each label sits in a row above the axes, at the top of a vertical
+    connector from its event line, and extends to the right of the line or,
+    right-aligned, to its left: whichever stays inside the axes and spans
+    fewer other events' lines. A label that spans another event's line is
+    put in a higher row than that event's label, so the connector passes
+    below it.
+
+    Args:
+        xs: Event positions as fractions of the axes width, ascending, distinct.
+        widths: Label widths in the same unit.
+        gap: Minimum horizontal space between two labels, or a label and a line.
+
+    Returns:
+        ``(row, right_aligned)`` per event; row 0 is the lowest.
+    """
+    n = len(xs)
+
+    def span(i: int, right: bool) -> tuple[float, float]:
+        return (xs[i] - widths[i], xs[i]) if right else (xs[i], xs[i] + widths[i])
+
+    def covers(i: int, right: bool, j: int) -> bool:
+        """Whether the label of ``i`` (aligned as given) spans the line of ``j``."""
+        lo, hi = span(i, right)
+        return lo - gap <= xs[j] < xs[i] if right else xs[i] < xs[j] <= hi + gap
+
+    def clash(right: list[bool]) -> tuple[int, int] | None:
+        """Two labels spanning each other's lines (neither can be above the other)."""
+        return next(
+            (
+                (i, j)
+                for i in range(n)
+                for j in range(i + 1, n)
+                if covers(i, right[i], j) and covers(j, right[j], i)
+            ),
+            None,
+        )
+
+    # First choice: the side that stays inside the axes and spans fewer lines.
+    right: list[bool] = []
+    for i in range(n):
+        fits = {False: xs[i] + widths[i] <= 1, True: xs[i] - widths[i] >= 0}
+        hits = {r: sum(covers(i, r, j) for j in range(n) if j != i) for r in (False, True)}
+        right.append(hits[True] < hits[False] if all(fits.values()) else fits[True])
+    turned: set[int] = set()
+    while (pair := clash(right)) is not None:
+        i, j = pair  # i extends right over j's line, j extends left over i's line
+        if j not in turned and xs[j] + widths[j] <= 1:
+            right[j] = False
+            turned.add(j)
+        elif i not in turned and xs[i] - widths[i] >= 0:
+            right[i] = True
+            turned.add(i)
+        else:
+            # Fallback that cannot clash: extend right unless past the end of the
+            # axes or over the line of a label that extends left.
+            right = [False] * n
+            for k in reversed(range(n)):
+                right[k] = xs[k] + widths[k] > 1 or any(
+                    right[m] and covers(k, False, m) for m in range(k + 1, n)
+                )
+            break
+
+    rows: list[int | None] = [None] * n
+    visiting: set[int] = set()
+
+    def place(i: int) -> int:
+        done = rows[i]
+        if done is not None:
+            return done
+        visiting.add(i)
+        floor = 0
+        for j in range(n):  # events whose line this label spans sit lower
+            if j not in visiting and covers(i, right[i], j):
+                floor = max(floor, place(j) + 1)
+        lo, hi = span(i, right[i])
+        row = floor
+        while any(
+            rows[k] == row and span(k, right[k])[0] - gap < hi and lo < span(k, right[k])[1] + gap
+            for k in range(n)
+        ):
+            row += 1
+        rows[i] = row
+        visiting.discard(i)
+        return row
+
+    return [(place(i), right[i]) for i in range(n)]
+
+
 def _event_marks(
     ax: Any,
     events: list[tuple[pd.Timestamp, str]],
@@ -297,28 +392,25 @@ def _event_marks(
 ) -> int:
     """Draw dashed event lines, labelled horizontally above the axes.
 
-    Labels are stacked in as many rows as needed so that none overlaps
-    another; a label that would run past the right end of the axes is set to
-    the left of its line. Returns the number of event dates drawn.
+    Labels are stacked in as many rows as needed (see :func:`_label_rows`).
+    Events outside ``[first, last]`` are left out; events on one date share a
+    line and a label. Returns the number of event dates drawn.
     """
     by_date: dict[pd.Timestamp, list[str]] = {}
     for when, label in events:
         if first <= when <= last:
             by_date.setdefault(when, []).append(label)
+    dates = sorted(by_date)
+    texts = [" / ".join(dict.fromkeys(by_date[d])) for d in dates]
     span = (last - first) / pd.Timedelta(days=1) or 1.0
-    row_ends: list[float] = []  # right end (axes fraction) of the last label in each row
-    for when, labels in sorted(by_date.items()):
-        text = " / ".join(labels)
+    xs = [((d - first) / pd.Timedelta(days=1)) / span for d in dates]
+    font = FontProperties(size=_EVENT_FONT_PT)
+    widths = [
+        text_to_path.get_text_width_height_descent(f" {t} ", font, ismath=False)[0] / axes_width_pt
+        for t in texts
+    ]
+    for when, text, (row, right_aligned) in zip(dates, texts, _label_rows(xs, widths), strict=True):
         ax.axvline(when, color="0.35", linestyle="--", linewidth=1.1, zorder=1)
-        x = ((when - first) / pd.Timedelta(days=1)) / span
-        width = (len(text) * _CHAR_PT + 6) / axes_width_pt  # estimated, in axes fraction
-        right_aligned = x + width > 1.0
-        x0, x1 = (x - width, x) if right_aligned else (x, x + width)
-        row = next((i for i, end in enumerate(row_ends) if x0 > end + 0.01), len(row_ends))
-        if row == len(row_ends):
-            row_ends.append(x1)
-        else:
-            row_ends[row] = x1
         ax.annotate(
             f"{text} " if right_aligned else f" {text}",  # space keeps text off the connector
             xy=(mdates.date2num(when), 1.0),
@@ -327,7 +419,7 @@ def _event_marks(
             textcoords="offset points",
             ha="right" if right_aligned else "left",
             va="bottom",
-            fontsize=10,
+            fontsize=_EVENT_FONT_PT,
             color="0.15",
             annotation_clip=False,
             arrowprops={
@@ -340,7 +432,7 @@ def _event_marks(
                 "relpos": (1.0, 0.0) if right_aligned else (0.0, 0.0),
             },
         )
-    return len(by_date)
+    return len(dates)
 
 
 # --------------------------------------------------------------------------- figures
@@ -358,13 +450,14 @@ def _base_events(folder: _Folder, problems: list[str]) -> list[tuple[pd.Timestam
     if ev.empty:
         return []
     dates = _dates(ev, "date", where, problems)
-    labels = ev["id"] if "id" in ev.columns else ev["label"]
+    ids = ev["id"] if "id" in ev.columns else ev["label"]
     out: list[tuple[pd.Timestamp, str]] = []
-    for when, label, fallback in zip(dates, ev["label"], labels, strict=True):
+    for when, label, event_id in zip(dates, ev["label"], ids, strict=True):
         if pd.isna(when):
             continue
-        text = label if isinstance(label, str) and label.strip() else fallback
-        out.append((when, str(text) if isinstance(text, str) else ""))
+        text = label if isinstance(label, str) and label.strip() else event_id
+        text = " ".join(text.split()) if isinstance(text, str) else ""
+        out.append((when, text))
     return out
 
 
@@ -395,12 +488,8 @@ def _timeseries(folder: _Folder, needed: tuple[str, ...], problems: list[str]) -
 _BANDS = ("p05", "p25", "p50", "p75", "p95")
 
 
-def _fan(
-    folder: _Folder,
-    metric: str,
-    ts: pd.DataFrame,
-    events: list[tuple[pd.Timestamp, str]],
-) -> Figure:
+def _fan(metric: str, ts: pd.DataFrame, events: list[tuple[pd.Timestamp, str]]) -> Figure:
+    """Fan chart of one metric: median and 50 % / 90 % bands per variant, base events."""
     title, ylabel = FAN_METRICS[metric]
     rows = ts[ts["metric"] == metric]
     order = _variant_order(rows["variant"])
@@ -426,7 +515,7 @@ def _fan(
         ax.axhline(0, color="0.2", linewidth=0.9, zorder=2)
     first, last = rows["date"].min(), rows["date"].max()
     ax.set_xlim(first, last)
-    n_events = _event_marks(ax, events, first, last, axes_width_pt=FIGSIZE[0] * 72 * 0.82)
+    n_events = _event_marks(ax, events, first, last, axes_width_pt=FIGSIZE[0] * 72 * 0.88)
     _date_axis(ax)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
@@ -454,8 +543,18 @@ def _fan(
 
 
 def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
+    """Forest plot of hypotheses.csv: effect, interval and verdict per hypothesis."""
     where = folder.path("hypotheses.csv")
-    cols = ("hypothesis", "metric", "treatment", "control", "effect", "ci_low", "ci_high", "verdict")
+    cols = (
+        "hypothesis",
+        "metric",
+        "treatment",
+        "control",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "verdict",
+    )
     raw = folder.table("hypotheses.csv", cols)
     if raw.empty:
         raise _Skip("no hypotheses in the file")
@@ -526,6 +625,7 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
 
 
 def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
+    """Chance of agreement (Wilson interval) and settlement distribution per variant."""
     where = folder.path("runs.csv")
     raw = folder.table("runs.csv", ("variant", "agreement", "settlement"))
     if raw.empty:
@@ -557,7 +657,7 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
             left.hlines(y, lo, hi, color=c, linewidth=3)
             left.plot([k / n], [y], "o", color=c, markersize=9)
             left.text(
-                hi + 0.02, y, f"{k / n:.0%} ({k}/{n})", va="center", ha="left", fontsize=10
+                hi + 0.02, y, f"{100 * k / n:.0f} % ({k}/{n})", va="center", ha="left", fontsize=10
             )
         else:
             left.text(0.5, y, "no readable runs", va="center", ha="center", color="0.4")
@@ -584,13 +684,15 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
             )
     left.set_yticks(ys, order)
     left.set_ylim(-0.6, len(order) - 0.4)
-    left.set_xlim(0, 1.25)
+    left.set_xlim(-0.03, 1.25)
     left.set_xticks([0, 0.25, 0.5, 0.75, 1])
-    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
     left.set_xlabel("chance of agreement\n(share of runs, Wilson 95 % interval)")
     left.set_title("Agreement reached", loc="left")
     right.set_xlim(-0.02, 1.02)
-    right.set_xlabel("settlement on the issue scale\n(0 = regime keeps full power, 1 = full transition)")
+    right.set_xlabel(
+        "settlement on the issue scale\n(0 = regime keeps full power, 1 = full transition)"
+    )
     right.set_title("Settlement, runs with an agreement", loc="left")
     right.tick_params(axis="y", length=0)
     for ax in (left, right):
@@ -600,7 +702,8 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
     return fig
 
 
-def _territory(folder: _Folder, ts: pd.DataFrame) -> Figure:
+def _territory(ts: pd.DataFrame) -> Figure:
+    """Stacked median territorial control of every actor in variant ``base``."""
     rows = ts[(ts["variant"] == "base") & ts["metric"].str.startswith("control.")]
     if rows.empty:
         raise _Skip("no 'control.<actor>' rows for variant 'base'")
@@ -626,7 +729,7 @@ def _territory(folder: _Folder, ts: pd.DataFrame) -> Figure:
     )
     ax.set_xlim(wide.index.min(), wide.index.max())
     ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
     _date_axis(ax)
     ax.set_ylabel("share of territory\n(weighted by strategic value)")
     fig.suptitle("Territorial control, variant base", x=0.01, ha="left")
@@ -637,9 +740,7 @@ def _territory(folder: _Folder, ts: pd.DataFrame) -> Figure:
         color="0.3",
     )
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(
-        handles[::-1], labels[::-1], loc="outside right upper", frameon=False, title="actor"
-    )
+    fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False, title="actor")
     return fig
 
 
@@ -648,7 +749,7 @@ def _territory(folder: _Folder, ts: pd.DataFrame) -> Figure:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(_RC):  # type: ignore[arg-type]
         yield
 
 
@@ -708,8 +809,9 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png
             problems.append(f"{folder.path(source)}: {exc}; {what} not drawn")
             return
         except Exception as exc:  # bad data must never surface as a traceback
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             problems.append(
-                f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {exc})"
+                f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {detail})"
             )
             path.unlink(missing_ok=True)
             return
@@ -730,20 +832,17 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png
                 fname = "fan_" + metric.replace(".", "_")
                 if metric not in present:
                     if metric not in _SCENARIO_DEPENDENT:
-                        problems.append(f"{ts_where}: no rows for metric {metric!r}; {fname} not drawn")
+                        problems.append(
+                            f"{ts_where}: no rows for metric {metric!r}; {fname} not drawn"
+                        )
                     continue
-                draw(
-                    fname,
-                    "timeseries.csv",
-                    fname,
-                    lambda m=metric, ts=fan_ts, ev=events: _fan(folder, m, ts, ev),  # type: ignore[misc]
-                )
+                draw(fname, "timeseries.csv", fname, partial(_fan, metric, fan_ts, events))
         draw("verdicts", "hypotheses.csv", "verdicts", lambda: _verdicts(folder, problems))
         draw("outcomes", "runs.csv", "outcomes", lambda: _outcomes(folder, problems))
         draw(
             "territory",
             "timeseries.csv",
             "territory",
-            lambda: _territory(folder, _timeseries(folder, ("p50",), problems)),
+            lambda: _territory(_timeseries(folder, ("p50",), problems)),
         )
     return PlotReport(written=written, problems=problems)

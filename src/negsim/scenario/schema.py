@@ -243,9 +243,9 @@ class Region(Frozen):
 
     name: str | None = None
     """Display name."""
-    population: NonNegative = 1.0
+    population: float = Field(default=1.0, ge=0)
     """Population in millions (informational; weights nothing by itself)."""
-    strategic_value: NonNegative = 1.0
+    strategic_value: float = Field(default=1.0, gt=0)
     """Weight of the region in control shares and in where actors commit effort."""
     adjacent: list[Identifier] = Field(default_factory=list)
     """Ids of neighbouring regions (adjacency is made symmetric)."""
@@ -407,8 +407,10 @@ class Parameters(Frozen):
     """Weight of relative strength (vs territory) in the battlefield signal."""
     cost_horizon_weeks: NonNegative = 26
     """Horizon over which expected losses count as the cost of war."""
+    commitment_horizon_weeks: NonNegative = 13
+    """Weeks over which a shift in the balance of power erodes a deal (Powell's commitment problem)."""
     momentum_memory: Share = 0.25
-    """Weight of the latest week in the moving average of territorial change."""
+    """Weight of the latest week in the moving averages of territorial change and of the power shift."""
     hurt_threshold: NonNegative = 0.01
     """Weekly loss rate at which a side fully 'hurts' (ripeness)."""
     stalemate_tolerance: NonNegative = 0.004
@@ -423,16 +425,20 @@ class Parameters(Frozen):
     """Logit weight of resolve (lowers willingness)."""
     cohesion_rate: Share = 0.15
     """Weekly adjustment of cohesion towards its target."""
-    cohesion_loss_weight: NonNegative = 10.0
+    cohesion_loss_weight: NonNegative = 5.0
     """How much the loss rate erodes factions' cohesion."""
-    fragmentation_threshold: Share = 0.3
+    fragmentation_threshold: Share = 0.25
     """Coalition cohesion below which the opposition is fragmented and cannot commit."""
-    commitment_threshold: Share = 0.6
-    """Share of opposition capability that must be able to deliver for an agreement."""
-    ceasefire_threshold: Share = 0.4
-    """Share able to deliver for a ceasefire (below the agreement threshold)."""
-    hardline_margin: NonNegative = 0.2
+    commitment_threshold: Share = 0.3
+    """Deliverable share (coalition cohesion x accepting capability) needed for an agreement."""
+    ceasefire_threshold: Share = 0.2
+    """Deliverable share needed for a ceasefire (below the agreement threshold)."""
+    hardline_margin: NonNegative = 0.1
     """How far above the coalition's reservation a fully immoderate faction demands."""
+    talks_ceasefire_strength: Share = 0.7
+    """Proportional reduction of fighting under a ceasefire agreed at the table."""
+    talks_ceasefire_weeks: NonNegative = 4
+    """Weeks a ceasefire agreed at the table holds."""
     discount_base: Share = 0.98
     """Weekly discount factor of a side with no cost of war (Rubinstein delta)."""
 

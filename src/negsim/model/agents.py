@@ -1,0 +1,272 @@
+"""The model's agents. Each holds its state as numpy arrays over replications, shape (R,).
+
+Per-replication branching is done with masks, never with Python `if` on one
+replication, so one agent instance carries R replications at once (R = 1 is
+a single inspectable run).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import mesa
+import numpy as np
+
+from negsim.model import beliefs, coalition, negotiation, patrons
+from negsim.scenario import schema
+
+if TYPE_CHECKING:
+    from negsim.model.world import ConflictModel
+
+
+class Actor(mesa.Agent):
+    """Any actor of the scenario, known by its scenario id."""
+
+    model: ConflictModel
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.ActorBase):
+        super().__init__(model)
+        self.key = key
+        self.label = spec.name or key
+
+    def _parameter(self, field: str, value: object) -> np.ndarray:
+        return self.model.streams.parameter(f"actors.{self.key}.{field}", value)  # type: ignore[arg-type]
+
+
+class Combatant(Actor):
+    """An actor that holds ground and fights: government, faction or spoiler.
+
+    Its forces live in the model's stacked array ``model.forces[:, index]`` so
+    that fighting is computed for all combatants at once.
+    """
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Combatant, index: int):
+        super().__init__(model, key, spec)
+        self.index = index
+        model.forces[:, index] = self._parameter("capability", spec.capability)
+        model.base_forces[:, index] = model.forces[:, index]
+        model.recruitment[:, index] = self._parameter("recruitment", spec.recruitment)
+
+    @property
+    def forces(self) -> np.ndarray:
+        """Own forces, capability units (R,)."""
+        return self.model.forces[:, self.index]
+
+    @property
+    def capability(self) -> np.ndarray:
+        """Fighting strength with patron support and escalation (R,)."""
+        return self.model.strength[:, self.index]
+
+
+class Spoiler(Combatant):
+    """Fights for territory, never negotiates."""
+
+
+class Party:
+    """State shared by the two sides at the table: beliefs, costs, willingness."""
+
+    model: ConflictModel
+    key: str
+
+    def _init_party(self, spec: schema.Government | schema.Opposition, draw: object) -> None:
+        parameter = self._parameter  # type: ignore[attr-defined]
+        self.resolve = parameter("resolve", spec.resolve)
+        self.cost_sensitivity = parameter("cost_sensitivity", spec.cost_sensitivity)
+        self.position = parameter("position", spec.position)
+        self.salience = parameter("salience", spec.salience)
+        self.optimism = parameter("optimism", spec.optimism)
+        self.willingness_bias = parameter("willingness_bias", spec.willingness_bias)
+        # Beliefs are kept as the opposition's expected share of the issue,
+        # whichever side holds them, so the two can be compared directly.
+        expected = parameter("expected_outcome", spec.expected_outcome)
+        self.expected = expected if self.side == "opposition" else 1.0 - expected
+        size = self.model.size
+        self.hurt = np.zeros(size)
+        self.willingness = np.zeros(size)
+        self.endorsement = np.zeros(size)
+
+    side: str
+
+    def prospects(self) -> np.ndarray:
+        """The side's own expected outcome of war, in its own favour (0..1)."""
+        return self.expected if self.side == "opposition" else 1.0 - self.expected
+
+    def update_belief(self) -> None:
+        """Stage 4: revise the expected outcome from the battlefield, with noise."""
+        model = self.model
+        p = model.parameters
+        direction = 1.0 if self.side == "opposition" else -1.0
+        noise = p["belief_noise"] * model.streams.normal(f"beliefs:{self.key}")
+        self.expected = beliefs.update_belief(
+            self.expected, model.signal, direction * self.optimism, noise, p["belief_learning_rate"]
+        )
+
+    def cost(self) -> np.ndarray:
+        """Expected cost of war on the issue scale (R,)."""
+        p = self.model.parameters
+        return negotiation.cost_of_war(
+            self.cost_sensitivity * self.salience, self.resolve, self.hurt, p["cost_horizon_weeks"]
+        )
+
+
+class Government(Combatant, Party):
+    """The regime: fights and negotiates."""
+
+    side = "government"
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Government, index: int):
+        super().__init__(model, key, spec, index)
+        self._init_party(spec, None)
+
+
+class Leader(Actor):
+    """A faction's leader; a removal replaces him, per replication, by a drawn successor."""
+
+    def __init__(
+        self,
+        model: ConflictModel,
+        key: str,
+        spec: schema.Leader | None,
+        faction: schema.Faction,
+        patron_keys: list[str],
+    ):
+        mesa.Agent.__init__(self, model)
+        self.key = key
+        self.label = (spec.name if spec else None) or key
+        size = model.size
+        if spec is None:  # a faction without a named leader: its collective leadership
+            self.moderation = model.streams.parameter(f"actors.{key}.moderation", faction.moderation)
+            self.authority = model.streams.parameter(f"actors.{key}.authority", faction.authority)
+            self.ties = np.zeros((size, len(patron_keys)))
+            successor = schema.Successor()
+        else:
+            draw = model.streams.parameter
+            self.moderation = draw(f"leaders.{key}.moderation", spec.moderation)
+            self.authority = draw(f"leaders.{key}.authority", spec.authority)
+            self.ties = np.stack(
+                [draw(f"leaders.{key}.ties.{k}", spec.ties.get(k, 0.0)) for k in patron_keys], axis=-1
+            ) if patron_keys else np.zeros((size, 0))
+            successor = spec.successor
+        # The successor is drawn up front from this leader's own succession
+        # streams, so a removal in one variant shifts no other draw.
+        prefix = f"succession:{key}"
+        self.successor_moderation = model.streams.parameter(f"{prefix}.moderation", successor.moderation)
+        self.successor_authority = model.streams.parameter(f"{prefix}.authority", successor.authority)
+        self.ties_retained = model.streams.parameter(f"{prefix}.ties_retained", successor.ties_retained)
+        self.cohesion_shock = model.streams.parameter(f"{prefix}.cohesion_shock", successor.cohesion_shock)
+        self.capability_loss = model.streams.parameter(f"{prefix}.capability_loss", successor.capability_loss)
+        self.crisis_weeks = model.streams.parameter(f"{prefix}.crisis_weeks", successor.crisis_weeks)
+        self.removed = np.zeros(size, dtype=bool)
+        self.crisis_left = np.zeros(size)
+
+    def replace_where(self, where: np.ndarray) -> np.ndarray:
+        """Remove the leader in the replications ``where`` (once); return where it happened."""
+        hit = where & ~self.removed
+        self.removed |= hit
+        self.moderation = np.where(hit, self.successor_moderation, self.moderation)
+        self.authority = np.where(hit, self.successor_authority, self.authority)
+        self.ties = np.where(hit[:, None], self.ties * self.ties_retained[:, None], self.ties)
+        self.crisis_left = np.where(hit, self.crisis_weeks, self.crisis_left)
+        return hit
+
+    def effective_authority(self) -> np.ndarray:
+        return coalition.effective_authority(self.authority, self.crisis_left, self.crisis_weeks)
+
+
+class Faction(Combatant):
+    """An armed member of the opposition coalition."""
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Faction, index: int):
+        super().__init__(model, key, spec, index)
+        self.cohesion = self._parameter("cohesion", spec.cohesion)
+        self.leader: Leader | None = None
+
+
+class Opposition(Actor, Party):
+    """The opposition coalition: negotiates for its factions; its strength is theirs."""
+
+    side = "opposition"
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Opposition):
+        super().__init__(model, key, spec)
+        self._init_party(spec, None)
+        self.cohesion = self._parameter("cohesion", spec.cohesion)
+        self.factions: list[Faction] = []
+
+    @property
+    def fragmented(self) -> np.ndarray:
+        return self.cohesion < self.model.parameters["fragmentation_threshold"]
+
+    def faction_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Capabilities, cohesion and leader moderation of the factions, shape (R, F)."""
+        capabilities = np.stack([f.capability for f in self.factions], axis=-1)
+        cohesion_ = np.stack([f.cohesion for f in self.factions], axis=-1)
+        moderation = np.stack([f.leader.moderation for f in self.factions], axis=-1)  # type: ignore[union-attr]
+        return capabilities, cohesion_, moderation
+
+    def update_cohesion(self) -> None:
+        """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold."""
+        p = self.model.parameters
+        commitment = self.model.opposition_patron_commitment  # (R, K)
+        total_commitment = commitment.sum(axis=-1)
+        for faction in self.factions:
+            leader = cast(Leader, faction.leader)  # every faction gets one at build time
+            endorsement = np.divide(
+                (commitment * leader.ties).sum(axis=-1),
+                total_commitment,
+                out=np.zeros(self.model.size),
+                where=total_commitment > 0,
+            )
+            target = coalition.cohesion_target(
+                leader.effective_authority(), self.hurt, p["cohesion_loss_weight"], endorsement
+            )
+            faction.cohesion = coalition.adjust(faction.cohesion, target, p["cohesion_rate"])
+            leader.crisis_left = np.maximum(leader.crisis_left - 1.0, 0.0)
+        capabilities, cohesion_, moderation = self.faction_arrays()
+        target = coalition.coalition_cohesion_target(capabilities, cohesion_, moderation)
+        self.cohesion = coalition.adjust(self.cohesion, target, p["cohesion_rate"])
+
+
+class Patron(Actor):
+    """An outside backer: supplies capability to its client and presses it on talks."""
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Patron):
+        super().__init__(model, key, spec)
+        self.client_key = spec.client
+        self.commitment = self._parameter("commitment", spec.commitment)
+        self.capacity = self._parameter("capacity", spec.capacity)
+        self.responsiveness = self._parameter("responsiveness", spec.responsiveness)
+        self.supports_talks = self._parameter("supports_talks", spec.supports_talks)
+        self.direct = np.zeros(model.size)
+        self.support = np.zeros(model.size)
+
+    def supply(self) -> None:
+        """Stage 2: set this week's support from commitment, capacity and client prospects."""
+        model = self.model
+        client = model.government if self.client_key == model.government.key else model.opposition
+        # Patrons read the battlefield itself, not their client's (biased) belief.
+        prospects = model.signal if client is model.opposition else 1.0 - model.signal
+        self.support = patrons.patron_support(
+            self.commitment, self.capacity, self.responsiveness, prospects, self.direct
+        )
+        if client is model.government:
+            model.support[:, model.government.index] += self.support
+            return
+        # Support to the opposition reaches factions through their leaders' ties.
+        column = model.opposition_patron_keys.index(self.key)
+        ties = np.stack([f.leader.ties[:, column] for f in model.opposition.factions], axis=-1)  # type: ignore[union-attr]
+        forces = np.stack([f.forces for f in model.opposition.factions], axis=-1)
+        weights = ties * forces
+        total = weights.sum(axis=-1, keepdims=True)
+        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        for position, faction in enumerate(model.opposition.factions):
+            model.support[:, faction.index] += self.support * shares[:, position]
+
+
+class Mediator(Actor):
+    """Convenes rounds and proposes deals inside the bargaining range."""
+
+    def __init__(self, model: ConflictModel, key: str, spec: schema.Mediator):
+        super().__init__(model, key, spec)
+        self.leverage = self._parameter("leverage", spec.leverage)
+        self.bias = self._parameter("bias", spec.bias)

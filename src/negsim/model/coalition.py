@@ -1,0 +1,99 @@
+"""Coalition submodels: cohesion, succession after leader removal, what the opposition can deliver."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def effective_authority(authority: np.ndarray, crisis_left: np.ndarray, crisis_weeks: np.ndarray) -> np.ndarray:
+    """A leader's hold on the faction while a succession crisis wears off.
+
+    A_eff = A * (1 - 1/2 * crisis_left / crisis_weeks)
+
+    A new leader starts at half the authority the scenario gives him and
+    gains the rest linearly over the crisis (Jordan 2009: organisations with
+    bureaucratic depth absorb decapitation; short crises represent them,
+    long ones represent personalist groups).
+    """
+    fraction = np.divide(crisis_left, crisis_weeks, out=np.zeros_like(crisis_left), where=crisis_weeks > 0)
+    return authority * (1.0 - 0.5 * np.clip(fraction, 0.0, 1.0))
+
+
+def cohesion_target(authority: np.ndarray, hurt: np.ndarray, loss_weight: np.ndarray, endorsement: np.ndarray) -> np.ndarray:
+    """The cohesion a faction tends to.
+
+    h* = clip((1 - k * hurt) * (A_eff + E) / 2, 0, 1)
+
+    Cohesion rests on the leader's authority, is eroded by battlefield losses
+    (Bakke, Cunningham & Seymour 2012: fragmentation follows defeats) and is
+    shored up by patron endorsement E of the leadership (Staniland 2014;
+    Pearlman 2011 on 'organisational cohesion').
+
+    References:
+        Bakke, K., Cunningham, K. G., Seymour, L. (2012). A plague of initials.
+        Perspectives on Politics 10(2). Staniland, P. (2014). Networks of Rebellion.
+    """
+    return np.clip((1.0 - loss_weight * hurt) * (authority + endorsement) / 2.0, 0.0, 1.0)
+
+
+def adjust(current: np.ndarray, target: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Partial adjustment x' = x + rate * (x* - x), kept in [0, 1]."""
+    return np.clip(current + rate * (target - current), 0.0, 1.0)
+
+
+def coalition_cohesion_target(capabilities: np.ndarray, cohesion: np.ndarray, moderation: np.ndarray) -> np.ndarray:
+    """Cohesion the coalition tends to: factions' cohesion, discounted by disagreement.
+
+    C* = (sum_f w_f h_f) * (1 - sd_w(moderation)),  w_f = cap_f / sum cap
+
+    Capability-weighted cohesion of the members, reduced by the weighted
+    dispersion of their leaders' moderation (a coalition of hardliners and
+    moderates cannot speak with one voice; Cunningham 2006 on veto players).
+    Arrays have factions on the last axis.
+
+    References:
+        Cunningham, D. E. (2006). Veto players and civil war duration. AJPS 50(4).
+    """
+    total = capabilities.sum(axis=-1, keepdims=True)
+    weights = np.divide(capabilities, total, out=np.zeros_like(capabilities), where=total > 0)
+    mean_cohesion = (weights * cohesion).sum(axis=-1)
+    mean_moderation = (weights * moderation).sum(axis=-1, keepdims=True)
+    spread = np.sqrt((weights * (moderation - mean_moderation) ** 2).sum(axis=-1))
+    return np.clip(mean_cohesion * (1.0 - spread), 0.0, 1.0)
+
+
+def deliverable_share(
+    capabilities: np.ndarray, coalition_cohesion: np.ndarray, accepts: np.ndarray, fragmented: np.ndarray
+) -> np.ndarray:
+    """How much of the opposition a deal can bind.
+
+    D = C * (sum_f cap_f * [f accepts]) / sum_f cap_f, and 0 if the coalition
+    is fragmented (C: coalition cohesion).
+
+    Commitment is limited by cohesion: a negotiator can only promise what its
+    factions will carry out (Pearlman 2008/9, 'Spoiling inside and out';
+    Walter 2002 on credible commitment). Factions on the last axis of ``capabilities`` and ``accepts``.
+
+    References:
+        Pearlman, W. (2009). Spoiling inside and out. International Security 33(3).
+        Walter, B. F. (2002). Committing to Peace.
+    """
+    total = capabilities.sum(axis=-1)
+    carried = (capabilities * accepts).sum(axis=-1)
+    share = np.divide(carried, total, out=np.zeros_like(carried), where=total > 0)
+    return np.where(fragmented, 0.0, coalition_cohesion * share)
+
+
+def faction_reservation(coalition_reservation: np.ndarray, moderation: np.ndarray, hardline_margin: np.ndarray) -> np.ndarray:
+    """The least a faction accepts on the issue scale.
+
+    r_f = r_O + margin * (1 - moderation_f)
+
+    A fully moderate leader accepts the coalition's reservation point r_O; an
+    immoderate one demands up to ``margin`` more (Kydd & Walter 2002 on
+    moderates and extremists).
+
+    References:
+        Kydd, A., Walter, B. F. (2002). Sabotaging the peace. IO 56(2).
+    """
+    return coalition_reservation[..., None] + hardline_margin[..., None] * (1.0 - moderation)

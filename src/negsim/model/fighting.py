@@ -1,0 +1,65 @@
+"""Fighting submodels: who wins ground (contest) and who loses forces (attrition)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tullock_shares(efforts: np.ndarray, decisiveness: float | np.ndarray, axis: int = -1) -> np.ndarray:
+    """Contest success shares of each contender.
+
+    p_i = x_i^m / sum_j x_j^m  (Tullock 1980; Hirshleifer 1989), where x_i >= 0
+    is contender i's effort and m >= 0 the decisiveness of fighting. Contenders
+    with zero effort get zero; if nobody exerts effort the shares are all zero.
+
+    Args:
+        efforts: efforts, contenders along ``axis``.
+        decisiveness: the exponent m, broadcastable against ``efforts`` with
+            ``axis`` removed (e.g. shape (R,) for efforts of shape (R, n)).
+        axis: the axis of contenders.
+
+    References:
+        Tullock, G. (1980). Efficient rent seeking. Hirshleifer, J. (1989).
+        Conflict and rent-seeking success functions. Public Choice 63, 101-112.
+    """
+    efforts = np.asarray(efforts, dtype=float)
+    m = np.expand_dims(np.asarray(decisiveness, dtype=float), axis)
+    powered = np.where(efforts > 0, np.power(np.maximum(efforts, 1e-300), m), 0.0)
+    total = powered.sum(axis=axis, keepdims=True)
+    return np.divide(powered, total, out=np.zeros_like(powered), where=total > 0)
+
+
+def lanchester_square(
+    blue: np.ndarray, red: np.ndarray, alpha: np.ndarray, beta: np.ndarray, weeks: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Strengths after ``weeks`` of aimed fire, by the Lanchester square law.
+
+    dB/dt = -beta * R,  dR/dt = -alpha * B  (alpha: blue's effectiveness against
+    red; beta: red's against blue). The exact solution, with g = sqrt(alpha*beta),
+
+        B(t) = B0 cosh(g t) - sqrt(beta/alpha) R0 sinh(g t)
+        R(t) = R0 cosh(g t) - sqrt(alpha/beta) B0 sinh(g t),
+
+    conserves alpha*B^2 - beta*R^2 (Lanchester 1916) until one side is
+    annihilated; strengths are floored at 0. If one coefficient is 0 the
+    solution is linear in t.
+
+    References:
+        Lanchester, F. W. (1916). Aircraft in Warfare: The Dawn of the Fourth Arm.
+    """
+    blue = np.asarray(blue, dtype=float)
+    red = np.asarray(red, dtype=float)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), blue.shape)
+    beta = np.broadcast_to(np.asarray(beta, dtype=float), blue.shape)
+    gamma = np.sqrt(alpha * beta)
+    both = gamma > 0
+    safe_alpha = np.where(both, alpha, 1.0)
+    safe_beta = np.where(both, beta, 1.0)
+    cosh, sinh = np.cosh(gamma * weeks), np.sinh(gamma * weeks)
+    blue_after = np.where(
+        both, blue * cosh - np.sqrt(safe_beta / safe_alpha) * red * sinh, blue - beta * red * weeks
+    )
+    red_after = np.where(
+        both, red * cosh - np.sqrt(safe_alpha / safe_beta) * blue * sinh, red - alpha * blue * weeks
+    )
+    return np.maximum(blue_after, 0.0), np.maximum(red_after, 0.0)
