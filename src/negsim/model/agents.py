@@ -135,7 +135,9 @@ class Leader(Actor):
         self.label = (spec.name if spec else None) or key
         size = model.size
         if spec is None:  # a faction without a named leader: its collective leadership
-            self.moderation = model.streams.parameter(f"actors.{key}.moderation", faction.moderation)
+            self.moderation = model.streams.parameter(
+                f"actors.{key}.moderation", faction.moderation
+            )
             self.authority = model.streams.parameter(f"actors.{key}.authority", faction.authority)
             self.ties = np.zeros((size, len(patron_keys)))
             successor = schema.Successor()
@@ -143,19 +145,36 @@ class Leader(Actor):
             draw = model.streams.parameter
             self.moderation = draw(f"leaders.{key}.moderation", spec.moderation)
             self.authority = draw(f"leaders.{key}.authority", spec.authority)
-            self.ties = np.stack(
-                [draw(f"leaders.{key}.ties.{k}", spec.ties.get(k, 0.0)) for k in patron_keys], axis=-1
-            ) if patron_keys else np.zeros((size, 0))
+            self.ties = (
+                np.stack(
+                    [draw(f"leaders.{key}.ties.{k}", spec.ties.get(k, 0.0)) for k in patron_keys],
+                    axis=-1,
+                )
+                if patron_keys
+                else np.zeros((size, 0))
+            )
             successor = spec.successor
         # The successor is drawn up front from this leader's own succession
         # streams, so a removal in one variant shifts no other draw.
         prefix = f"succession:{key}"
-        self.successor_moderation = model.streams.parameter(f"{prefix}.moderation", successor.moderation)
-        self.successor_authority = model.streams.parameter(f"{prefix}.authority", successor.authority)
-        self.ties_retained = model.streams.parameter(f"{prefix}.ties_retained", successor.ties_retained)
-        self.cohesion_shock = model.streams.parameter(f"{prefix}.cohesion_shock", successor.cohesion_shock)
-        self.capability_loss = model.streams.parameter(f"{prefix}.capability_loss", successor.capability_loss)
-        self.crisis_weeks = model.streams.parameter(f"{prefix}.crisis_weeks", successor.crisis_weeks)
+        self.successor_moderation = model.streams.parameter(
+            f"{prefix}.moderation", successor.moderation
+        )
+        self.successor_authority = model.streams.parameter(
+            f"{prefix}.authority", successor.authority
+        )
+        self.ties_retained = model.streams.parameter(
+            f"{prefix}.ties_retained", successor.ties_retained
+        )
+        self.cohesion_shock = model.streams.parameter(
+            f"{prefix}.cohesion_shock", successor.cohesion_shock
+        )
+        self.capability_loss = model.streams.parameter(
+            f"{prefix}.capability_loss", successor.capability_loss
+        )
+        self.crisis_weeks = model.streams.parameter(
+            f"{prefix}.crisis_weeks", successor.crisis_weeks
+        )
         self.removed = np.zeros(size, dtype=bool)
         self.crisis_left = np.zeros(size)
 

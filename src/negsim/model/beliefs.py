@@ -22,7 +22,10 @@ def battlefield_signal(
         Wagner, R. H. (2000). Bargaining and war. AJPS 44(3).
         Smith, A., Stam, A. (2004). Bargaining and the nature of war. JCR 48(6).
     """
-    return strength_weight * opposition_strength_share + (1 - strength_weight) * opposition_territory_share
+    return (
+        strength_weight * opposition_strength_share
+        + (1 - strength_weight) * opposition_territory_share
+    )
 
 
 def update_belief(

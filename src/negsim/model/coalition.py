@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def effective_authority(authority: np.ndarray, crisis_left: np.ndarray, crisis_weeks: np.ndarray) -> np.ndarray:
+def effective_authority(
+    authority: np.ndarray, crisis_left: np.ndarray, crisis_weeks: np.ndarray
+) -> np.ndarray:
     """A leader's hold on the faction while a succession crisis wears off.
 
     A_eff = A * (1 - 1/2 * crisis_left / crisis_weeks)
@@ -15,11 +17,15 @@ def effective_authority(authority: np.ndarray, crisis_left: np.ndarray, crisis_w
     bureaucratic depth absorb decapitation; short crises represent them,
     long ones represent personalist groups).
     """
-    fraction = np.divide(crisis_left, crisis_weeks, out=np.zeros_like(crisis_left), where=crisis_weeks > 0)
+    fraction = np.divide(
+        crisis_left, crisis_weeks, out=np.zeros_like(crisis_left), where=crisis_weeks > 0
+    )
     return authority * (1.0 - 0.5 * np.clip(fraction, 0.0, 1.0))
 
 
-def cohesion_target(authority: np.ndarray, hurt: np.ndarray, loss_weight: np.ndarray, endorsement: np.ndarray) -> np.ndarray:
+def cohesion_target(
+    authority: np.ndarray, hurt: np.ndarray, loss_weight: np.ndarray, endorsement: np.ndarray
+) -> np.ndarray:
     """The cohesion a faction tends to.
 
     h* = clip((1 - k * hurt) * (A_eff + E) / 2, 0, 1)
@@ -41,7 +47,9 @@ def adjust(current: np.ndarray, target: np.ndarray, rate: np.ndarray) -> np.ndar
     return np.clip(current + rate * (target - current), 0.0, 1.0)
 
 
-def coalition_cohesion_target(capabilities: np.ndarray, cohesion: np.ndarray, moderation: np.ndarray) -> np.ndarray:
+def coalition_cohesion_target(
+    capabilities: np.ndarray, cohesion: np.ndarray, moderation: np.ndarray
+) -> np.ndarray:
     """Cohesion the coalition tends to: factions' cohesion, discounted by disagreement.
 
     C* = (sum_f w_f h_f) * (1 - sd_w(moderation)),  w_f = cap_f / sum cap
@@ -63,7 +71,10 @@ def coalition_cohesion_target(capabilities: np.ndarray, cohesion: np.ndarray, mo
 
 
 def deliverable_share(
-    capabilities: np.ndarray, coalition_cohesion: np.ndarray, accepts: np.ndarray, fragmented: np.ndarray
+    capabilities: np.ndarray,
+    coalition_cohesion: np.ndarray,
+    accepts: np.ndarray,
+    fragmented: np.ndarray,
 ) -> np.ndarray:
     """How much of the opposition a deal can bind.
 
@@ -84,7 +95,9 @@ def deliverable_share(
     return np.where(fragmented, 0.0, coalition_cohesion * share)
 
 
-def faction_reservation(coalition_reservation: np.ndarray, moderation: np.ndarray, hardline_margin: np.ndarray) -> np.ndarray:
+def faction_reservation(
+    coalition_reservation: np.ndarray, moderation: np.ndarray, hardline_margin: np.ndarray
+) -> np.ndarray:
     """The least a faction accepts on the issue scale.
 
     r_f = r_O + margin * (1 - moderation_f)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def tullock_shares(efforts: np.ndarray, decisiveness: float | np.ndarray, axis: int = -1) -> np.ndarray:
+def tullock_shares(
+    efforts: np.ndarray, decisiveness: float | np.ndarray, axis: int = -1
+) -> np.ndarray:
     """Contest success shares of each contender.
 
     p_i = x_i^m / sum_j x_j^m  (Tullock 1980; Hirshleifer 1989), where x_i >= 0

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def cost_of_war(cost_sensitivity: np.ndarray, resolve: np.ndarray, hurt: np.ndarray, horizon_weeks: np.ndarray) -> np.ndarray:
+def cost_of_war(
+    cost_sensitivity: np.ndarray, resolve: np.ndarray, hurt: np.ndarray, horizon_weeks: np.ndarray
+) -> np.ndarray:
     """Expected cost of fighting on, in issue units.
 
     c = s * (1 - resolve) * hurt * H
@@ -74,10 +76,17 @@ def rubinstein_share(first_discount: np.ndarray, second_discount: np.ndarray) ->
         Econometrica 50(1).
     """
     denominator = 1.0 - first_discount * second_discount
-    return np.divide(1.0 - second_discount, denominator, out=np.full_like(denominator, 0.5), where=denominator > 1e-12)
+    return np.divide(
+        1.0 - second_discount,
+        denominator,
+        out=np.full_like(denominator, 0.5),
+        where=denominator > 1e-12,
+    )
 
 
-def mediator_proposal(low: np.ndarray, high: np.ndarray, government_share: np.ndarray, bias: np.ndarray) -> np.ndarray:
+def mediator_proposal(
+    low: np.ndarray, high: np.ndarray, government_share: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
     """The mediator's proposal inside the range [low, high].
 
     x = clip(low + (1 - s_G + bias) * (high - low), low, high)

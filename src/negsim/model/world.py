@@ -71,7 +71,9 @@ class ConflictModel(mesa.Model):
             gives the same draws, whatever other chunks exist.
     """
 
-    def __init__(self, scenario: schema.Scenario, replications: int = 1, seed: int = 0, chunk: int = 0):
+    def __init__(
+        self, scenario: schema.Scenario, replications: int = 1, seed: int = 0, chunk: int = 0
+    ):
         # Mesa's own generators are seeded too (reproducibility of anything
         # Mesa does), but the dynamics draw only from the named streams.
         mesa_seed = int(np.random.SeedSequence(seed, spawn_key=(chunk,)).generate_state(1)[0])
@@ -99,7 +101,9 @@ class ConflictModel(mesa.Model):
 
     def _build_actors(self, scenario: schema.Scenario) -> None:
         size = self.size
-        combatant_keys = [k for k, a in scenario.actors.items() if a.kind in ("government", "faction", "spoiler")]
+        combatant_keys = [
+            k for k, a in scenario.actors.items() if a.kind in ("government", "faction", "spoiler")
+        ]
         n = len(combatant_keys)
         self.forces = np.zeros((size, n))
         self.base_forces = np.zeros((size, n))
@@ -109,13 +113,16 @@ class ConflictModel(mesa.Model):
         self.strength = np.zeros((size, n))
         self.combatants: list[Combatant] = []
         self.opposition_patron_keys = [
-            k for k, a in scenario.actors.items()
+            k
+            for k, a in scenario.actors.items()
             if a.kind == "patron" and scenario.actors[a.client].kind == "opposition"
         ]
         government_key = next(k for k, a in scenario.actors.items() if a.kind == "government")
         opposition_key = next(k for k, a in scenario.actors.items() if a.kind == "opposition")
         self.opposition = Opposition(self, opposition_key, scenario.actors[opposition_key])
-        leaders_by_faction = {leader.faction: (key, leader) for key, leader in scenario.leaders.items()}
+        leaders_by_faction = {
+            leader.faction: (key, leader) for key, leader in scenario.leaders.items()
+        }
         self.leaders: dict[str, Leader] = {}
         for index, key in enumerate(combatant_keys):
             spec = scenario.actors[key]
@@ -135,8 +142,12 @@ class ConflictModel(mesa.Model):
             self.combatants.append(agent)
         del government_key
         self.faction_columns = np.array([f.index for f in self.opposition.factions])
-        self.patrons = {k: Patron(self, k, a) for k, a in scenario.actors.items() if a.kind == "patron"}
-        self.mediators = {k: Mediator(self, k, a) for k, a in scenario.actors.items() if a.kind == "mediator"}
+        self.patrons = {
+            k: Patron(self, k, a) for k, a in scenario.actors.items() if a.kind == "patron"
+        }
+        self.mediators = {
+            k: Mediator(self, k, a) for k, a in scenario.actors.items() if a.kind == "mediator"
+        }
         self.strength = (self.forces + self.support) * self.escalation
 
     def _build_regions(self, scenario: schema.Scenario) -> None:
@@ -151,7 +162,11 @@ class ConflictModel(mesa.Model):
         self.region_keys = keys
         self.adjacency = nx.to_numpy_array(graph, nodelist=range(len(keys)))
         self.value = np.array([scenario.regions[k].strategic_value for k in keys])
-        self.value_share = self.value / self.value.sum() if self.value.sum() > 0 else np.full(len(keys), 1 / len(keys))
+        self.value_share = (
+            self.value / self.value.sum()
+            if self.value.sum() > 0
+            else np.full(len(keys), 1 / len(keys))
+        )
         columns = {c.key: c.index for c in self.combatants}
         control = np.zeros((len(keys), len(self.combatants)))
         for i, key in enumerate(keys):
@@ -265,7 +280,9 @@ class ConflictModel(mesa.Model):
             patron.direct = np.zeros(size)
         self.escalation[:] = 1.0
         self.offensive = np.ones_like(self.control)
-        fighting_rate = np.where(week < self.ceasefire_until, 1.0 - self.parameters["talks_ceasefire_strength"], 1.0)
+        fighting_rate = np.where(
+            week < self.ceasefire_until, 1.0 - self.parameters["talks_ceasefire_strength"], 1.0
+        )
         in_session = np.zeros(size, dtype=bool)
         leverage = np.zeros(size)
         bias = np.zeros(size)
@@ -285,12 +302,18 @@ class ConflictModel(mesa.Model):
             if kind == "intervention":
                 self.patrons[spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
             elif kind == "escalation":
-                self.escalation[:, columns[spec.actor]] += np.where(active, event.values["intensity"], 0.0)
+                self.escalation[:, columns[spec.actor]] += np.where(
+                    active, event.values["intensity"], 0.0
+                )
             elif kind == "offensive":
                 region = self.region_keys.index(spec.region)
-                self.offensive[:, region, columns[spec.actor]] += np.where(active, event.values["intensity"], 0.0)
+                self.offensive[:, region, columns[spec.actor]] += np.where(
+                    active, event.values["intensity"], 0.0
+                )
             elif kind == "ceasefire":
-                fighting_rate = fighting_rate * np.where(active, 1.0 - event.values["strength"], 1.0)
+                fighting_rate = fighting_rate * np.where(
+                    active, 1.0 - event.values["strength"], 1.0
+                )
             elif kind == "negotiation_round":
                 mediator = self.mediators[spec.mediator]
                 in_session |= active
@@ -303,7 +326,11 @@ class ConflictModel(mesa.Model):
                 patron = self.patrons[spec.actor]
                 for field in ("commitment", "capacity", "supports_talks"):
                     if field in event.values:
-                        setattr(patron, field, np.where(begins, event.values[field], getattr(patron, field)))
+                        setattr(
+                            patron,
+                            field,
+                            np.where(begins, event.values[field], getattr(patron, field)),
+                        )
         self.fighting_rate = fighting_rate * ~self.agreed
         return in_session, leverage, bias
 
@@ -314,7 +341,9 @@ class ConflictModel(mesa.Model):
             return
         faction = next(f for f in self.opposition.factions if f.leader is leader)
         self.forces[:, faction.index] *= np.where(hit, 1.0 - leader.capability_loss, 1.0)
-        faction.cohesion = np.where(hit, faction.cohesion * (1.0 - leader.cohesion_shock), faction.cohesion)
+        faction.cohesion = np.where(
+            hit, faction.cohesion * (1.0 - leader.cohesion_shock), faction.cohesion
+        )
         self.leaders_removed += hit
 
     # ---------------------------------------------------------------- stage 3
@@ -330,7 +359,10 @@ class ConflictModel(mesa.Model):
         sigma = p["fighting_noise"]
         noise = np.stack(
             [
-                np.stack([self.streams.normal(f"fighting:{region}:{c.key}") for c in self.combatants], axis=-1)
+                np.stack(
+                    [self.streams.normal(f"fighting:{region}:{c.key}") for c in self.combatants],
+                    axis=-1,
+                )
                 for region in self.region_keys
             ],
             axis=1,
@@ -340,7 +372,9 @@ class ConflictModel(mesa.Model):
         shares = fighting.tullock_shares(effort, p["contest_decisiveness"][:, None], axis=-1)
         rate = (p["front_rate"] * self.fighting_rate)[:, None, None]
         contested = shares.sum(axis=-1, keepdims=True) > 0
-        self.control = np.where(contested, (1.0 - rate) * self.control + rate * shares, self.control)
+        self.control = np.where(
+            contested, (1.0 - rate) * self.control + rate * shares, self.control
+        )
 
         # Attrition between the two sides at the table; spoilers contest
         # ground but their own losses are not modelled.
@@ -359,7 +393,9 @@ class ConflictModel(mesa.Model):
         own = before[:, factions]
         own_total = own.sum(axis=-1)
         red_lost = np.minimum(red - red_after, own_total)
-        split = np.divide(own, own_total[:, None], out=np.zeros_like(own), where=own_total[:, None] > 0)
+        split = np.divide(
+            own, own_total[:, None], out=np.zeros_like(own), where=own_total[:, None] > 0
+        )
         self.forces[:, government] -= blue_lost
         self.forces[:, factions] -= red_lost[:, None] * split
         self.losses += before - self.forces
@@ -381,9 +417,13 @@ class ConflictModel(mesa.Model):
         )[:, 0]
         signal = beliefs.battlefield_signal(strength_share, territory_share, p["strength_weight"])
         momentum_memory = p["momentum_memory"]
-        self.power_shift = (1 - momentum_memory) * self.power_shift + momentum_memory * (signal - self.signal)
+        self.power_shift = (1 - momentum_memory) * self.power_shift + momentum_memory * (
+            signal - self.signal
+        )
         self.signal = signal
-        self.momentum = (1 - momentum_memory) * self.momentum + momentum_memory * (territory - self.opposition_territory)
+        self.momentum = (1 - momentum_memory) * self.momentum + momentum_memory * (
+            territory - self.opposition_territory
+        )
         self.opposition_territory = territory
 
     # ---------------------------------------------------------------- stage 6
@@ -401,10 +441,14 @@ class ConflictModel(mesa.Model):
             else:
                 # A patron's word carries to the factions whose leaders it has ties with.
                 column = self.opposition_patron_keys.index(key)
-                ties = np.stack([f.leader.ties[:, column] for f in self.opposition.factions], axis=-1)  # type: ignore[union-attr]
+                ties = np.stack(
+                    [f.leader.ties[:, column] for f in self.opposition.factions], axis=-1
+                )  # type: ignore[union-attr]
                 reach = np.divide(
-                    (capabilities * ties).sum(axis=-1), capability_total,
-                    out=np.zeros(size), where=capability_total > 0,
+                    (capabilities * ties).sum(axis=-1),
+                    capability_total,
+                    out=np.zeros(size),
+                    where=capability_total > 0,
                 )
                 side = "opposition"
             weights[side] += patron.commitment
@@ -414,7 +458,9 @@ class ConflictModel(mesa.Model):
             for s in ("government", "opposition")
         )
 
-    def _negotiate(self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray) -> None:
+    def _negotiate(
+        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
+    ) -> None:
         p = self.parameters
         government, opposition = self.government, self.opposition
         government_cost, opposition_cost = government.cost(), opposition.cost()
@@ -426,10 +472,17 @@ class ConflictModel(mesa.Model):
         )
         self.range_width = high - low
         way_out = np.where(
-            in_session, leverage, max((m.leverage for m in self.mediators.values()), default=np.zeros(self.size))
+            in_session,
+            leverage,
+            max((m.leverage for m in self.mediators.values()), default=np.zeros(self.size)),
         )
         self.ripeness = negotiation.ripeness(
-            government.hurt, opposition.hurt, self.momentum, p["hurt_threshold"], p["stalemate_tolerance"], way_out
+            government.hurt,
+            opposition.hurt,
+            self.momentum,
+            p["hurt_threshold"],
+            p["stalemate_tolerance"],
+            way_out,
         )
         government.endorsement, opposition.endorsement = self._endorsements()
         for party in (government, opposition):
@@ -464,11 +517,15 @@ class ConflictModel(mesa.Model):
             for cost in (government_cost, opposition_cost)
         ]
         government_share = negotiation.rubinstein_share(discount[0], discount[1])
-        proposal = negotiation.mediator_proposal(feasible_low, feasible_high, government_share, bias)
+        proposal = negotiation.mediator_proposal(
+            feasible_low, feasible_high, government_share, bias
+        )
         capabilities, _, moderation = opposition.faction_arrays()
         reservations = coalition.faction_reservation(low, moderation, p["hardline_margin"])
         accepts = proposal[:, None] >= reservations
-        deliverable = coalition.deliverable_share(capabilities, opposition.cohesion, accepts, opposition.fragmented)
+        deliverable = coalition.deliverable_share(
+            capabilities, opposition.cohesion, accepts, opposition.fragmented
+        )
         agree = zone & (deliverable >= p["commitment_threshold"])
         ceasefire = zone & ~agree & (deliverable >= p["ceasefire_threshold"])
         suspended = engaged & ~agree & ~ceasefire
@@ -479,7 +536,9 @@ class ConflictModel(mesa.Model):
         self.settlement_range = np.where(
             agree[:, None], np.stack([low, high], axis=-1), self.settlement_range
         )
-        self.ceasefire_until = np.where(ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until)
+        self.ceasefire_until = np.where(
+            ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until
+        )
         self.ceasefire_reached |= ceasefire
         self.walkouts += walkout
         state = np.full(self.size, float(TALKS_NONE))
@@ -488,4 +547,3 @@ class ConflictModel(mesa.Model):
         state[walkout] = TALKS_WALKOUT
         state[suspended] = TALKS_SUSPENDED
         self.talks_state = state
-

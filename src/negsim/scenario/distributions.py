@@ -78,9 +78,7 @@ class TriangularArgs(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> TriangularArgs:
         if not self.low <= self.mode <= self.high:
-            raise ValueError(
-                f"need low <= mode <= high (got {self.low}, {self.mode}, {self.high})"
-            )
+            raise ValueError(f"need low <= mode <= high (got {self.low}, {self.mode}, {self.high})")
         return self
 
 

@@ -91,7 +91,12 @@ def _to_python(
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 problems.append(
-                    Problem(file, _mark_line(key_node), _dotted(path), "merge keys (<<) are not supported")
+                    Problem(
+                        file,
+                        _mark_line(key_node),
+                        _dotted(path),
+                        "merge keys (<<) are not supported",
+                    )
                 )
                 continue
             key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems)
@@ -99,7 +104,12 @@ def _to_python(
                 key = key.isoformat()
             if not isinstance(key, str | int | float | bool) or key is None:
                 problems.append(
-                    Problem(file, _mark_line(key_node), _dotted(path), f"a key must be text (got {key!r})")
+                    Problem(
+                        file,
+                        _mark_line(key_node),
+                        _dotted(path),
+                        f"a key must be text (got {key!r})",
+                    )
                 )
                 continue
             key = str(key) if not isinstance(key, str) else key
@@ -127,7 +137,9 @@ def _to_python(
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError as error:
         problems.append(
-            Problem(file, _mark_line(node), _dotted(path), f"unsupported value: {_first_line(error)}")
+            Problem(
+                file, _mark_line(node), _dotted(path), f"unsupported value: {_first_line(error)}"
+            )
         )
         return None
 
@@ -183,7 +195,12 @@ def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | No
     data = _to_python(node, loader, (), file, origins, problems)
     if not isinstance(data, dict):
         problems.append(
-            Problem(file, _mark_line(node), "", f"a scenario is a YAML mapping (got {type(data).__name__})")
+            Problem(
+                file,
+                _mark_line(node),
+                "",
+                f"a scenario is a YAML mapping (got {type(data).__name__})",
+            )
         )
         return None
     return data, origins
@@ -213,7 +230,9 @@ def _merge(
         for key, value in child.items():
             sub = path + (key,)
             if key in parent:
-                merged[key], sub_origins = _merge(parent[key], parent_origins, value, child_origins, sub)
+                merged[key], sub_origins = _merge(
+                    parent[key], parent_origins, value, child_origins, sub
+                )
                 origins = {p: o for p, o in origins.items() if p[: len(sub)] != sub}
                 origins.update(sub_origins)
             else:
@@ -224,7 +243,9 @@ def _merge(
         merged_list: list[Any] = []
         origins = {path: child_origins.get(path, ("", 0))}
         child_by_id = {
-            item.get("id"): (index, item) for index, item in enumerate(child) if isinstance(item, dict)
+            item.get("id"): (index, item)
+            for index, item in enumerate(child)
+            if isinstance(item, dict)
         }
         used: set[int] = set()
         for index, item in enumerate(parent):
@@ -232,7 +253,9 @@ def _merge(
             if item_id is not None and item_id in child_by_id:
                 child_index, child_item = child_by_id[item_id]
                 used.add(child_index)
-                origins.update(_rebase(child_origins, path + (child_index,), path + (len(merged_list),)))
+                origins.update(
+                    _rebase(child_origins, path + (child_index,), path + (len(merged_list),))
+                )
                 merged_list.append(child_item)
             else:
                 origins.update(_rebase(parent_origins, path + (index,), path + (len(merged_list),)))
@@ -257,7 +280,9 @@ def _read_with_extends(
         return data, origins
     file, line = origins.get(("extends",), (str(path), 1))
     if not isinstance(parent_name, str):
-        problems.append(Problem(file, line, "extends", f"must be a file path (got {parent_name!r})"))
+        problems.append(
+            Problem(file, line, "extends", f"must be a file path (got {parent_name!r})")
+        )
         return data, origins
     parent_path = (path.parent / parent_name).resolve()
     if parent_path in seen or parent_path == path.resolve():
@@ -306,7 +331,9 @@ def _yaml_path(loc: tuple[Any, ...], data: Any) -> Path_:
         elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
-        elif isinstance(part, str) and part[:1].isupper() or part in ("float", "int", "str", "date"):
+        elif (
+            isinstance(part, str) and part[:1].isupper() or part in ("float", "int", "str", "date")
+        ):
             # A union member's name (e.g. a distribution type): not a place in the file.
             continue
         else:
@@ -350,12 +377,12 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             origin = typing.get_origin(annotation)
         if origin in (typing.Union, types.UnionType):
             members = [
-                m for m in typing.get_args(annotation) if isinstance(m, type) and issubclass(m, BaseModel)
+                m
+                for m in typing.get_args(annotation)
+                if isinstance(m, type) and issubclass(m, BaseModel)
             ]
             for member in members:
-                tag_field = next(
-                    (f for f in ("kind", "type") if f in member.model_fields), None
-                )
+                tag_field = next((f for f in ("kind", "type") if f in member.model_fields), None)
                 if tag_field and part in typing.get_args(member.model_fields[tag_field].annotation):
                     annotation = member
                     break
@@ -374,8 +401,10 @@ def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
         key = str(loc[-1])
         allowed = _allowed_keys(Scenario, loc[:-1])
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else (
-            f"; allowed: {', '.join(allowed)}" if allowed else ""
+        hint = (
+            f"; did you mean {close[0]!r}?"
+            if close
+            else (f"; allowed: {', '.join(allowed)}" if allowed else "")
         )
         return f"unknown key {key!r}{hint}"
     if kind == "missing":
@@ -443,7 +472,9 @@ def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
     return None
 
 
-def apply_variant(data: dict[str, Any], variant: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Path_, str]]]:
+def apply_variant(
+    data: dict[str, Any], variant: dict[str, Any]
+) -> tuple[dict[str, Any], list[tuple[Path_, str]]]:
     """A copy of the scenario data with one variant's edits; problems as (path in variant, message)."""
     result = copy.deepcopy({k: v for k, v in data.items() if k not in ("variants",)})
     problems: list[tuple[Path_, str]] = []
@@ -462,7 +493,12 @@ def apply_variant(data: dict[str, Any], variant: dict[str, Any]) -> tuple[dict[s
             events[found]["date"] = date
     for index, event in enumerate(variant.get("add_events") or []):
         if isinstance(event, dict) and _event_index(result, event.get("id")) is not None:
-            problems.append((("add_events", index, "id"), f"an event with id {event.get('id')!r} already exists"))
+            problems.append(
+                (
+                    ("add_events", index, "id"),
+                    f"an event with id {event.get('id')!r} already exists",
+                )
+            )
         events.append(copy.deepcopy(event))
     for dotted, value in (variant.get("set") or {}).items():
         problem = apply_set(result, str(dotted), copy.deepcopy(value))
@@ -506,7 +542,14 @@ def load(path: str | Path) -> ScenarioFile:
             prefix: Path_ = ("variants", name)
             if name == BASE:
                 where_file, line = _line_of(prefix, origins, file)
-                problems.append(Problem(where_file, line, _dotted(prefix), "'base' is reserved for the scenario as written"))
+                problems.append(
+                    Problem(
+                        where_file,
+                        line,
+                        _dotted(prefix),
+                        "'base' is reserved for the scenario as written",
+                    )
+                )
                 continue
             edited, edit_problems = apply_variant(data, variant)
             for sub_path, message in edit_problems:
@@ -519,10 +562,21 @@ def load(path: str | Path) -> ScenarioFile:
             where_file, line = _line_of(prefix, origins, file)
             for problem in variant_problems:
                 if problem.message not in base_messages:
-                    problems.append(Problem(where_file, line, f"{_dotted(prefix)} -> {problem.path}", problem.message))
+                    problems.append(
+                        Problem(
+                            where_file,
+                            line,
+                            f"{_dotted(prefix)} -> {problem.path}",
+                            problem.message,
+                        )
+                    )
             for ref_path, message in variant_refs:
                 if message not in base_messages:
-                    problems.append(Problem(where_file, line, f"{_dotted(prefix)} -> {_dotted(ref_path)}", message))
+                    problems.append(
+                        Problem(
+                            where_file, line, f"{_dotted(prefix)} -> {_dotted(ref_path)}", message
+                        )
+                    )
             if variant_scenario is not None and not variant_problems:
                 variants[name] = variant_scenario.model_copy(update={"variants": {}})
     if problems:

@@ -70,9 +70,19 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
     for key, actor in actors.items():
         actor = _mapping(actor)
         if actor.get("kind") == "faction":
-            need(("actors", key, "coalition"), actor.get("coalition"), ("opposition",), "opposition coalition")
+            need(
+                ("actors", key, "coalition"),
+                actor.get("coalition"),
+                ("opposition",),
+                "opposition coalition",
+            )
         if actor.get("kind") == "patron":
-            need(("actors", key, "client"), actor.get("client"), ("government", "opposition"), "client (government or opposition)")
+            need(
+                ("actors", key, "client"),
+                actor.get("client"),
+                ("government", "opposition"),
+                "client (government or opposition)",
+            )
 
     leaders = _mapping(data.get("leaders"))
     led: dict[str, str] = {}
@@ -81,7 +91,12 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         faction = leader.get("faction")
         need(("leaders", key, "faction"), faction, ("faction",), "faction")
         if isinstance(faction, str) and faction in led:
-            found.append(((("leaders", key, "faction")), f"faction {faction!r} already has leader {led[faction]!r}"))
+            found.append(
+                (
+                    (("leaders", key, "faction")),
+                    f"faction {faction!r} already has leader {led[faction]!r}",
+                )
+            )
         elif isinstance(faction, str):
             led[faction] = key
         for patron in _mapping(leader.get("ties")):
@@ -93,15 +108,31 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         adjacent = region.get("adjacent") or []
         for index, other in enumerate(adjacent if isinstance(adjacent, list) else []):
             if other == key:
-                found.append((("regions", key, "adjacent", index), "a region cannot be adjacent to itself"))
+                found.append(
+                    (("regions", key, "adjacent", index), "a region cannot be adjacent to itself")
+                )
             elif other not in regions:
-                found.append((("regions", key, "adjacent", index), f"unknown region {other!r}{_hint(other, list(regions))}"))
+                found.append(
+                    (
+                        ("regions", key, "adjacent", index),
+                        f"unknown region {other!r}{_hint(other, list(regions))}",
+                    )
+                )
         control = _mapping(region.get("control"))
         for holder in control:
-            need(("regions", key, "control", holder), holder, COMBATANT_KINDS, "combatant (government, faction or spoiler)")
-        shares = [v for v in control.values() if isinstance(v, int | float) and not isinstance(v, bool)]
+            need(
+                ("regions", key, "control", holder),
+                holder,
+                COMBATANT_KINDS,
+                "combatant (government, faction or spoiler)",
+            )
+        shares = [
+            v for v in control.values() if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
         if control and len(shares) == len(control) and abs(sum(shares) - 1.0) > 1e-6:
-            found.append((("regions", key, "control"), f"shares must sum to 1 (got {sum(shares):.4g})"))
+            found.append(
+                (("regions", key, "control"), f"shares must sum to 1 (got {sum(shares):.4g})")
+            )
 
     calendar = _mapping(data.get("calendar"))
     start, end = _date(calendar.get("start")), _date(calendar.get("end"))
@@ -121,7 +152,12 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         event_id = event.get("id")
         if isinstance(event_id, str):
             if event_id in seen_ids:
-                found.append((base + ("id",), f"duplicate event id {event_id!r} (also events[{seen_ids[event_id]}])"))
+                found.append(
+                    (
+                        base + ("id",),
+                        f"duplicate event id {event_id!r} (also events[{seen_ids[event_id]}])",
+                    )
+                )
             else:
                 seen_ids[event_id] = index
         has_date, has_hazard = event.get("date") is not None, event.get("hazard") is not None
@@ -131,17 +167,31 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
             in_calendar(base + (field,), event.get(field))
         kind = event.get("type")
         if kind in _EVENT_ACTOR_KINDS:
-            need(base + ("actor",), event.get("actor"), _EVENT_ACTOR_KINDS[kind], " or ".join(_EVENT_ACTOR_KINDS[kind]))
+            need(
+                base + ("actor",),
+                event.get("actor"),
+                _EVENT_ACTOR_KINDS[kind],
+                " or ".join(_EVENT_ACTOR_KINDS[kind]),
+            )
         if kind == "offensive":
             region = event.get("region")
             if region is not None and region not in regions:
-                found.append((base + ("region",), f"unknown region {region!r}{_hint(region, list(regions))}"))
+                found.append(
+                    (base + ("region",), f"unknown region {region!r}{_hint(region, list(regions))}")
+                )
         if kind == "leader_removal":
             leader = event.get("leader")
             if leader is not None and leader not in leaders:
-                found.append((base + ("leader",), f"unknown leader {leader!r}{_hint(leader, list(leaders))}"))
+                found.append(
+                    (base + ("leader",), f"unknown leader {leader!r}{_hint(leader, list(leaders))}")
+                )
             if event.get("by") is not None and event.get("by") not in kinds:
-                found.append((base + ("by",), f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(kinds))}"))
+                found.append(
+                    (
+                        base + ("by",),
+                        f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(kinds))}",
+                    )
+                )
         if kind == "negotiation_round":
             need(base + ("mediator",), event.get("mediator"), ("mediator",), "mediator")
 
@@ -159,12 +209,21 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         hypothesis = _mapping(hypothesis)
         metric = hypothesis.get("metric")
         if metric is not None and metric not in RUN_METRICS:
-            found.append((("hypotheses", key, "metric"), f"unknown metric {metric!r}{_hint(metric, list(RUN_METRICS))}"))
+            found.append(
+                (
+                    ("hypotheses", key, "metric"),
+                    f"unknown metric {metric!r}{_hint(metric, list(RUN_METRICS))}",
+                )
+            )
         for role in ("treatment", "control"):
             name = hypothesis.get(role)
             if name is not None and name not in names:
-                found.append((("hypotheses", key, role), f"unknown variant {name!r}{_hint(name, names)}"))
-        if hypothesis.get("treatment") is not None and hypothesis.get("treatment") == hypothesis.get("control"):
+                found.append(
+                    (("hypotheses", key, role), f"unknown variant {name!r}{_hint(name, names)}")
+                )
+        if hypothesis.get("treatment") is not None and hypothesis.get(
+            "treatment"
+        ) == hypothesis.get("control"):
             found.append((("hypotheses", key, "control"), "treatment and control must differ"))
 
     for dotted in _mapping(data.get("uncertain")):
@@ -183,7 +242,9 @@ def _resolves(data: dict[str, Any], dotted: str) -> bool:
     current: Any = data
     for depth, part in enumerate(parts):
         if depth == 1 and parts[0] == "events" and isinstance(current, list):
-            current = next((e for e in current if isinstance(e, dict) and e.get("id") == part), None)
+            current = next(
+                (e for e in current if isinstance(e, dict) and e.get("id") == part), None
+            )
         elif isinstance(current, dict) and part in current:
             current = current[part]
         else:

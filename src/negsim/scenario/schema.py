@@ -365,7 +365,12 @@ class PatronPolicy(EventBase):
 
 
 Event = Annotated[
-    Intervention | Escalation | Offensive | LeaderRemoval | NegotiationRound | Ceasefire
+    Intervention
+    | Escalation
+    | Offensive
+    | LeaderRemoval
+    | NegotiationRound
+    | Ceasefire
     | PatronPolicy,
     Field(discriminator="type"),
 ]

@@ -1,0 +1,122 @@
+"""Monte Carlo ensembles of one scenario variant.
+
+Replications are simulated in chunks of a fixed size (the experiment's
+``chunk_size``). Chunk ``c`` draws from streams seeded by (seed, c), so the
+replications of a chunk do not depend on how many chunks there are, on the
+order they run in or on the number of workers: the same seed gives the same
+bytes with one worker or many, and N runs are an exact prefix of 2N runs.
+The last chunk is always simulated whole and then cut, for the same reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from negsim.model.observations import outcomes
+from negsim.model.world import ConflictModel
+from negsim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of one variant: what a worker needs to simulate it."""
+
+    variant: str
+    scenario: Scenario
+    seed: int
+    chunk: int
+    chunk_size: int
+
+
+@dataclass
+class ChunkResult:
+    """Outcomes (name -> (n,)) and recorded observables (metric, week, n) of one chunk."""
+
+    variant: str
+    chunk: int
+    outcomes: dict[str, np.ndarray]
+    series: np.ndarray
+    metric_names: list[str]
+
+
+@dataclass
+class EnsembleResult:
+    """All replications of one variant, in replication order."""
+
+    variant: str
+    scenario: Scenario
+    outcomes: dict[str, np.ndarray]
+    series: np.ndarray
+    metric_names: list[str]
+    dates: list
+
+    @property
+    def runs(self) -> int:
+        return len(next(iter(self.outcomes.values())))
+
+
+def simulate_chunk(task: ChunkTask) -> ChunkResult:
+    """Simulate one chunk (a pure function of the task: safe in any process)."""
+    model = ConflictModel(
+        task.scenario, replications=task.chunk_size, seed=task.seed, chunk=task.chunk
+    )
+    model.run()
+    return ChunkResult(
+        variant=task.variant,
+        chunk=task.chunk,
+        outcomes=outcomes(model),
+        series=model.recorder.values,
+        metric_names=model.recorder.names,
+    )
+
+
+def chunk_tasks(
+    variant: str, scenario: Scenario, runs: int, seed: int, chunk_size: int
+) -> list[ChunkTask]:
+    """The chunks that cover ``runs`` replications."""
+    count = -(-runs // chunk_size)
+    return [ChunkTask(variant, scenario, seed, chunk, chunk_size) for chunk in range(count)]
+
+
+def assemble(
+    variant: str, scenario: Scenario, runs: int, chunks: list[ChunkResult]
+) -> EnsembleResult:
+    """Join a variant's chunks in chunk order and cut to ``runs`` replications."""
+    chunks = sorted(chunks, key=lambda c: c.chunk)
+    joined = {
+        name: np.concatenate([c.outcomes[name] for c in chunks])[:runs]
+        for name in chunks[0].outcomes
+    }
+    series = np.concatenate([c.series for c in chunks], axis=-1)[..., :runs]
+    start = scenario.calendar.start
+    import datetime as dt
+
+    dates = [start + dt.timedelta(weeks=week) for week in range(series.shape[1])]
+    return EnsembleResult(variant, scenario, joined, series, chunks[0].metric_names, dates)
+
+
+Mapper = Callable[[Callable[[ChunkTask], ChunkResult], Iterable[ChunkTask]], Iterator[ChunkResult]]
+
+
+def serial_map(
+    function: Callable[[ChunkTask], ChunkResult], tasks: Iterable[ChunkTask]
+) -> Iterator[ChunkResult]:
+    """Run tasks one after another in this process."""
+    for task in tasks:
+        yield function(task)
+
+
+def run_ensemble(
+    scenario: Scenario,
+    runs: int,
+    seed: int,
+    chunk_size: int = 500,
+    variant: str = "base",
+    mapper: Mapper = serial_map,
+) -> EnsembleResult:
+    """Simulate ``runs`` replications of one scenario variant."""
+    tasks = chunk_tasks(variant, scenario, runs, seed, chunk_size)
+    return assemble(variant, scenario, runs, list(mapper(simulate_chunk, tasks)))
