@@ -25,7 +25,7 @@ from negsim import __version__
 from negsim.analysis.verdicts import hypothesis_table
 from negsim.errors import NegsimError
 from negsim.results import ResultsFolder, events_frame, runs_frame, timeseries_frame, write_results
-from negsim.run.ensemble import EnsembleResult, assemble, chunk_tasks, simulate_chunk
+from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
 from negsim.run.executors import make_executor
 from negsim.scenario import BASE, ScenarioFile, load
 
@@ -102,13 +102,16 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def _simulate_variants(
-    scenario_file: ScenarioFile,
-    variants: Sequence[str],
-    runs: int,
-    seed: int,
-    jobs: int | None,
+    scenario_file: ScenarioFile, variants: Sequence[str], runs: int, seed: int, jobs: int | None,
     progress: ProgressCallback | None = None,
+    reduce: Callable[[EnsembleResult], EnsembleResult] | None = None,
 ) -> list[EnsembleResult]:
+    """Simulate variants chunk by chunk over an executor.
+
+    ``reduce`` is applied to each variant's ensemble as soon as its last chunk
+    arrives, so a caller that only needs summaries never holds every
+    variant's per-step arrays at once.
+    """
     unknown = [v for v in variants if v not in scenario_file.variants]
     if unknown:
         raise NegsimError(
@@ -121,18 +124,24 @@ def _simulate_variants(
         for name in variants
         for task in chunk_tasks(name, scenario_file.variant(name), runs, seed, chunk_size)
     ]
-    executor = make_executor(min(jobs or 0, len(tasks)) if jobs else None)
-    collected: dict[str, list] = {name: [] for name in variants}
+    expected = {name: sum(1 for t in tasks if t.variant == name) for name in variants}
+    executor = make_executor(min(jobs, len(tasks)) if jobs else None)
+    collected: dict[str, list[ChunkResult]] = {name: [] for name in variants}
+    finished: dict[str, EnsembleResult] = {}
     try:
         for done, chunk in enumerate(executor.map(simulate_chunk, tasks), start=1):
             collected[chunk.variant].append(chunk)
+            if len(collected[chunk.variant]) == expected[chunk.variant]:
+                name = chunk.variant
+                ensemble = assemble(name, scenario_file.variant(name), runs, collected.pop(name))
+                finished[name] = reduce(ensemble) if reduce else ensemble
             if progress:
                 progress(done, len(tasks))
         executor.close()
     except BaseException:
         executor.terminate()
         raise
-    return [assemble(name, scenario_file.variant(name), runs, collected[name]) for name in variants]
+    return [finished[name] for name in variants]
 
 
 @dataclass
@@ -169,7 +178,15 @@ def run_experiment(
     chosen = list(dict.fromkeys(variants)) if variants else list(scenario_file.variants)
     destination = Path(out) if out else Path("results") / scenario.name
 
-    ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress)
+    summaries: dict[str, pd.DataFrame] = {}
+
+    def summarise(ensemble: EnsembleResult) -> EnsembleResult:
+        # Keep the percentiles, drop the (metric, week, run) array.
+        summaries[ensemble.variant] = timeseries_frame(ensemble)
+        ensemble.series = ensemble.series[..., :0]
+        return ensemble
+
+    ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
     runs_table = runs_frame(ensembles)
     hypotheses_spec = {
         name: hypothesis.model_dump() for name, hypothesis in scenario.hypotheses.items()
@@ -178,7 +195,7 @@ def run_experiment(
         runs_table, hypotheses_spec, confidence, experiment.bootstrap_resamples, seed
     )
     skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
-    timeseries = pd.concat([timeseries_frame(e) for e in ensembles], ignore_index=True)
+    timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
     events = events_frame({name: scenario_file.variant(name) for name in chosen})
     elapsed = time.perf_counter() - started
     manifest = {

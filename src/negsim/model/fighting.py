@@ -26,8 +26,23 @@ def tullock_shares(
     """
     efforts = np.asarray(efforts, dtype=float)
     m = np.expand_dims(np.asarray(decisiveness, dtype=float), axis)
-    powered = np.where(efforts > 0, np.power(np.maximum(efforts, 1e-300), m), 0.0)
-    total = powered.sum(axis=axis, keepdims=True)
+    positive = efforts > 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        powered = np.where(positive, np.power(np.maximum(efforts, 1e-300), m), 0.0)
+        total = powered.sum(axis=axis, keepdims=True)
+    # x^m can overflow (inf / inf = nan) or underflow (all zero, or subnormal
+    # and imprecise) when m is large or efforts extreme. Shares depend only on
+    # relative efforts, so there compute them from x / max(x), whose largest
+    # term is 1. Ordinary totals take the direct path, bit for bit.
+    ordinary = np.isfinite(total) & (total > 1e-100) & (total < 1e100)
+    degenerate = ~ordinary & positive.any(axis=axis, keepdims=True)
+    if degenerate.any():
+        top = efforts.max(axis=axis, keepdims=True)
+        relative = np.divide(efforts, top, out=np.zeros_like(efforts), where=top > 0)
+        with np.errstate(under="ignore"):
+            scaled = np.where(positive, np.power(relative, m), 0.0)
+        powered = np.where(degenerate, scaled, powered)
+        total = powered.sum(axis=axis, keepdims=True)
     return np.divide(powered, total, out=np.zeros_like(powered), where=total > 0)
 
 
@@ -43,8 +58,10 @@ def lanchester_square(
         R(t) = R0 cosh(g t) - sqrt(alpha/beta) B0 sinh(g t),
 
     conserves alpha*B^2 - beta*R^2 (Lanchester 1916) until one side is
-    annihilated; strengths are floored at 0. If one coefficient is 0 the
-    solution is linear in t.
+    annihilated; the loser is then at 0 and the survivor stays at the strength
+    the conserved quantity leaves it (sqrt((alpha B0^2 - beta R0^2) / alpha)
+    for blue), since the closed form is not valid past annihilation. If one
+    coefficient is 0 the solution is linear in t, floored at 0.
 
     References:
         Lanchester, F. W. (1916). Aircraft in Warfare: The Dawn of the Fourth Arm.
@@ -63,5 +80,14 @@ def lanchester_square(
     )
     red_after = np.where(
         both, red * cosh - np.sqrt(safe_alpha / safe_beta) * blue * sinh, red - alpha * blue * weeks
+    )
+    # Past the moment one side reaches 0 the hyperbolic solution would let the
+    # survivor grow again (dB/dt = -beta R > 0 for R < 0): hold it instead.
+    invariant = alpha * blue**2 - beta * red**2
+    blue_after = np.where(
+        both & (red_after <= 0), np.sqrt(np.maximum(invariant, 0.0) / safe_alpha), blue_after
+    )
+    red_after = np.where(
+        both & (blue_after <= 0), np.sqrt(np.maximum(-invariant, 0.0) / safe_beta), red_after
     )
     return np.maximum(blue_after, 0.0), np.maximum(red_after, 0.0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import mesa
 import networkx as nx
@@ -117,9 +117,10 @@ class ConflictModel(mesa.Model):
             for k, a in scenario.actors.items()
             if a.kind == "patron" and scenario.actors[a.client].kind == "opposition"
         ]
-        government_key = next(k for k, a in scenario.actors.items() if a.kind == "government")
-        opposition_key = next(k for k, a in scenario.actors.items() if a.kind == "opposition")
-        self.opposition = Opposition(self, opposition_key, scenario.actors[opposition_key])
+        opposition_key, opposition_spec = next(
+            (k, a) for k, a in scenario.actors.items() if isinstance(a, schema.Opposition)
+        )
+        self.opposition = Opposition(self, opposition_key, opposition_spec)
         leaders_by_faction = {
             leader.faction: (key, leader) for key, leader in scenario.leaders.items()
         }
@@ -138,9 +139,8 @@ class ConflictModel(mesa.Model):
                 self.leaders[leader_key] = leader
                 self.opposition.factions.append(agent)
             else:
-                agent = Spoiler(self, key, spec, index)
+                agent = Spoiler(self, key, cast(schema.Spoiler, spec), index)
             self.combatants.append(agent)
-        del government_key
         self.faction_columns = np.array([f.index for f in self.opposition.factions])
         self.patrons = {
             k: Patron(self, k, a) for k, a in scenario.actors.items() if a.kind == "patron"
@@ -197,7 +197,7 @@ class ConflictModel(mesa.Model):
                 window = (0, last)
             else:
                 start = np.full(self.size, np.inf)
-                hazard = self.streams.parameter(f"{prefix}.hazard", spec.hazard)
+                hazard = self.streams.parameter(f"{prefix}.hazard", spec.hazard or 0.0)
                 window = (
                     self.week_of(spec.window_start) if spec.window_start else 0,
                     self.week_of(spec.window_end) if spec.window_end else last,
@@ -206,7 +206,11 @@ class ConflictModel(mesa.Model):
 
     def _init_state(self) -> None:
         size = self.size
-        self.signal = self.opposition.expected.copy()
+        # The battlefield as it stands before the first week (own forces only:
+        # patrons have not supplied yet), so the first week's power shift is real.
+        self.signal = self._battlefield_signal(
+            self.forces[:, self.faction_columns].sum(axis=-1), self.forces[:, self.government.index]
+        )
         self.momentum = np.zeros(size)
         self.power_shift = np.zeros(size)
         self.opposition_territory = self.territory(self.faction_columns)
@@ -397,7 +401,11 @@ class ConflictModel(mesa.Model):
             own, own_total[:, None], out=np.zeros_like(own), where=own_total[:, None] > 0
         )
         self.forces[:, government] -= blue_lost
-        self.forces[:, factions] -= red_lost[:, None] * split
+        # Floored: when the losses take all of the factions' own forces,
+        # own - own_total * (own / own_total) can round to -1e-17.
+        self.forces[:, factions] = np.maximum(
+            self.forces[:, factions] - red_lost[:, None] * split, 0.0
+        )
         self.losses += before - self.forces
         self.forces += self.recruitment * np.maximum(self.base_forces - self.forces, 0.0)
         blue_base = self.base_forces[:, government]
@@ -409,13 +417,7 @@ class ConflictModel(mesa.Model):
         self.opposition.hurt = (1 - memory) * self.opposition.hurt + memory * red_hurt
 
         territory = self.territory(factions)
-        government_territory = self.territory(government)
-        held = territory + government_territory
-        territory_share = np.divide(territory, held, out=np.full_like(held, 0.5), where=held > 0)
-        strength_share = fighting.tullock_shares(
-            np.stack([red, blue], axis=-1), p["contest_decisiveness"], axis=-1
-        )[:, 0]
-        signal = beliefs.battlefield_signal(strength_share, territory_share, p["strength_weight"])
+        signal = self._battlefield_signal(red, blue)
         momentum_memory = p["momentum_memory"]
         self.power_shift = (1 - momentum_memory) * self.power_shift + momentum_memory * (
             signal - self.signal
@@ -425,6 +427,21 @@ class ConflictModel(mesa.Model):
             territory - self.opposition_territory
         )
         self.opposition_territory = territory
+
+    def _battlefield_signal(
+        self, opposition_strength: np.ndarray, government_strength: np.ndarray
+    ) -> np.ndarray:
+        """Where the battlefield says war would end (opposition's share of the issue)."""
+        p = self.parameters
+        territory = self.territory(self.faction_columns)
+        held = territory + self.territory(self.government.index)
+        territory_share = np.divide(territory, held, out=np.full_like(held, 0.5), where=held > 0)
+        strength_share = fighting.tullock_shares(
+            np.stack([opposition_strength, government_strength], axis=-1),
+            p["contest_decisiveness"],
+            axis=-1,
+        )[:, 0]
+        return beliefs.battlefield_signal(strength_share, territory_share, p["strength_weight"])
 
     # ---------------------------------------------------------------- stage 6
 
@@ -442,8 +459,9 @@ class ConflictModel(mesa.Model):
                 # A patron's word carries to the factions whose leaders it has ties with.
                 column = self.opposition_patron_keys.index(key)
                 ties = np.stack(
-                    [f.leader.ties[:, column] for f in self.opposition.factions], axis=-1
-                )  # type: ignore[union-attr]
+                    [cast(Leader, f.leader).ties[:, column] for f in self.opposition.factions],
+                    axis=-1,
+                )
                 reach = np.divide(
                     (capabilities * ties).sum(axis=-1),
                     capability_total,
@@ -471,11 +489,14 @@ class ConflictModel(mesa.Model):
             low, high, self.power_shift, p["commitment_horizon_weeks"]
         )
         self.range_width = high - low
-        way_out = np.where(
-            in_session,
-            leverage,
-            max((m.leverage for m in self.mediators.values()), default=np.zeros(self.size)),
+        # Out of session, the best way out any mediator offers (per replication:
+        # Python's max() on arrays fails for R > 1 with two or more mediators).
+        best_leverage = (
+            np.max(np.stack([m.leverage for m in self.mediators.values()]), axis=0)
+            if self.mediators
+            else np.zeros(self.size)
         )
+        way_out = np.where(in_session, leverage, best_leverage)
         self.ripeness = negotiation.ripeness(
             government.hurt,
             opposition.hurt,
@@ -509,7 +530,11 @@ class ConflictModel(mesa.Model):
         opposition_engages = self.streams.uniform("negotiation:opposition") < opposition.willingness
         engaged = active & government_engages & opposition_engages
         walkout = active & ~engaged
-        feasible_low, feasible_high = np.maximum(low, 0.0), np.minimum(high, 1.0)
+        # Deals lie between the two parties' ideal points (neither accepts more
+        # than it asks for), which on the default issue line is [0, 1].
+        ideal_low = np.minimum(government.position, opposition.position)
+        ideal_high = np.maximum(government.position, opposition.position)
+        feasible_low, feasible_high = np.maximum(low, ideal_low), np.minimum(high, ideal_high)
         zone = engaged & (feasible_high > feasible_low)
         horizon = np.maximum(p["cost_horizon_weeks"], 1.0)
         discount = [

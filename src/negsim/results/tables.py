@@ -55,9 +55,9 @@ def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
 
 def timeseries_frame(ensemble: EnsembleResult) -> pd.DataFrame:
     """Mean and percentiles across replications, per step and metric (long form)."""
-    series = ensemble.series.astype(np.float64)
+    series = ensemble.series
     steps, metrics = series.shape[1], ensemble.metric_names
-    mean = series.mean(axis=-1)
+    mean = series.mean(axis=-1, dtype=np.float64)
     percentiles = np.percentile(series, [q for _, q in QUANTILES], axis=-1)
     frame = pd.DataFrame(
         {

@@ -1,0 +1,151 @@
+"""Docking tests of the coalition submodels: hand-computed examples of each formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negsim.model.coalition import (
+    adjust,
+    coalition_cohesion_target,
+    cohesion_target,
+    deliverable_share,
+    effective_authority,
+    faction_reservation,
+)
+
+share = st.floats(0.0, 1.0)
+
+
+def a(*values: float) -> np.ndarray:
+    return np.array(values, dtype=float)
+
+
+# ------------------------------------------------------ effective authority
+
+
+def test_effective_authority_during_a_crisis():
+    authority = a(0.8, 0.8, 0.8, 0.8, 0.8)
+    crisis_left = a(10.0, 5.0, 0.0, 2.5, 4.0)
+    crisis_weeks = a(10.0, 10.0, 10.0, 10.0, 0.0)
+    # A * (1 - 1/2 * left / weeks): half at the start, full at the end, 3/4 half way.
+    np.testing.assert_allclose(
+        effective_authority(authority, crisis_left, crisis_weeks),
+        [0.4, 0.6, 0.8, 0.7, 0.8],  # no crisis when crisis_weeks = 0
+    )
+
+
+def test_effective_authority_never_below_half():
+    value = effective_authority(a(0.6), a(30.0), a(10.0))  # more left than the crisis is long
+    assert value[0] == pytest.approx(0.3)
+
+
+@given(share, st.floats(0.0, 52.0), st.one_of(st.just(0.0), st.floats(0.5, 52.0)))
+def test_effective_authority_between_half_and_full(authority, left, weeks):
+    value = effective_authority(a(authority), a(left), a(weeks))[0]
+    assert authority / 2 - 1e-15 <= value <= authority + 1e-15
+
+
+# --------------------------------------------------------- faction cohesion
+
+
+def test_cohesion_target_hand_example():
+    # (1 - 5 * 0.02) * (0.9 + 0.5) / 2 = 0.9 * 0.7
+    assert cohesion_target(a(0.9), a(0.02), a(5.0), a(0.5))[0] == pytest.approx(0.63)
+
+
+def test_cohesion_target_clipped():
+    # Heavy losses would make it negative.
+    assert cohesion_target(a(0.9), a(0.5), a(5.0), a(0.5))[0] == 0.0
+    # Authority and endorsement at most 1 each: at most 1 without losses.
+    assert cohesion_target(a(1.0), a(0.0), a(5.0), a(1.0))[0] == 1.0
+
+
+def test_adjust_hand_example_and_clipping():
+    # x + rate * (target - x) = 0.6 + 0.15 * (0.2 - 0.6)
+    assert adjust(a(0.6), a(0.2), a(0.15))[0] == pytest.approx(0.54)
+    assert adjust(a(0.6), a(0.2), a(1.0))[0] == pytest.approx(0.2)
+    assert adjust(a(0.6), a(0.2), a(0.0))[0] == 0.6
+    assert adjust(a(0.9), a(3.0), a(0.5))[0] == 1.0
+    assert adjust(a(0.1), a(-3.0), a(0.5))[0] == 0.0
+
+
+@given(share, share, share)
+def test_adjust_moves_towards_target_without_overshoot(current, target, rate):
+    new = adjust(a(current), a(target), a(rate))[0]
+    assert min(current, target) - 1e-15 <= new <= max(current, target) + 1e-15
+
+
+# ------------------------------------------------------- coalition cohesion
+
+
+def test_coalition_cohesion_target_hand_example():
+    capabilities = a(0.3, 0.1)[None, :]
+    cohesion = a(0.8, 0.4)[None, :]
+    moderation = a(0.7, 0.3)[None, :]
+    # weights 0.75, 0.25; weighted cohesion 0.6 + 0.1 = 0.7;
+    # weighted mean moderation 0.6; weighted sd = sqrt(0.75 * 0.01 + 0.25 * 0.09) = sqrt(0.03)
+    expected = 0.7 * (1 - np.sqrt(0.03))
+    value = coalition_cohesion_target(capabilities, cohesion, moderation)
+    assert value.shape == (1,)
+    assert value[0] == pytest.approx(expected)
+
+
+def test_coalition_cohesion_target_without_disagreement_is_weighted_cohesion():
+    value = coalition_cohesion_target(a(1.0, 3.0)[None], a(0.2, 0.6)[None], a(0.5, 0.5)[None])
+    assert value[0] == pytest.approx(0.25 * 0.2 + 0.75 * 0.6)
+
+
+def test_coalition_cohesion_target_without_capability_is_zero():
+    value = coalition_cohesion_target(a(0.0, 0.0)[None], a(0.9, 0.9)[None], a(0.1, 0.9)[None])
+    assert value[0] == 0.0
+
+
+def test_coalition_cohesion_target_per_replication():
+    capabilities = np.array([[0.3, 0.1], [1.0, 3.0]])
+    cohesion = np.array([[0.8, 0.4], [0.2, 0.6]])
+    moderation = np.array([[0.7, 0.3], [0.5, 0.5]])
+    value = coalition_cohesion_target(capabilities, cohesion, moderation)
+    np.testing.assert_allclose(value, [0.7 * (1 - np.sqrt(0.03)), 0.5])
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 2.0), share, share), min_size=1, max_size=5),
+)
+def test_coalition_cohesion_target_in_unit_interval(factions):
+    capabilities, cohesion, moderation = (
+        a(*column)[None] for column in zip(*factions, strict=True)
+    )
+    value = coalition_cohesion_target(capabilities, cohesion, moderation)[0]
+    assert 0.0 <= value <= max(cohesion[0]) + 1e-12
+
+
+# --------------------------------------------------------------- delivery
+
+
+def test_deliverable_share_hand_example():
+    capabilities = a(0.3, 0.35, 0.25)[None]
+    accepts = np.array([[True, False, True]])
+    # C * (0.3 + 0.25) / 0.9
+    value = deliverable_share(capabilities, a(0.6), accepts, np.array([False]))
+    assert value[0] == pytest.approx(0.6 * 0.55 / 0.9)
+
+
+def test_deliverable_share_zero_when_fragmented_or_nobody_accepts():
+    capabilities = a(0.3, 0.35)[None]
+    everyone = np.array([[True, True]])
+    assert deliverable_share(capabilities, a(0.9), everyone, np.array([True]))[0] == 0.0
+    nobody = np.array([[False, False]])
+    assert deliverable_share(capabilities, a(0.9), nobody, np.array([False]))[0] == 0.0
+    # Everyone accepts: the coalition's cohesion itself.
+    assert deliverable_share(capabilities, a(0.9), everyone, np.array([False]))[0] == 0.9
+
+
+def test_faction_reservation_hand_example():
+    # r_O + margin * (1 - moderation), per replication and faction
+    moderation = np.array([[1.0, 0.5], [0.0, 0.25]])
+    value = faction_reservation(a(0.3, 0.5), moderation, a(0.1, 0.2))
+    np.testing.assert_allclose(value, [[0.3, 0.35], [0.7, 0.65]])

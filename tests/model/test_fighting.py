@@ -1,0 +1,225 @@
+"""Docking tests of the fighting submodels against their closed forms.
+
+Tullock (1980) / Hirshleifer (1989) contest success function and the
+Lanchester (1916) square law, the latter also against a fine Euler
+integration of its ODE.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negsim.model.fighting import lanchester_square, tullock_shares
+
+# Efforts are either exactly zero (a contender that does not fight) or in a
+# realistic range of capability units.
+effort = st.one_of(st.just(0.0), st.floats(1e-3, 1e3))
+decisiveness = st.floats(0.0, 4.0)
+
+
+# ------------------------------------------------------------------ Tullock
+
+
+def test_tullock_lottery_hand_example():
+    shares = tullock_shares(np.array([1.0, 2.0, 3.0]), 1.0)
+    np.testing.assert_allclose(shares, [1 / 6, 2 / 6, 3 / 6], rtol=1e-15)
+
+
+def test_tullock_decisiveness_two_hand_example():
+    shares = tullock_shares(np.array([1.0, 2.0, 3.0]), 2.0)
+    np.testing.assert_allclose(shares, [1 / 14, 4 / 14, 9 / 14], rtol=1e-15)
+
+
+def test_tullock_zero_effort_gets_zero_and_others_share_everything():
+    shares = tullock_shares(np.array([0.0, 1.0, 3.0]), 1.5)
+    assert shares[0] == 0.0
+    np.testing.assert_allclose(shares[1:], [1 / (1 + 3**1.5), 3**1.5 / (1 + 3**1.5)])
+    assert shares.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_tullock_nobody_fights_gives_all_zero():
+    shares = tullock_shares(np.zeros((2, 4)), np.array([1.0, 2.0]))
+    assert np.array_equal(shares, np.zeros((2, 4)))
+
+
+def test_tullock_zero_decisiveness_splits_evenly_among_those_who_fight():
+    shares = tullock_shares(np.array([0.0, 0.1, 5.0, 100.0]), 0.0)
+    np.testing.assert_allclose(shares, [0.0, 1 / 3, 1 / 3, 1 / 3], rtol=1e-15)
+
+
+def test_tullock_contenders_on_another_axis_with_per_replication_decisiveness():
+    # (R=2, contenders=3, regions=2): contenders on axis 1, m of shape (R, regions).
+    efforts = np.array([[[1.0, 4.0], [1.0, 0.0], [2.0, 4.0]], [[3.0, 1.0], [1.0, 1.0], [0.0, 2.0]]])
+    m = np.array([[1.0, 2.0], [0.5, 1.0]])
+    shares = tullock_shares(efforts, m, axis=1)
+    expected = np.empty_like(efforts)
+    for r in range(2):
+        for region in range(2):
+            x = efforts[r, :, region]
+            powered = np.where(x > 0, x ** m[r, region], 0.0)
+            expected[r, :, region] = powered / powered.sum()
+    np.testing.assert_allclose(shares, expected, rtol=1e-14)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(effort, min_size=1, max_size=8), decisiveness)
+def test_tullock_matches_closed_form(efforts, m):
+    x = np.array(efforts)
+    shares = tullock_shares(x, m)
+    powered = np.array([xi**m if xi > 0 else 0.0 for xi in efforts])
+    if powered.sum() == 0:
+        assert np.array_equal(shares, np.zeros_like(x))
+        return
+    np.testing.assert_allclose(shares, powered / powered.sum(), rtol=1e-12, atol=1e-300)
+    assert shares.sum() == pytest.approx(1.0, abs=1e-12)
+    assert np.all(shares >= 0) and np.all(shares <= 1)
+    assert np.all(shares[x == 0] == 0)
+    # More effort never gives a smaller share.
+    order = np.argsort(x, kind="stable")
+    assert np.all(np.diff(shares[order]) >= -1e-15)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(1e-3, 1e3), min_size=2, max_size=6), st.floats(0.1, 3.0))
+def test_tullock_is_scale_free(efforts, m):
+    """p_i depends on relative efforts only: scaling every effort changes nothing."""
+    x = np.array(efforts)
+    np.testing.assert_allclose(tullock_shares(7.5 * x, m), tullock_shares(x, m), rtol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(1e-3, 1e3), min_size=2, max_size=6),
+    st.floats(0.1, 3.0),
+    st.sampled_from([1e-250, 1e-120, 1e120, 1e250]),
+)
+def test_tullock_extreme_scales_neither_overflow_nor_underflow(efforts, m, scale):
+    """Regression: x^m overflowed (nan shares) or underflowed (all zero) at extreme scales."""
+    x = np.array(efforts)
+    np.testing.assert_allclose(
+        tullock_shares(scale * x, m), tullock_shares(x, m), rtol=1e-9, atol=1e-15
+    )
+
+
+def test_tullock_very_decisive_contest_goes_to_the_strongest():
+    """Regression: with m = 400, 10^400 overflowed and the shares were nan."""
+    np.testing.assert_array_equal(tullock_shares(np.array([1.0, 10.0, 0.0]), 400.0), [0, 1, 0])
+    np.testing.assert_allclose(tullock_shares(np.array([2.0, 2.0, 1.0]), 5000.0), [0.5, 0.5, 0])
+    # Per replication: only the degenerate row takes the rescaled path.
+    shares = tullock_shares(np.array([[1.0, 3.0], [1.0, 10.0]]), np.array([1.0, 400.0]))
+    np.testing.assert_allclose(shares, [[0.25, 0.75], [0.0, 1.0]])
+
+
+# -------------------------------------------------------------- Lanchester
+
+
+def euler_lanchester(blue, red, alpha, beta, weeks, steps=20_000):
+    """Fine explicit Euler integration of dB/dt = -beta R, dR/dt = -alpha B.
+
+    A side that reaches 0 stays at 0 and stops firing.
+    """
+    blue, red = np.array(blue, dtype=float), np.array(red, dtype=float)
+    dt = weeks / steps
+    for _ in range(steps):
+        blue, red = (
+            np.maximum(blue - dt * beta * red, 0.0),
+            np.maximum(red - dt * alpha * blue, 0.0),
+        )
+    return blue, red
+
+
+coefficient = st.floats(1e-3, 2.0)
+strength = st.floats(0.0, 10.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(coefficient, coefficient, strength, strength, st.floats(0.0, 3.0))
+def test_lanchester_square_law_conserved_until_annihilation(alpha, beta, blue, red, weeks):
+    b, r = lanchester_square(np.array([blue]), np.array([red]), alpha, beta, weeks)
+    b, r = float(b[0]), float(r[0])
+    invariant = alpha * blue**2 - beta * red**2
+    scale = alpha * blue**2 + beta * red**2 + 1e-300
+    assert b >= 0 and r >= 0
+    # Attrition only removes strength.
+    assert b <= blue * (1 + 1e-12) and r <= red * (1 + 1e-12)
+    if b > 0 and r > 0:
+        assert alpha * b**2 - beta * r**2 == pytest.approx(invariant, abs=1e-9 * scale)
+    elif r == 0 and invariant > 0:
+        # Red annihilated: blue keeps what the conserved quantity leaves it.
+        assert b == pytest.approx(np.sqrt(invariant / alpha), rel=1e-9, abs=1e-9)
+    elif b == 0 and invariant < 0:
+        assert r == pytest.approx(np.sqrt(-invariant / beta), rel=1e-9, abs=1e-9)
+
+
+def test_lanchester_closed_form_hand_example():
+    alpha, beta, blue, red, t = 0.04, 0.01, 3.0, 2.0, 2.0
+    g = np.sqrt(alpha * beta)
+    b, r = lanchester_square(np.array([blue]), np.array([red]), alpha, beta, t)
+    assert b[0] == pytest.approx(
+        blue * np.cosh(g * t) - np.sqrt(beta / alpha) * red * np.sinh(g * t)
+    )
+    assert r[0] == pytest.approx(
+        red * np.cosh(g * t) - np.sqrt(alpha / beta) * blue * np.sinh(g * t)
+    )
+
+
+def test_lanchester_zero_time_changes_nothing():
+    blue, red = np.array([1.0, 2.0, 0.0]), np.array([0.5, 0.0, 3.0])
+    b, r = lanchester_square(blue, red, np.array([0.1, 0.2, 0.3]), np.array([0.3, 0.2, 0.1]), 0.0)
+    np.testing.assert_allclose(b, blue)
+    np.testing.assert_allclose(r, red)
+
+
+def test_lanchester_survivor_does_not_grow_after_annihilation():
+    """Regression: past annihilation the hyperbolic formula let the winner grow (10 -> 55)."""
+    b, r = lanchester_square(np.array([10.0]), np.array([1.0]), 0.5, 0.5, weeks=5.0)
+    assert r[0] == 0.0
+    assert b[0] == pytest.approx(np.sqrt(10.0**2 - 1.0**2))
+    # An enemy of zero strength inflicts no losses and takes none.
+    b, r = lanchester_square(np.array([4.0]), np.array([0.0]), 0.3, 0.2, weeks=2.0)
+    assert (b[0], r[0]) == (pytest.approx(4.0), 0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.0, 2.0), strength, strength, st.floats(0.0, 3.0), st.booleans())
+def test_lanchester_linear_when_one_coefficient_is_zero(coef, blue, red, weeks, blue_silent):
+    if blue_silent:  # alpha = 0: blue cannot hurt red; blue loses beta * R0 per week
+        b, r = lanchester_square(np.array([blue]), np.array([red]), 0.0, coef, weeks)
+        assert r[0] == red
+        assert b[0] == pytest.approx(max(blue - coef * red * weeks, 0.0), abs=1e-12)
+    else:  # beta = 0
+        b, r = lanchester_square(np.array([blue]), np.array([red]), coef, 0.0, weeks)
+        assert b[0] == blue
+        assert r[0] == pytest.approx(max(red - coef * blue * weeks, 0.0), abs=1e-12)
+
+
+def test_lanchester_matches_fine_euler_integration():
+    rng = np.random.default_rng(1916)
+    n = 400
+    alpha = rng.uniform(0.0, 1.0, n)
+    beta = rng.uniform(0.0, 1.0, n)
+    alpha[:20] = 0.0  # the linear cases
+    beta[20:40] = 0.0
+    blue = rng.uniform(0.0, 5.0, n)
+    red = rng.uniform(0.0, 5.0, n)
+    weeks = 2.0
+    b, r = lanchester_square(blue, red, alpha, beta, weeks)
+    b_euler, r_euler = euler_lanchester(blue, red, alpha, beta, weeks)
+    # Euler's error is O(dt); near a simultaneous annihilation the survivor's
+    # strength is a square root of the invariant, hence the absolute term.
+    np.testing.assert_allclose(b, b_euler, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(r, r_euler, rtol=2e-3, atol=2e-3)
+    # The sample really contains annihilations and survivors of both colours.
+    assert ((r == 0) & (b > 0)).sum() > 10 and ((b == 0) & (r > 0)).sum() > 10
+
+
+def test_lanchester_per_replication_coefficients_broadcast():
+    blue, red = np.array([1.0, 1.0]), np.array([1.0, 1.0])
+    b, r = lanchester_square(blue, red, np.array([0.0, 0.1]), 0.1, 1.0)
+    b0, r0 = lanchester_square(blue[:1], red[:1], 0.0, 0.1, 1.0)
+    b1, r1 = lanchester_square(blue[1:], red[1:], 0.1, 0.1, 1.0)
+    np.testing.assert_array_equal(b, np.concatenate([b0, b1]))
+    np.testing.assert_array_equal(r, np.concatenate([r0, r1]))
