@@ -527,7 +527,7 @@ def interval(differences: np.ndarray) -> tuple[float, float]:
 
 
 def test_escalation_raises_agreement_in_the_ripeness_world():
-    # Measured (seed 20160129, 2000 runs): 0.927 vs 0.8535, difference 0.0735 ± 0.0136.
+    # Measured (seed 20160129, 2000 runs): difference 0.075, 95 % interval [0.061, 0.089].
     low, _ = interval(effect(RIPENESS, "agreement"))
     assert low > 0
 
@@ -536,13 +536,14 @@ def test_escalation_effect_differs_between_the_two_worlds():
     """Not a direction for geneva3: only that the mechanism differs between the worlds.
 
     Measured (seed 20160129, 2000 runs, escalation effect = base - no_russian_escalation):
-      agreement:   ripeness +0.0735, geneva3 +0.0150; difference 0.0585 ± 0.0147
-      ripeness index in Geneva III's week: +0.149 vs +0.050; difference 0.099 ± 0.004
-      opposition patrons' support in that week: +0.063 vs +0.001 (counter-escalation)
+      agreement: ripeness +0.075 [0.061, 0.089], geneva3 +0.0205 [0.014, 0.027];
+                 difference 0.0545 [0.039, 0.070]
+      opposition patrons' support in Geneva III's week: +0.063 vs +0.001
+      (the patrons match the escalation in the ripeness world only).
+    The ripeness index at Geneva III rises in both worlds (+0.090 vs +0.096):
+    in geneva3 the intervention turns the regime's decline into a stalemate.
     """
     low, _ = interval(effect(RIPENESS, "agreement") - effect(GENEVA3, "agreement"))
-    assert low > 0
-    low, _ = interval(effect(RIPENESS, "ripeness") - effect(GENEVA3, "ripeness"))
     assert low > 0
     ripeness_world = effect(RIPENESS, "opposition_patron_support").mean()
     geneva3_world = effect(GENEVA3, "opposition_patron_support").mean()
