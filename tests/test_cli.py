@@ -46,19 +46,53 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "verdict" in result.output and "escalation_weakens_talks" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
-        "events.csv", "hypotheses.csv", "manifest.json", "runs.csv", "timeseries.csv",
+        "events.csv",
+        "hypotheses.csv",
+        "manifest.json",
+        "runs.csv",
+        "timeseries.csv",
     ]
     runs = pd.read_csv(out / "runs.csv")
-    assert {"variant", "replication", "agreement", "agreement_date", "settlement",
-            "bargaining_range_at_talks", "opposition_cohesion_at_talks", "regime_control_end"} <= set(runs)
+    assert {
+        "variant",
+        "replication",
+        "agreement",
+        "agreement_date",
+        "settlement",
+        "bargaining_range_at_talks",
+        "opposition_cohesion_at_talks",
+        "regime_control_end",
+    } <= set(runs)
     assert len(runs) == 60 * 4
     timeseries = pd.read_csv(out / "timeseries.csv")
-    assert list(timeseries.columns) == ["variant", "step", "date", "metric", "mean", "p05", "p25", "p50", "p75", "p95"]
+    assert list(timeseries.columns) == [
+        "variant",
+        "step",
+        "date",
+        "metric",
+        "mean",
+        "p05",
+        "p25",
+        "p50",
+        "p75",
+        "p95",
+    ]
     hypotheses = pd.read_csv(out / "hypotheses.csv")
     assert set(hypotheses["verdict"]) <= {"supported", "contradicted", "inconclusive"}
     assert (hypotheses["runs"] == 60).all()
     manifest = json.loads((out / "manifest.json").read_text())
-    for key in ("negsim", "python", "numpy", "mesa", "scenario_sha256", "seed", "runs", "variants", "elapsed_seconds", "command"):
+    for key in (
+        "negsim",
+        "python",
+        "numpy",
+        "mesa",
+        "scenario_sha256",
+        "seed",
+        "runs",
+        "variants",
+        "elapsed_seconds",
+        "command",
+    ):
         assert key in manifest
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -67,7 +101,9 @@ def test_results_are_byte_identical_whatever_the_number_of_jobs(runner, tmp_path
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / f"jobs{jobs}"
-        result = runner.invoke(main, ["run", GENEVA3, "--runs", "150", "--jobs", jobs, "--out", str(out), "--quiet"])
+        result = runner.invoke(
+            main, ["run", GENEVA3, "--runs", "150", "--jobs", jobs, "--out", str(out), "--quiet"]
+        )
         assert result.exit_code == 0, result.output
         outputs.append(out)
     for name in ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv"):
@@ -76,14 +112,32 @@ def test_results_are_byte_identical_whatever_the_number_of_jobs(runner, tmp_path
 
 def test_named_variants_only_and_skipped_hypotheses(runner, tmp_path):
     out = tmp_path / "two"
-    result = runner.invoke(main, ["run", GENEVA3, "-n", "30", "-j", "1", "-o", str(out), "-v", "base", "-v", "alloush_alive"])
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            GENEVA3,
+            "-n",
+            "30",
+            "-j",
+            "1",
+            "-o",
+            str(out),
+            "-v",
+            "base",
+            "-v",
+            "alloush_alive",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(out / "runs.csv")["variant"]) == {"base", "alloush_alive"}
     assert "skipped escalation_weakens_talks" in result.output
 
 
 def test_unknown_variant_is_a_clear_error(runner, tmp_path):
-    result = runner.invoke(main, ["run", GENEVA3, "-n", "5", "-o", str(tmp_path / "x"), "-v", "nope"])
+    result = runner.invoke(
+        main, ["run", GENEVA3, "-n", "5", "-o", str(tmp_path / "x"), "-v", "nope"]
+    )
     assert result.exit_code == 1
     assert "unknown variant 'nope'" in result.output
     assert "Traceback" not in result.output
@@ -126,7 +180,9 @@ def test_plot_of_a_folder_that_is_not_results_is_a_one_line_error(runner, tmp_pa
 
 def test_run_with_plot_draws_figures(runner, tmp_path):
     out = tmp_path / "p"
-    result = runner.invoke(main, ["run", GENEVA3, "-n", "40", "-j", "1", "-o", str(out), "--plot", "-q"])
+    result = runner.invoke(
+        main, ["run", GENEVA3, "-n", "40", "-j", "1", "-o", str(out), "--plot", "-q"]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "figures" / "verdicts.png").stat().st_size > 10_000
 
@@ -137,7 +193,19 @@ def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(tmp_path,
     out.mkdir()
     (out / "runs.csv").write_text("earlier results\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "negsim.cli", "run", GENEVA3, "--runs", "400000", "--jobs", "2", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "negsim.cli",
+            "run",
+            GENEVA3,
+            "--runs",
+            "400000",
+            "--jobs",
+            "2",
+            "--out",
+            str(out),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

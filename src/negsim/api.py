@@ -102,7 +102,11 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def _simulate_variants(
-    scenario_file: ScenarioFile, variants: Sequence[str], runs: int, seed: int, jobs: int | None,
+    scenario_file: ScenarioFile,
+    variants: Sequence[str],
+    runs: int,
+    seed: int,
+    jobs: int | None,
     progress: ProgressCallback | None = None,
     reduce: Callable[[EnsembleResult], EnsembleResult] | None = None,
 ) -> list[EnsembleResult]:

@@ -98,7 +98,12 @@ def test_hypothesis_table_pairs_by_replication_and_writes_a_sentence():
                 "expected": "decrease",
                 "description": "Removing Alloush lowers the chance of agreement",
             },
-            "not_run": {"metric": "agreement", "treatment": "base", "control": "neither", "expected": "decrease"},
+            "not_run": {
+                "metric": "agreement",
+                "treatment": "base",
+                "control": "neither",
+                "expected": "decrease",
+            },
         },
         confidence=0.95,
         resamples=500,
@@ -108,7 +113,9 @@ def test_hypothesis_table_pairs_by_replication_and_writes_a_sentence():
     row = table.iloc[0]
     assert row["effect"] == pytest.approx(-0.75)
     assert row["runs"] == 4
-    assert row["sentence"].startswith("Removing Alloush lowers the chance of agreement (base vs alloush_alive): lowers the chance of agreement by 75 points")
+    assert row["sentence"].startswith(
+        "Removing Alloush lowers the chance of agreement (base vs alloush_alive): lowers the chance of agreement by 75 points"
+    )
     assert row["sentence"].endswith(f"{row['verdict']}.")
 
 

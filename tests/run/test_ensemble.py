@@ -25,7 +25,9 @@ def test_fewer_runs_are_an_exact_prefix_of_more(geneva3):
 
 def test_process_pool_gives_the_same_numbers_as_serial(geneva3):
     tasks = chunk_tasks("base", geneva3.scenario, runs=120, seed=9, chunk_size=40)
-    serial = assemble("base", geneva3.scenario, 120, list(SerialExecutor().map(simulate_chunk, tasks)))
+    serial = assemble(
+        "base", geneva3.scenario, 120, list(SerialExecutor().map(simulate_chunk, tasks))
+    )
     pool = ProcessExecutor(2)
     try:
         chunks = list(pool.map(simulate_chunk, tasks))

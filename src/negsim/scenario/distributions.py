@@ -132,13 +132,19 @@ def _pick_distribution(value: Any) -> Any:
             return _BY_KEY[key].model_validate(value)
         except ValidationError as error:
             first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise ValueError(f"{key}.{where}: {first['msg']}") from None
+            # The location starts with the distribution's key (`uniform.high`).
+            where = ".".join(str(part) for part in first["loc"]) or str(key)
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ValueError(f"{where}: {message}") from None
     if not isinstance(value, int | float):
         raise ValueError(f"expected a number or a distribution (got {value!r})")
-    if not np.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise ValueError(f"must be a finite number (got {value!r})") from None
+    if not np.isfinite(number):
         raise ValueError(f"must be a finite number (got {value!r})")
-    return float(value)
+    return number
 
 
 def bounds(value: float | Distribution) -> tuple[float, float]:

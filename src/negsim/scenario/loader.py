@@ -67,6 +67,12 @@ _PLAIN_TAGS = {
 }
 
 
+# Limits on what one file may hold: a recursive alias (`&a [*a]`) or aliases
+# nested to expand exponentially ("billion laughs") are reported, not followed.
+MAX_DEPTH = 60
+MAX_VALUES = 200_000
+
+
 def _mark_line(node: yaml.Node) -> int:
     return node.start_mark.line + 1
 
@@ -78,9 +84,33 @@ def _to_python(
     file: str,
     origins: Origins,
     problems: list[Problem],
+    budget: list[int] | None = None,
 ) -> Any:
     """Build plain data from a composed node, recording each path's line."""
+    budget = [MAX_VALUES] if budget is None else budget
+    budget[0] -= 1
     origins.setdefault(path, (file, _mark_line(node)))
+    if len(path) > MAX_DEPTH:
+        problems.append(
+            Problem(
+                file,
+                _mark_line(node),
+                _dotted(path[:3]) + "...",
+                f"nested more than {MAX_DEPTH} levels deep (a recursive alias?)",
+            )
+        )
+        return None
+    if budget[0] < 0:
+        if budget[0] == -1:
+            problems.append(
+                Problem(
+                    file,
+                    _mark_line(node),
+                    _dotted(path),
+                    f"more than {MAX_VALUES} values (aliases expanding?); the rest is ignored",
+                )
+            )
+        return None
     if node.tag not in _PLAIN_TAGS:
         problems.append(
             Problem(file, _mark_line(node), _dotted(path), f"YAML tag {node.tag!r} is not allowed")
@@ -99,7 +129,7 @@ def _to_python(
                     )
                 )
                 continue
-            key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems)
+            key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems, budget)
             if isinstance(key, dt.date):
                 key = key.isoformat()
             if not isinstance(key, str | int | float | bool) or key is None:
@@ -125,20 +155,25 @@ def _to_python(
                 )
                 continue
             origins[path + (key,)] = (file, _mark_line(key_node))
-            result[key] = _to_python(value_node, loader, path + (key,), file, origins, problems)
+            result[key] = _to_python(
+                value_node, loader, path + (key,), file, origins, problems, budget
+            )
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             origins[path + (index,)] = (file, _mark_line(item))
-            items.append(_to_python(item, loader, path + (index,), file, origins, problems))
+            items.append(_to_python(item, loader, path + (index,), file, origins, problems, budget))
         return items
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError as error:
+    except Exception as error:  # e.g. `2016-02-30` or `!!int abc`: PyYAML raises ValueError
         problems.append(
             Problem(
-                file, _mark_line(node), _dotted(path), f"unsupported value: {_first_line(error)}"
+                file,
+                _mark_line(node),
+                _dotted(path),
+                f"unsupported value: {_first_line(error)} (got {_show(node.value)})",
             )
         )
         return None
@@ -172,19 +207,30 @@ def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | No
     if not text.strip():
         problems.append(Problem(file, 1, "", "file is empty; a scenario is a YAML mapping"))
         return None
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # a control character: raised on construction
+        at = text.count("\n", 0, error.position) + 1
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        problems.append(Problem(file, at, "", f"character #x{code:04x} is not allowed in YAML"))
+        return None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         column = f", column {mark.column + 1}" if mark else ""
-        problems.append(
-            Problem(file, line, "", f"YAML syntax error{column}: {error.problem or error.context}")
-        )
+        what = error.problem or error.context
+        if error.context and error.problem and not error.context.startswith("while "):
+            # e.g. "expected a single document in the stream, but found another document"
+            what = f"{error.context}, {error.problem}"
+        problems.append(Problem(file, line, "", f"YAML syntax error{column}: {what}"))
         return None
     except yaml.YAMLError as error:
         problems.append(Problem(file, None, "", f"YAML error: {_first_line(error)}"))
+        return None
+    except RecursionError:
+        problems.append(Problem(file, None, "", "YAML nested too deeply"))
         return None
     finally:
         loader.dispose()
@@ -243,9 +289,9 @@ def _merge(
         merged_list: list[Any] = []
         origins = {path: child_origins.get(path, ("", 0))}
         child_by_id = {
-            item.get("id"): (index, item)
+            item["id"]: (index, item)
             for index, item in enumerate(child)
-            if isinstance(item, dict)
+            if isinstance(item, dict) and isinstance(item.get("id"), str)
         }
         used: set[int] = set()
         for index, item in enumerate(parent):
@@ -284,11 +330,17 @@ def _read_with_extends(
             Problem(file, line, "extends", f"must be a file path (got {parent_name!r})")
         )
         return data, origins
-    parent_path = (path.parent / parent_name).resolve()
+    try:
+        parent_path = (path.parent / parent_name).resolve()
+        is_file = parent_path.is_file()
+    except (OSError, ValueError) as error:  # e.g. a name too long or holding a NUL
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        problems.append(Problem(file, line, "extends", f"not a usable file path ({reason})"))
+        return data, origins
     if parent_path in seen or parent_path == path.resolve():
         problems.append(Problem(file, line, "extends", f"circular extends ({parent_name})"))
         return data, origins
-    if not parent_path.is_file():
+    if not is_file:
         problems.append(Problem(file, line, "extends", f"no such file (got {parent_name!r})"))
         return data, origins
     parent = _read_with_extends(parent_path, problems, seen + (path.resolve(),))
@@ -412,6 +464,14 @@ def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
     if kind == "union_tag_not_found":
         tag = error.get("ctx", {}).get("discriminator", "kind").strip("'")
         return f"missing {tag!r}, which selects the fields that apply"
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        tag = str(ctx.get("discriminator", "kind")).strip("'")
+        choices = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        given = ctx.get("tag")
+        close = difflib.get_close_matches(str(given), choices, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(choices)}"
+        return f"unknown {tag} {given!r}; {hint}"
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -431,6 +491,8 @@ def _validate(
         for item in error.errors():
             loc = tuple(item["loc"])
             path = _yaml_path(loc, data)
+            if item["type"] == "union_tag_invalid":  # point at the `kind:` or `type:` line
+                path += (str(item.get("ctx", {}).get("discriminator", "")).strip("'"),)
             where_file, line = _line_of(path, origins, file)
             problems.append(Problem(where_file, line, _dotted(path), _message(dict(item), loc)))
     return scenario, problems
@@ -439,8 +501,9 @@ def _validate(
 # ---------------------------------------------------------------------- variants
 
 
-def _event_index(data: dict[str, Any], event_id: str) -> int | None:
-    for index, event in enumerate(data.get("events") or []):
+def _event_index(data: dict[str, Any], event_id: Any) -> int | None:
+    events = data.get("events")
+    for index, event in enumerate(events if isinstance(events, list) else []):
         if isinstance(event, dict) and event.get("id") == event_id:
             return index
     return None
@@ -451,6 +514,8 @@ def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
     parts = dotted.split(".")
     if not dotted or any(not part for part in parts):
         return "empty part in dotted path"
+    if len(parts) == 2 and parts[0] == "events":
+        return f"name a field of the event, e.g. events.{parts[1]}.date"
     current: Any = data
     for depth, part in enumerate(parts[:-1]):
         if depth == 0 and part == "events":
@@ -479,6 +544,14 @@ def apply_variant(
     result = copy.deepcopy({k: v for k, v in data.items() if k not in ("variants",)})
     problems: list[tuple[Path_, str]] = []
     events = result.setdefault("events", [])
+    if not isinstance(events, list):  # reported by the schema; event edits cannot apply
+        events = []
+    # Edits of the wrong shape are reported by the schema (variants.NAME.FIELD); skip them.
+    variant = {
+        key: value
+        for key, value in variant.items()
+        if isinstance(value, dict if key in ("move_events", "set") else list)
+    }
     for index, event_id in enumerate(variant.get("remove_events") or []):
         found = _event_index(result, event_id)
         if found is None:
@@ -507,6 +580,39 @@ def apply_variant(
     return result, problems
 
 
+def _edit_origins(
+    edited: dict[str, Any], variant: dict[str, Any], origins: Origins, prefix: Path_, file: str
+) -> Origins:
+    """Where each edit of a variant was written, keyed by the path it changed in ``edited``."""
+    result: Origins = {}
+    variant_file, variant_line = _line_of(prefix, origins, file)
+    if variant_line is not None:
+        result[()] = (variant_file, variant_line)
+    events = edited.get("events")
+    added = variant.get("add_events")
+    if isinstance(added, list) and isinstance(events, list):
+        first = len(events) - len(added)
+        for index in range(len(added)):
+            result.update(
+                _rebase(origins, prefix + ("add_events", index), ("events", first + index))
+            )
+    moved = variant.get("move_events")
+    for event_id in moved if isinstance(moved, dict) else {}:
+        found = _event_index(edited, event_id)
+        if found is not None and prefix + ("move_events", event_id) in origins:
+            result[("events", found, "date")] = origins[prefix + ("move_events", event_id)]
+    sets = variant.get("set")
+    for dotted in sets if isinstance(sets, dict) else {}:
+        parts: list[str | int] = list(str(dotted).split("."))
+        if parts[0] == "events" and len(parts) > 2:
+            found = _event_index(edited, str(parts[1]))
+            if found is None:
+                continue
+            parts[1] = found
+        result.update(_rebase(origins, prefix + ("set", dotted), tuple(parts)))
+    return result
+
+
 # ---------------------------------------------------------------------- entry
 
 
@@ -521,13 +627,15 @@ def load(path: str | Path) -> ScenarioFile:
     problems: list[Problem] = []
     read = _read_with_extends(path, problems)
     if read is None:
-        raise ScenarioError(problems)
+        raise ScenarioError(_unique(problems))
     data, origins = read
+    # A value the YAML layer rejected is read as null: report it there only.
+    rejected = {(p.file, p.line, p.path) for p in problems}
     scenario, structural = _validate(data, origins, file)
-    problems += structural
     for ref_path, message in check_references(data):
         where_file, line = _line_of(ref_path, origins, file)
-        problems.append(Problem(where_file, line, _dotted(ref_path), message))
+        structural.append(Problem(where_file, line, _dotted(ref_path), message))
+    problems += [p for p in structural if (p.file, p.line, p.path) not in rejected]
 
     variants: dict[str, Scenario] = {}
     if scenario is not None:
@@ -535,7 +643,7 @@ def load(path: str | Path) -> ScenarioFile:
     raw_variants = data.get("variants")
     if isinstance(raw_variants, dict):
         # A variant inherits the base's problems; report each once, at the base.
-        base_messages = {p.message for p in problems}
+        base_messages = {p.message for p in problems + structural}
         for name, variant in raw_variants.items():
             if not isinstance(variant, dict):
                 continue  # reported by the schema
@@ -557,21 +665,24 @@ def load(path: str | Path) -> ScenarioFile:
                 problems.append(Problem(where_file, line, _dotted(prefix + sub_path), message))
             if edit_problems:
                 continue
-            variant_scenario, variant_problems = _validate(edited, {}, file)
+            # Lines of the edits that made each part of the edited data; the rest
+            # is reported at the variant's own line.
+            edit_origins = _edit_origins(edited, variant, origins, prefix, file)
+            variant_scenario, variant_problems = _validate(edited, edit_origins, file)
             variant_refs = check_references(edited, variant_only=True)
-            where_file, line = _line_of(prefix, origins, file)
             for problem in variant_problems:
                 if problem.message not in base_messages:
                     problems.append(
                         Problem(
-                            where_file,
-                            line,
+                            problem.file,
+                            problem.line,
                             f"{_dotted(prefix)} -> {problem.path}",
                             problem.message,
                         )
                     )
             for ref_path, message in variant_refs:
                 if message not in base_messages:
+                    where_file, line = _line_of(ref_path, edit_origins, file)
                     problems.append(
                         Problem(
                             where_file, line, f"{_dotted(prefix)} -> {_dotted(ref_path)}", message
@@ -592,8 +703,16 @@ def _unique(problems: list[Problem]) -> list[Problem]:
     seen: set[tuple[str, int | None, str, str]] = set()
     result = []
     for problem in problems:
+        # One line each, whatever a key or value in the file holds.
+        problem = Problem(
+            problem.file, problem.line, _one_line(problem.path), _one_line(problem.message)
+        )
         key = (problem.file, problem.line, problem.path, problem.message)
         if key not in seen:
             seen.add(key)
             result.append(problem)
     return sorted(result, key=lambda p: (p.file, p.line or 0))
+
+
+def _one_line(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

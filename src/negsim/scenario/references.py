@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from negsim.scenario.schema import RUN_METRICS
+from negsim.scenario.schema import ACTOR_KINDS, RUN_METRICS
 
 Found = list[tuple[tuple[str | int, ...], str]]
 
@@ -35,6 +35,15 @@ def _hint(name: Any, choices: list[str]) -> str:
     return f"; known: {', '.join(choices)}" if choices and len(choices) <= 12 else ""
 
 
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
+def _text(value: Any) -> str | None:
+    """A name as given, or None when it is not text (the schema reports that)."""
+    return value if isinstance(value, str) else None
+
+
 def _date(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -45,18 +54,22 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
     """Every broken reference in ``data`` as (path, message)."""
     found: Found = []
     actors = _mapping(data.get("actors"))
+    # Only valid kinds: an actor without one is reported by the schema, once.
     kinds = {key: _mapping(a).get("kind") for key, a in actors.items()}
+    kinds = {key: kind for key, kind in kinds.items() if kind in ACTOR_KINDS}
 
     def of_kind(*wanted: str) -> list[str]:
         return [key for key, kind in kinds.items() if kind in wanted]
 
     def need(path: tuple[str | int, ...], name: Any, wanted: tuple[str, ...], what: str) -> None:
-        if name is None:
-            return
+        if not isinstance(name, str) or not isinstance(data.get("actors"), dict):
+            return  # not a name, or no actors to look in: the schema reports it
+        if name in actors and name not in kinds:
+            return  # the actor's own `kind` is missing or wrong: reported there
         pool = of_kind(*wanted)
         if name not in pool:
             if name in kinds:
-                found.append((path, f"{name!r} is a {kinds[name]}, not a {what}"))
+                found.append((path, f"{name!r} is {_a(str(kinds[name]))}, not {_a(what)}"))
             else:
                 found.append((path, f"unknown {what} {name!r}{_hint(name, pool)}"))
 
@@ -107,6 +120,8 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         region = _mapping(region)
         adjacent = region.get("adjacent") or []
         for index, other in enumerate(adjacent if isinstance(adjacent, list) else []):
+            if not isinstance(other, str):
+                continue
             if other == key:
                 found.append(
                     (("regions", key, "adjacent", index), "a region cannot be adjacent to itself")
@@ -144,7 +159,8 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         if day and start and end and end > start and not start <= day <= end:
             found.append((path, f"date outside the calendar {start} to {end} (got {day})"))
 
-    events = data.get("events") if isinstance(data.get("events"), list) else []
+    raw_events = data.get("events")
+    events = raw_events if isinstance(raw_events, list) else []
     seen_ids: dict[str, int] = {}
     for index, event in enumerate(events):
         event = _mapping(event)
@@ -165,34 +181,34 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
             found.append((base, "give exactly one of 'date' (scheduled) or 'hazard' (stochastic)"))
         for field in ("date", "window_start", "window_end"):
             in_calendar(base + (field,), event.get(field))
-        kind = event.get("type")
-        if kind in _EVENT_ACTOR_KINDS:
+        event_type = _text(event.get("type"))
+        if event_type in _EVENT_ACTOR_KINDS:
             need(
                 base + ("actor",),
                 event.get("actor"),
-                _EVENT_ACTOR_KINDS[kind],
-                " or ".join(_EVENT_ACTOR_KINDS[kind]),
+                _EVENT_ACTOR_KINDS[event_type],
+                " or ".join(_EVENT_ACTOR_KINDS[event_type]),
             )
-        if kind == "offensive":
-            region = event.get("region")
+        if event_type == "offensive":
+            region = _text(event.get("region"))
             if region is not None and region not in regions:
                 found.append(
                     (base + ("region",), f"unknown region {region!r}{_hint(region, list(regions))}")
                 )
-        if kind == "leader_removal":
-            leader = event.get("leader")
+        if event_type == "leader_removal":
+            leader = _text(event.get("leader"))
             if leader is not None and leader not in leaders:
                 found.append(
                     (base + ("leader",), f"unknown leader {leader!r}{_hint(leader, list(leaders))}")
                 )
-            if event.get("by") is not None and event.get("by") not in kinds:
+            if _text(event.get("by")) is not None and event.get("by") not in actors:
                 found.append(
                     (
                         base + ("by",),
-                        f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(kinds))}",
+                        f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(actors))}",
                     )
                 )
-        if kind == "negotiation_round":
+        if event_type == "negotiation_round":
             need(base + ("mediator",), event.get("mediator"), ("mediator",), "mediator")
 
     if variant_only:

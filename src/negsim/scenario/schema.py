@@ -34,13 +34,9 @@ RUN_METRICS: tuple[str, ...] = (
     "fragmented",
 )
 
-Identifier = Annotated[
-    str,
-    Field(
-        pattern=r"^[a-z][a-z0-9_]*$",
-        description="Lower-case identifier: letters, digits and underscores.",
-    ),
-]
+# Lower-case identifier: letters, digits and underscores. (No description here:
+# it would replace the docstring of every field typed `Identifier`.)
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class Frozen(BaseModel):
