@@ -64,8 +64,12 @@ def batch_run_rate(scenario, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=1000, help="R on the ensemble axis")
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of each measurement (median reported)")
-    parser.add_argument("--batch-runs", type=int, default=100, help="runs per batch_run measurement")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="repeats of each measurement (median reported)"
+    )
+    parser.add_argument(
+        "--batch-runs", type=int, default=100, help="runs per batch_run measurement"
+    )
     args = parser.parse_args()
     scenario = load(SCENARIO).scenario
     ensemble_rate(scenario, 50)  # warm-up: imports and first-call costs
@@ -73,10 +77,14 @@ def main() -> None:
     batch = [batch_run_rate(scenario, args.batch_runs) for _ in range(args.repeats)]
     ensemble_median, batch_median = statistics.median(ensemble), statistics.median(batch)
     print(f"scenario: {SCENARIO.name}, {scenario.weeks()} weekly steps, mesa {mesa.__version__}")
-    print(f"ensemble axis, R = {args.replications}: {ensemble_median:,.0f} replications/s "
-          f"(median of {args.repeats}; range {min(ensemble):,.0f}-{max(ensemble):,.0f})")
-    print(f"mesa.batch_run, one replication per model: {batch_median:,.1f} replications/s "
-          f"(median of {args.repeats}; range {min(batch):,.1f}-{max(batch):,.1f})")
+    print(
+        f"ensemble axis, R = {args.replications}: {ensemble_median:,.0f} replications/s "
+        f"(median of {args.repeats}; range {min(ensemble):,.0f}-{max(ensemble):,.0f})"
+    )
+    print(
+        f"mesa.batch_run, one replication per model: {batch_median:,.1f} replications/s "
+        f"(median of {args.repeats}; range {min(batch):,.1f}-{max(batch):,.1f})"
+    )
     print(f"ratio: {ensemble_median / batch_median:,.0f}x")
 
 

@@ -19,7 +19,9 @@ def tree_rss_kib(root: int) -> int:
     rss: dict[int, int] = {}
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
         except (OSError, ValueError):
             continue
         pid, parent = int(fields["Pid"]), int(fields["PPid"])
@@ -41,7 +43,9 @@ def main() -> None:
         peak = max(peak, tree_rss_kib(process.pid))
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
-    print(f"exit {process.returncode}; wall {elapsed:.1f} s; peak RSS of the process tree {peak / 1024:.0f} MiB")
+    print(
+        f"exit {process.returncode}; wall {elapsed:.1f} s; peak RSS of the process tree {peak / 1024:.0f} MiB"
+    )
     sys.exit(process.returncode)
 
 

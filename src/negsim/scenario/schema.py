@@ -93,11 +93,11 @@ class Party(Combatant):
     cost_sensitivity: NonNegative = 1.0
     """How much each unit of expected losses counts as a cost of war on the issue scale."""
     position: Share = 0.5
-    """Ideal point on the issue (0..1)."""
+    """Ideal point on the issue (0..1); deals are confined between the two sides' ideal points."""
     salience: Share = 1.0
-    """Importance of the issue to the actor; scales its cost of conceding (0..1)."""
+    """Importance of the issue (0..1); multiplies the cost of war the actor weighs against a deal."""
     expected_outcome: Share = 0.5
-    """Initial belief of where continued war would end on the issue (0..1)."""
+    """Initial belief of the actor's own prospects in continued war: the share of the issue it expects war to give it (0..1)."""
     optimism: AnyNumber = 0.0
     """Bias of the actor's reading of the battlefield, in issue units, towards its own side."""
     willingness_bias: AnyNumber = 0.0
@@ -121,11 +121,11 @@ class Opposition(ActorBase):
     cost_sensitivity: NonNegative = 1.0
     """How much expected losses count as a cost of war (see government)."""
     position: Share = 1.0
-    """Ideal point on the issue."""
+    """Ideal point on the issue; deals are confined between the two sides' ideal points."""
     salience: Share = 1.0
-    """Importance of the issue to the coalition."""
+    """Importance of the issue (0..1); multiplies the cost of war the coalition weighs."""
     expected_outcome: Share = 0.5
-    """Initial belief of where continued war would end on the issue."""
+    """Initial belief of its own prospects in continued war: the share of the issue it expects war to give it."""
     optimism: AnyNumber = 0.0
     """Bias of the coalition's reading of the battlefield, towards its own side."""
     willingness_bias: AnyNumber = 0.0
