@@ -87,49 +87,39 @@ class Combatant(ActorBase):
     """Weekly share of the gap to initial capability regained (replacement of losses)."""
 
 
-class Party(Combatant):
+class Negotiator(ActorBase):
+    """Fields shared by the two sides at the table (government and opposition)."""
+
     resolve: Share = 0.5
     """Determination to fight on: lowers perceived costs of war and willingness to talk."""
     cost_sensitivity: NonNegative = 1.0
     """How much each unit of expected losses counts as a cost of war on the issue scale."""
-    position: Share = 0.5
-    """Ideal point on the issue (0..1); deals are confined between the two sides' ideal points."""
     salience: Share = 1.0
-    """Importance of the issue (0..1); multiplies the cost of war the actor weighs against a deal."""
+    """Importance of the issue (0..1); multiplies the cost of war the side weighs against a deal."""
     expected_outcome: Share = 0.5
-    """Initial belief of the actor's own prospects in continued war: the share of the issue it expects war to give it (0..1)."""
+    """Initial belief of the side's own prospects in continued war: the share of the issue it expects war to give it (0..1)."""
     optimism: AnyNumber = 0.0
-    """Bias of the actor's reading of the battlefield, in issue units, towards its own side."""
+    """Bias of the side's reading of the battlefield, in issue units, towards its own side."""
     willingness_bias: AnyNumber = 0.0
     """Baseline propensity to engage in talks (logit scale; 0 is neutral)."""
 
 
-class Government(Party):
+class Government(Combatant, Negotiator):
     """The government (regime) side in the negotiation."""
 
     kind: Literal["government"]
     """`government`: the incumbent, one per scenario."""
+    position: Share = 0.0
+    """Ideal point on the issue (0..1); deals are confined between the two sides' ideal points."""
 
 
-class Opposition(ActorBase):
+class Opposition(Negotiator):
     """The opposition coalition; its fighting strength is that of its factions."""
 
     kind: Literal["opposition"]
     """`opposition`: the coalition that negotiates for the factions, one per scenario."""
-    resolve: Share = 0.5
-    """Determination to fight on (see government)."""
-    cost_sensitivity: NonNegative = 1.0
-    """How much expected losses count as a cost of war (see government)."""
     position: Share = 1.0
-    """Ideal point on the issue; deals are confined between the two sides' ideal points."""
-    salience: Share = 1.0
-    """Importance of the issue (0..1); multiplies the cost of war the coalition weighs."""
-    expected_outcome: Share = 0.5
-    """Initial belief of its own prospects in continued war: the share of the issue it expects war to give it."""
-    optimism: AnyNumber = 0.0
-    """Bias of the coalition's reading of the battlefield, towards its own side."""
-    willingness_bias: AnyNumber = 0.0
-    """Baseline propensity to engage in talks (logit scale)."""
+    """Ideal point on the issue (0..1); deals are confined between the two sides' ideal points."""
     cohesion: Share = 0.7
     """Initial cohesion of the coalition (0..1)."""
 
