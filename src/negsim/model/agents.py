@@ -68,7 +68,7 @@ class Party:
     model: ConflictModel
     key: str
 
-    def _init_party(self, spec: schema.Government | schema.Opposition, draw: object) -> None:
+    def _init_party(self, spec: schema.Government | schema.Opposition) -> None:
         parameter = self._parameter  # type: ignore[attr-defined]
         self.resolve = parameter("resolve", spec.resolve)
         self.cost_sensitivity = parameter("cost_sensitivity", spec.cost_sensitivity)
@@ -116,7 +116,7 @@ class Government(Combatant, Party):
 
     def __init__(self, model: ConflictModel, key: str, spec: schema.Government, index: int):
         super().__init__(model, key, spec, index)
-        self._init_party(spec, None)
+        self._init_party(spec)
 
 
 class Leader(Actor):
@@ -208,7 +208,7 @@ class Opposition(Actor, Party):
 
     def __init__(self, model: ConflictModel, key: str, spec: schema.Opposition):
         super().__init__(model, key, spec)
-        self._init_party(spec, None)
+        self._init_party(spec)
         self.cohesion = self._parameter("cohesion", spec.cohesion)
         self.factions: list[Faction] = []
 

@@ -10,13 +10,14 @@ The last chunk is always simulated whole and then cut, for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
 from negsim.model.observations import outcomes
 from negsim.model.world import ConflictModel
+from negsim.run.executors import SerialExecutor
 from negsim.scenario.schema import Scenario
 
 
@@ -92,21 +93,8 @@ def assemble(
     }
     series = np.concatenate([c.series for c in chunks], axis=-1)[..., :runs]
     start = scenario.calendar.start
-    import datetime as dt
-
     dates = [start + dt.timedelta(weeks=week) for week in range(series.shape[1])]
     return EnsembleResult(variant, scenario, joined, series, chunks[0].metric_names, dates)
-
-
-Mapper = Callable[[Callable[[ChunkTask], ChunkResult], Iterable[ChunkTask]], Iterator[ChunkResult]]
-
-
-def serial_map(
-    function: Callable[[ChunkTask], ChunkResult], tasks: Iterable[ChunkTask]
-) -> Iterator[ChunkResult]:
-    """Run tasks one after another in this process."""
-    for task in tasks:
-        yield function(task)
 
 
 def run_ensemble(
@@ -115,8 +103,7 @@ def run_ensemble(
     seed: int,
     chunk_size: int = 500,
     variant: str = "base",
-    mapper: Mapper = serial_map,
 ) -> EnsembleResult:
     """Simulate ``runs`` replications of one scenario variant."""
     tasks = chunk_tasks(variant, scenario, runs, seed, chunk_size)
-    return assemble(variant, scenario, runs, list(mapper(simulate_chunk, tasks)))
+    return assemble(variant, scenario, runs, list(SerialExecutor().map(simulate_chunk, tasks)))
