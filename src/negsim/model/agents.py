@@ -223,6 +223,11 @@ class Opposition(Actor, Party):
         moderation = np.stack([f.leader.moderation for f in self.factions], axis=-1)  # type: ignore[union-attr]
         return capabilities, cohesion_, moderation
 
+    def ties_to(self, patron_key: str) -> np.ndarray:
+        """Each faction's current leader's tie to an opposition patron, shape (R, F)."""
+        column = self.model.opposition_patron_keys.index(patron_key)
+        return np.stack([cast(Leader, f.leader).ties[:, column] for f in self.factions], axis=-1)
+
     def update_cohesion(self) -> None:
         """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold."""
         p = self.model.parameters
@@ -272,8 +277,7 @@ class Patron(Actor):
             model.support[:, model.government.index] += self.support
             return
         # Support to the opposition reaches factions through their leaders' ties.
-        column = model.opposition_patron_keys.index(self.key)
-        ties = np.stack([f.leader.ties[:, column] for f in model.opposition.factions], axis=-1)  # type: ignore[union-attr]
+        ties = model.opposition.ties_to(self.key)
         forces = np.stack([f.forces for f in model.opposition.factions], axis=-1)
         weights = ties * forces
         total = weights.sum(axis=-1, keepdims=True)

@@ -142,6 +142,7 @@ class ConflictModel(mesa.Model):
                 agent = Spoiler(self, key, cast(schema.Spoiler, spec), index)
             self.combatants.append(agent)
         self.faction_columns = np.array([f.index for f in self.opposition.factions])
+        self.combatant_columns = {c.key: c.index for c in self.combatants}
         self.patrons = {
             k: Patron(self, k, a) for k, a in scenario.actors.items() if a.kind == "patron"
         }
@@ -167,11 +168,10 @@ class ConflictModel(mesa.Model):
             if self.value.sum() > 0
             else np.full(len(keys), 1 / len(keys))
         )
-        columns = {c.key: c.index for c in self.combatants}
         control = np.zeros((len(keys), len(self.combatants)))
         for i, key in enumerate(keys):
             for holder, share in scenario.regions[key].control.items():
-                control[i, columns[holder]] = share
+                control[i, self.combatant_columns[holder]] = share
         self.control = np.broadcast_to(control, (self.size, *control.shape)).copy()
 
     def _build_events(self, scenario: schema.Scenario) -> None:
@@ -206,14 +206,16 @@ class ConflictModel(mesa.Model):
 
     def _init_state(self) -> None:
         size = self.size
+        self.opposition_territory = self.territory(self.faction_columns)
         # The battlefield as it stands before the first week (own forces only:
         # patrons have not supplied yet), so the first week's power shift is real.
         self.signal = self._battlefield_signal(
-            self.forces[:, self.faction_columns].sum(axis=-1), self.forces[:, self.government.index]
+            self.forces[:, self.faction_columns].sum(axis=-1),
+            self.forces[:, self.government.index],
+            self.opposition_territory,
         )
         self.momentum = np.zeros(size)
         self.power_shift = np.zeros(size)
-        self.opposition_territory = self.territory(self.faction_columns)
         self.fighting_rate = np.ones(size)
         self.agreed = np.zeros(size, dtype=bool)
         self.agreement_week = np.full(size, np.nan)
@@ -290,7 +292,6 @@ class ConflictModel(mesa.Model):
         in_session = np.zeros(size, dtype=bool)
         leverage = np.zeros(size)
         bias = np.zeros(size)
-        columns = {c.key: c.index for c in self.combatants}
         for event in self.events:
             spec = event.spec
             if event.hazard is not None:
@@ -306,12 +307,12 @@ class ConflictModel(mesa.Model):
             if kind == "intervention":
                 self.patrons[spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
             elif kind == "escalation":
-                self.escalation[:, columns[spec.actor]] += np.where(
+                self.escalation[:, self.combatant_columns[spec.actor]] += np.where(
                     active, event.values["intensity"], 0.0
                 )
             elif kind == "offensive":
                 region = self.region_keys.index(spec.region)
-                self.offensive[:, region, columns[spec.actor]] += np.where(
+                self.offensive[:, region, self.combatant_columns[spec.actor]] += np.where(
                     active, event.values["intensity"], 0.0
                 )
             elif kind == "ceasefire":
@@ -417,7 +418,7 @@ class ConflictModel(mesa.Model):
         self.opposition.hurt = (1 - memory) * self.opposition.hurt + memory * red_hurt
 
         territory = self.territory(factions)
-        signal = self._battlefield_signal(red, blue)
+        signal = self._battlefield_signal(red, blue, territory)
         momentum_memory = p["momentum_memory"]
         self.power_shift = (1 - momentum_memory) * self.power_shift + momentum_memory * (
             signal - self.signal
@@ -429,11 +430,17 @@ class ConflictModel(mesa.Model):
         self.opposition_territory = territory
 
     def _battlefield_signal(
-        self, opposition_strength: np.ndarray, government_strength: np.ndarray
+        self,
+        opposition_strength: np.ndarray,
+        government_strength: np.ndarray,
+        territory: np.ndarray,
     ) -> np.ndarray:
-        """Where the battlefield says war would end (opposition's share of the issue)."""
+        """Where the battlefield says war would end (opposition's share of the issue).
+
+        ``territory`` is the factions' value-weighted territory, already at hand
+        in the callers.
+        """
         p = self.parameters
-        territory = self.territory(self.faction_columns)
         held = territory + self.territory(self.government.index)
         territory_share = np.divide(territory, held, out=np.full_like(held, 0.5), where=held > 0)
         strength_share = fighting.tullock_shares(
@@ -457,11 +464,7 @@ class ConflictModel(mesa.Model):
                 side, reach = "government", 1.0
             else:
                 # A patron's word carries to the factions whose leaders it has ties with.
-                column = self.opposition_patron_keys.index(key)
-                ties = np.stack(
-                    [cast(Leader, f.leader).ties[:, column] for f in self.opposition.factions],
-                    axis=-1,
-                )
+                ties = self.opposition.ties_to(key)
                 reach = np.divide(
                     (capabilities * ties).sum(axis=-1),
                     capability_total,

@@ -45,23 +45,8 @@ _NUMBERS: tuple[tuple[Any, str], ...] = (
     (AnyNumber, "number or [distribution](#distributions)"),
 )
 
-_ACTORS: tuple[type[BaseModel], ...] = (
-    schema.Government,
-    schema.Opposition,
-    schema.Faction,
-    schema.Patron,
-    schema.Spoiler,
-    schema.Mediator,
-)
-_EVENTS: tuple[type[BaseModel], ...] = (
-    schema.Intervention,
-    schema.Escalation,
-    schema.Offensive,
-    schema.LeaderRemoval,
-    schema.NegotiationRound,
-    schema.Ceasefire,
-    schema.PatronPolicy,
-)
+_ACTORS = schema.ACTOR_MODELS
+_EVENTS = schema.EVENT_MODELS
 _DISTRIBUTIONS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("uniform", distributions.UniformArgs, "{uniform: {low: 0.6, high: 0.9}}"),
     ("normal", distributions.NormalArgs, "{normal: {mean: 0.8, sd: 0.1, low: 0.0, high: 1.0}}"),

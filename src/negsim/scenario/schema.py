@@ -10,6 +10,7 @@ actor, ...) are checked in :mod:`negsim.scenario.references`.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,7 +180,11 @@ Actor = Annotated[
     Field(discriminator="kind"),
 ]
 
-ACTOR_KINDS = ("government", "opposition", "faction", "patron", "spoiler", "mediator")
+ACTOR_MODELS: tuple[type[ActorBase], ...] = typing.get_args(typing.get_args(Actor)[0])
+"""The actor models, in the order of the `Actor` union."""
+ACTOR_KINDS: tuple[str, ...] = tuple(
+    typing.get_args(model.model_fields["kind"].annotation)[0] for model in ACTOR_MODELS
+)
 
 
 # ---------------------------------------------------------------------- leaders
@@ -361,15 +366,8 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_TYPES = (
-    "intervention",
-    "escalation",
-    "offensive",
-    "leader_removal",
-    "negotiation_round",
-    "ceasefire",
-    "patron_policy",
-)
+EVENT_MODELS: tuple[type[EventBase], ...] = typing.get_args(typing.get_args(Event)[0])
+"""The event models, in the order of the `Event` union."""
 
 
 # ------------------------------------------------------------------- parameters
