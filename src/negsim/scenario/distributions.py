@@ -186,7 +186,17 @@ def draw(value: float | Distribution, rng: np.random.Generator, size: int) -> np
     A fixed number still consumes one block of draws, so that changing a
     parameter from fixed to random (or back) does not shift any other stream.
     """
-    u = rng.random(size)
+    return quantile(value, rng.random(size))
+
+
+def quantile(value: float | Distribution, u: np.ndarray) -> np.ndarray:
+    """The values at cumulative probabilities ``u`` (inverse-CDF; a fixed number everywhere).
+
+    The one place that says what each distribution means: the model draws
+    through it, and a sensitivity sweep maps its unit-cube design through it.
+    """
+    u = np.asarray(u, dtype=float)
+    size = u.shape
     match value:
         case Uniform(uniform=d):
             return d.low + (d.high - d.low) * u

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from negsim.errors import Problem, ScenarioError
 from negsim.scenario.references import check_references
 from negsim.scenario.schema import Scenario
+from negsim.scenario.uncertain import check_uncertain
 
 Path_ = tuple[str | int, ...]
 Origins = dict[Path_, tuple[str, int]]
@@ -46,6 +47,9 @@ class ScenarioFile:
     scenario: Scenario
     variants: dict[str, Scenario] = field(default_factory=dict)
     """Every variant as a full scenario, `base` first."""
+    warnings: tuple[Problem, ...] = ()
+    """Things worth knowing that do not stop a run (e.g. an `uncertain` range
+    that leaves out the scenario's own value)."""
 
     @property
     def name(self) -> str:
@@ -636,6 +640,13 @@ def load(path: str | Path) -> ScenarioFile:
         where_file, line = _line_of(ref_path, origins, file)
         structural.append(Problem(where_file, line, _dotted(ref_path), message))
     problems += [p for p in structural if (p.file, p.line, p.path) not in rejected]
+    warnings: list[Problem] = []
+    if scenario is not None:
+        uncertain_errors, uncertain_warnings = check_uncertain(scenario.model_dump())
+        for found, into in ((uncertain_errors, problems), (uncertain_warnings, warnings)):
+            for ref_path, message in found:
+                where_file, line = _line_of(ref_path, origins, file)
+                into.append(Problem(where_file, line, _dotted(ref_path), message))
 
     variants: dict[str, Scenario] = {}
     if scenario is not None:
@@ -696,7 +707,13 @@ def load(path: str | Path) -> ScenarioFile:
         raise ScenarioError([Problem(file, None, "", "scenario could not be validated")])
     digest = hashlib.sha256()
     digest.update(path.read_bytes())
-    return ScenarioFile(path=path, sha256=digest.hexdigest(), scenario=scenario, variants=variants)
+    return ScenarioFile(
+        path=path,
+        sha256=digest.hexdigest(),
+        scenario=scenario,
+        variants=variants,
+        warnings=tuple(_unique(warnings)),
+    )
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -242,27 +242,6 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         ) == hypothesis.get("control"):
             found.append((("hypotheses", key, "control"), "treatment and control must differ"))
 
-    for dotted in _mapping(data.get("uncertain")):
-        if not _resolves(data, str(dotted)):
-            found.append((("uncertain", dotted), "path names no parameter of this scenario"))
+    # `uncertain` is checked against the validated scenario (defaults included):
+    # negsim.scenario.uncertain.check_uncertain.
     return found
-
-
-def _resolves(data: dict[str, Any], dotted: str) -> bool:
-    """Whether a dotted path names a number in the data (or a model parameter)."""
-    from negsim.scenario.schema import Parameters
-
-    parts = dotted.split(".")
-    if len(parts) == 2 and parts[0] == "parameters" and parts[1] in Parameters.model_fields:
-        return True
-    current: Any = data
-    for depth, part in enumerate(parts):
-        if depth == 1 and parts[0] == "events" and isinstance(current, list):
-            current = next(
-                (e for e in current if isinstance(e, dict) and e.get("id") == part), None
-            )
-        elif isinstance(current, dict) and part in current:
-            current = current[part]
-        else:
-            return False
-    return current is not None and not isinstance(current, list)

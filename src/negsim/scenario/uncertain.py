@@ -1,0 +1,195 @@
+"""The `uncertain` block: which numbers of a scenario a sweep may vary, and over what.
+
+A path in `uncertain` uses the dotted form of a variant's `set` (events by
+id: `events.<id>.<field>`) and is checked against the validated scenario, so
+a field left at its default (any key of `parameters`, an actor's
+`optimism`, ...) can be named too. Checked here:
+
+- the path names a number of the world the scenario describes (not of
+  `experiment`, `variants`, `hypotheses`, ...), else an error with the closest
+  path as a "did you mean";
+- the entry is a range or distribution that actually varies;
+- both ends of its range are values the parameter accepts (a share stays in
+  [0, 1]), else an error: every sample point must be a valid scenario;
+- the range contains the scenario's own value, else a **warning**, not an
+  error: testing only values on one side of the written one is sometimes
+  the point (the value is a placeholder, or the analyst asks "what if the
+  patron had been more committed than we assumed?"), but far more often a
+  typo, and a sweep that never visits the scenario as written cannot say
+  whether the verdict of `negsim run` holds there.
+
+The same walk, :func:`parameter_paths`, lists every number a screening sweep
+(`negsim sweep --all`) varies; nothing here names a particular parameter.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from typing import Any
+
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
+
+from negsim.scenario.distributions import AnyNumber, bounds, central, quantile
+
+PathMessage = tuple[tuple[str | int, ...], str]
+
+ANALYSIS_BLOCKS = frozenset({"variants", "hypotheses", "uncertain", "experiment", "observed"})
+"""Top-level blocks that describe the analysis, not the world: never swept."""
+
+_DISTRIBUTION_KEYS = frozenset({"uniform", "normal", "beta", "triangular"})
+_NUMBER: TypeAdapter[Any] = TypeAdapter(AnyNumber)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_distribution(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _DISTRIBUTION_KEYS
+
+
+def parameter_paths(data: dict[str, Any], include_unset: bool = False) -> dict[str, Any]:
+    """Every number of the world in scenario data, by dotted path (events by id).
+
+    ``data`` is a validated scenario's ``model_dump()`` (so defaults are
+    present). A number given as a distribution is listed under its own path
+    with the distribution as value, and its arguments under deeper paths
+    (``parameters.belief_noise.uniform.high``). With ``include_unset``, fields
+    left unset (`None`, e.g. an intervention's `duration_weeks`) are listed
+    too, with the value None.
+    """
+    found: dict[str, Any] = {}
+
+    def walk(value: Any, path: tuple[str, ...]) -> None:
+        if _is_number(value) or (value is None and include_unset and path):
+            found[".".join(path)] = value
+        elif isinstance(value, dict):
+            if _is_distribution(value):
+                found[".".join(path)] = value
+            for key, item in value.items():
+                if path or key not in ANALYSIS_BLOCKS:
+                    walk(item, (*path, str(key)))
+        elif isinstance(value, list) and path == ("events",):
+            for event in value:
+                if isinstance(event, dict) and isinstance(event.get("id"), str):
+                    walk({k: v for k, v in event.items() if k != "id"}, (*path, event["id"]))
+
+    walk(data, ())
+    return found
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
+    """(found, value) of a dotted path in scenario data, events addressed by id."""
+    current: Any = data
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        if depth == 1 and parts[0] == "events" and isinstance(current, list):
+            current = next(
+                (e for e in current if isinstance(e, dict) and e.get("id") == part), None
+            )
+            if current is None:
+                return False, None
+        elif isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            return False, None
+    return True, current
+
+
+def _what(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "a yes/no value"
+    return "text" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def sweep_range(spec: Any) -> tuple[float, float]:
+    """The values a sweep visits for an `uncertain` entry: its support, or its
+    0.1 % and 99.9 % quantiles where the support is unbounded (a normal
+    without bounds)."""
+    distribution = _NUMBER.validate_python(spec)
+    low, high = bounds(distribution)
+    if not math.isfinite(low):
+        low = float(quantile(distribution, np.array([0.001]))[0])
+    if not math.isfinite(high):
+        high = float(quantile(distribution, np.array([0.999]))[0])
+    return low, high
+
+
+def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], list[PathMessage]]:
+    """Errors and warnings in the `uncertain` block of a validated scenario's data.
+
+    ``scenario_data`` is ``Scenario.model_dump()``; each problem is
+    (path in the file, message), the path being ``("uncertain", <dotted>)``.
+    """
+    from negsim.scenario.loader import apply_set
+    from negsim.scenario.references import check_references
+    from negsim.scenario.schema import Scenario
+
+    errors: list[PathMessage] = []
+    warnings: list[PathMessage] = []
+    uncertain = scenario_data.get("uncertain") or {}
+    candidates: list[str] | None = None
+    for dotted, spec in uncertain.items():
+        where = ("uncertain", dotted)
+        first = str(dotted).split(".", 1)[0]
+        found, value = _lookup(scenario_data, str(dotted))
+        if first in ANALYSIS_BLOCKS:
+            errors.append(
+                (where, f"`{first}` describes the analysis, not the world: not sweepable")
+            )
+            continue
+        if not found:
+            if candidates is None:
+                candidates = list(parameter_paths(scenario_data, include_unset=True))
+            close = difflib.get_close_matches(str(dotted), candidates, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            errors.append((where, f"path names no parameter of this scenario{hint}"))
+            continue
+        if not (_is_number(value) or value is None or _is_distribution(value)):
+            errors.append((where, f"path names {_what(value)}, not a number"))
+            continue
+        low, high = sweep_range(spec)
+        if not low < high:
+            errors.append(
+                (
+                    where,
+                    "give a range or distribution that varies, e.g. {uniform: {low: ..., high: ...}}",
+                )
+            )
+            continue
+        problem = None
+        for end in (low, high):
+            edited = copy.deepcopy(scenario_data)
+            apply_set(edited, str(dotted), end)
+            try:
+                Scenario.model_validate(edited)
+            except ValidationError as error:
+                detail = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+                problem = f"the range reaches {end:g}, which {dotted} does not accept ({detail})"
+                break
+            if value is None:
+                broken = check_references(edited, variant_only=True)
+                if broken:
+                    problem = f"setting {dotted} to {end:g} breaks the scenario: {broken[0][1]}"
+                    break
+        if problem:
+            errors.append((where, problem))
+            continue
+        if value is not None:
+            base = central(_NUMBER.validate_python(value))
+            if not low <= base <= high:
+                warnings.append(
+                    (
+                        where,
+                        f"the range [{low:g}, {high:g}] does not contain the scenario's value "
+                        f"{base:g}: a sweep never visits the scenario as written",
+                    )
+                )
+    return errors, warnings

@@ -1,0 +1,117 @@
+"""The `uncertain` block: paths that name nothing, ranges a parameter refuses, ranges that
+leave out the scenario's own value (a warning), and the walk that lists every parameter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from negsim.errors import ScenarioError
+from negsim.scenario import load
+from negsim.scenario.uncertain import ANALYSIS_BLOCKS, parameter_paths, sweep_range
+
+ROOT = Path(__file__).resolve().parents[2]
+GENEVA3 = ROOT / "scenarios" / "geneva3.yaml"
+
+
+def child(tmp_path: Path, *entries: str) -> tuple[Path, str]:
+    text = f"extends: {GENEVA3}\nname: child\nuncertain:\n" + "".join(
+        f"  {entry}\n" for entry in entries
+    )
+    path = tmp_path / "child.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_misspelt_path_is_located_with_a_suggestion(tmp_path: Path) -> None:
+    path, text = child(tmp_path, "actors.regime.resolv: {uniform: {low: 0.6, high: 0.9}}")
+    found = problems(path)
+    line = line_of(text, "resolv:")
+    assert found == [
+        f"{path}:{line}: uncertain.actors.regime.resolv: path names no parameter of this "
+        "scenario; did you mean 'actors.regime.resolve'?"
+    ]
+
+
+def test_event_path_by_id_with_a_suggestion(tmp_path: Path) -> None:
+    path, _ = child(
+        tmp_path, "events.russian_intervention.intensty: {uniform: {low: 0.3, high: 0.9}}"
+    )
+    (found,) = problems(path)
+    assert "did you mean 'events.russian_intervention.intensity'?" in found
+
+
+@pytest.mark.parametrize(
+    ("entry", "phrase"),
+    [
+        ("actors.regime.name: {uniform: {low: 0.1, high: 0.2}}", "names text, not a number"),
+        ("actors.regime: {uniform: {low: 0.1, high: 0.2}}", "names a mapping, not a number"),
+        (
+            "actors.un.leverage: {uniform: {low: 0.5, high: 1.2}}",
+            "reaches 1.2, which actors.un.leverage does not accept",
+        ),
+        ("parameters.hardline_margin: 0.1", "give a range or distribution that varies"),
+        ("experiment.runs: {uniform: {low: 10, high: 20}}", "describes the analysis"),
+    ],
+)
+def test_unusable_entries_are_errors(tmp_path: Path, entry: str, phrase: str) -> None:
+    path, text = child(tmp_path, entry)
+    (found,) = problems(path)
+    key = entry.split(":", 1)[0]
+    assert found.startswith(f"{path}:{line_of(text, key + ':')}: uncertain.{key}: ")
+    assert phrase in found
+
+
+def test_defaults_and_unset_fields_and_distribution_arguments_are_sweepable(tmp_path: Path) -> None:
+    path, _ = child(
+        tmp_path,
+        "actors.regime.optimism: {uniform: {low: 0.0, high: 0.1}}",  # written, in range
+        "actors.opposition.optimism: {uniform: {low: 0.0, high: 0.1}}",
+        "parameters.hardline_margin: {uniform: {low: 0.0, high: 0.3}}",  # left at its default
+        "events.russian_drawdown.duration_weeks: {uniform: {low: 4, high: 20}}",  # unset: to the end
+        "parameters.belief_noise.uniform.high: {uniform: {low: 0.05, high: 0.08}}",
+    )
+    scenario_file = load(path)
+    assert scenario_file.warnings == ()
+
+
+def test_range_leaving_out_the_base_value_is_a_located_warning(tmp_path: Path) -> None:
+    path, text = child(tmp_path, "actors.regime.resolve: {uniform: {low: 0.85, high: 0.95}}")
+    scenario_file = load(path)
+    (warning,) = (str(w) for w in scenario_file.warnings)
+    assert warning == (
+        f"{path}:{line_of(text, 'resolve:')}: uncertain.actors.regime.resolve: the range "
+        "[0.85, 0.95] does not contain the scenario's value 0.8: a sweep never visits the "
+        "scenario as written"
+    )
+
+
+def test_parameter_paths_list_numbers_of_the_world_only(geneva3) -> None:
+    paths = parameter_paths(geneva3.scenario.model_dump())
+    assert paths["actors.regime.resolve"] == 0.8
+    assert paths["events.russian_intervention.intensity"] == 0.6
+    assert paths["leaders.zahran_alloush.successor.cohesion_shock"] == 0.25
+    assert "parameters.hardline_margin" in paths  # a default, not written in the file
+    assert paths["parameters.belief_noise"] == {"uniform": {"low": 0.02, "high": 0.06}}
+    assert not any(p.split(".")[0] in ANALYSIS_BLOCKS for p in paths)
+    assert "events.russian_drawdown.duration_weeks" not in paths  # unset
+    with_unset = parameter_paths(geneva3.scenario.model_dump(), include_unset=True)
+    assert with_unset["events.russian_drawdown.duration_weeks"] is None
+
+
+def test_sweep_range_of_an_unbounded_normal_is_its_central_999_per_mille() -> None:
+    low, high = sweep_range({"normal": {"mean": 1.0, "sd": 0.1}})
+    assert low == pytest.approx(1.0 - 0.309, abs=1e-3)
+    assert high == pytest.approx(1.0 + 0.309, abs=1e-3)
+    assert sweep_range({"uniform": {"low": 0.2, "high": 0.6}}) == (0.2, 0.6)
