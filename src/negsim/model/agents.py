@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 import mesa
 import numpy as np
 
-from negsim.model import beliefs, coalition, negotiation, patrons
+from negsim.model import beliefs, coalition, patrons
 from negsim.scenario import schema
 
 if TYPE_CHECKING:
@@ -82,6 +82,7 @@ class Party:
         self.expected = expected if self.side == "opposition" else 1.0 - expected
         size = self.model.size
         self.hurt = np.zeros(size)
+        self.expected_cost = np.zeros(size)
         self.willingness = np.zeros(size)
         self.endorsement = np.zeros(size)
 
@@ -99,13 +100,6 @@ class Party:
         noise = p["belief_noise"] * model.streams.normal(f"beliefs:{self.key}")
         self.expected = beliefs.update_belief(
             self.expected, model.signal, direction * self.optimism, noise, p["belief_learning_rate"]
-        )
-
-    def cost(self) -> np.ndarray:
-        """Expected cost of war on the issue scale (R,)."""
-        p = self.model.parameters
-        return negotiation.cost_of_war(
-            self.cost_sensitivity * self.salience, self.resolve, self.hurt, p["cost_horizon_weeks"]
         )
 
 
@@ -189,7 +183,12 @@ class Leader(Actor):
         return hit
 
     def effective_authority(self) -> np.ndarray:
-        return coalition.effective_authority(self.authority, self.crisis_left, self.crisis_weeks)
+        return coalition.effective_authority(
+            self.authority,
+            self.crisis_left,
+            self.crisis_weeks,
+            self.model.parameters["succession_authority_start"],
+        )
 
 
 class Faction(Combatant):
@@ -241,8 +240,14 @@ class Opposition(Actor, Party):
                 out=np.zeros(self.model.size),
                 where=total_commitment > 0,
             )
+            # Without patrons there is no endorsement to weigh: authority alone.
+            weight = np.where(total_commitment > 0, p["cohesion_endorsement_weight"], 0.0)
             target = coalition.cohesion_target(
-                leader.effective_authority(), self.hurt, p["cohesion_loss_weight"], endorsement
+                leader.effective_authority(),
+                self.hurt,
+                p["cohesion_loss_weight"],
+                endorsement,
+                weight,
             )
             faction.cohesion = coalition.adjust(faction.cohesion, target, p["cohesion_rate"])
             leader.crisis_left = np.maximum(leader.crisis_left - 1.0, 0.0)

@@ -6,29 +6,36 @@ import numpy as np
 
 
 def effective_authority(
-    authority: np.ndarray, crisis_left: np.ndarray, crisis_weeks: np.ndarray
+    authority: np.ndarray,
+    crisis_left: np.ndarray,
+    crisis_weeks: np.ndarray,
+    start_share: np.ndarray | float = 0.5,
 ) -> np.ndarray:
     """A leader's hold on the faction while a succession crisis wears off.
 
-    A_eff = A * (1 - 1/2 * crisis_left / crisis_weeks)
+    A_eff = A * (1 - (1 - a0) * crisis_left / crisis_weeks)
 
-    A new leader starts at half the authority the scenario gives him and
-    gains the rest linearly over the crisis (Jordan 2009: organisations with
+    A new leader starts at the share a0 (default one half) of the authority
+    the scenario gives him and gains the rest linearly over the crisis (Jordan 2009: organisations with
     bureaucratic depth absorb decapitation; short crises represent them,
     long ones represent personalist groups).
     """
     fraction = np.divide(
         crisis_left, crisis_weeks, out=np.zeros_like(crisis_left), where=crisis_weeks > 0
     )
-    return authority * (1.0 - 0.5 * np.clip(fraction, 0.0, 1.0))
+    return authority * (1.0 - (1.0 - start_share) * np.clip(fraction, 0.0, 1.0))
 
 
 def cohesion_target(
-    authority: np.ndarray, hurt: np.ndarray, loss_weight: np.ndarray, endorsement: np.ndarray
+    authority: np.ndarray,
+    hurt: np.ndarray,
+    loss_weight: np.ndarray,
+    endorsement: np.ndarray,
+    endorsement_weight: np.ndarray | float = 0.5,
 ) -> np.ndarray:
     """The cohesion a faction tends to.
 
-    h* = clip((1 - k * hurt) * (A_eff + E) / 2, 0, 1)
+    h* = clip((1 - k * hurt) * ((1 - w) * A_eff + w * E), 0, 1)   (w = 1/2 by default)
 
     Cohesion rests on the leader's authority, is eroded by battlefield losses
     (Bakke, Cunningham & Seymour 2012: fragmentation follows defeats) and is
@@ -39,7 +46,8 @@ def cohesion_target(
         Bakke, K., Cunningham, K. G., Seymour, L. (2012). A plague of initials.
         Perspectives on Politics 10(2). Staniland, P. (2014). Networks of Rebellion.
     """
-    return np.clip((1.0 - loss_weight * hurt) * (authority + endorsement) / 2.0, 0.0, 1.0)
+    mix = (1.0 - endorsement_weight) * authority + endorsement_weight * endorsement
+    return np.clip((1.0 - loss_weight * hurt) * mix, 0.0, 1.0)
 
 
 def adjust(current: np.ndarray, target: np.ndarray, rate: np.ndarray) -> np.ndarray:

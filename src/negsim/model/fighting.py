@@ -91,3 +91,51 @@ def lanchester_square(
         both & (blue_after <= 0), np.sqrt(np.maximum(-invariant, 0.0) / safe_beta), red_after
     )
     return np.maximum(blue_after, 0.0), np.maximum(red_after, 0.0)
+
+
+def front_update(
+    control: np.ndarray,
+    written_map: np.ndarray,
+    shares: np.ndarray,
+    baseline_shares: np.ndarray,
+    rate: np.ndarray,
+) -> np.ndarray:
+    """A week's move of the fronts when the balance of effort departs from its baseline.
+
+    c' = normalise(max(0, (1 - rate) * c + rate * (map + shares - baseline)))  (contenders on the last axis)
+
+    The map a scenario writes is the outcome of the balance of effort it
+    reflects (``baseline``: the contest shares at the resting point), of
+    terrain and of local support the model does not represent. Control
+    moves towards map + (shares - baseline), so the written map is the
+    resting point and nothing drifts before the first event, while an
+    intervention that raises a side's contest shares by d moves its control
+    towards map + d at ``rate`` per week (the partial adjustment of the
+    plain contest update, c' = (1 - rate) c + rate * shares, of which this
+    is the version centred on the map). Control that would go negative is
+    held at 0 and the region renormalised.
+    """
+    moved = (1.0 - rate) * control + rate * (written_map + shares - baseline_shares)
+    moved = np.maximum(moved, 0.0)
+    total = moved.sum(axis=-1, keepdims=True)
+    return np.divide(moved, total, out=control.copy(), where=total > 0)
+
+
+def spoiler_losses(
+    effort: np.ndarray, allocation: np.ndarray, spoilers: np.ndarray, effectiveness: np.ndarray
+) -> np.ndarray:
+    """Weekly losses of armed actors outside the talks, who fight everyone.
+
+    L_s = alpha * sum_r a_rs * sum_{c != s} x_rc
+
+    Aimed fire (the Lanchester square law's dS/dt = -alpha * E) from the
+    effort x of every other contender in the regions where the spoiler
+    commits its share a_rs of its effort. Shapes: effort and allocation
+    (R, regions, combatants), spoilers the spoilers' columns; returns (R, S).
+
+    References:
+        Lanchester, F. W. (1916). Aircraft in Warfare.
+    """
+    everyone = effort.sum(axis=-1, keepdims=True)
+    facing = everyone - effort[..., spoilers]
+    return effectiveness[:, None] * (allocation[..., spoilers] * facing).sum(axis=1)

@@ -24,7 +24,13 @@ def metric_names(model: ConflictModel) -> list[str]:
         "ripeness",
         "talks_in_session",
         "talks_state",
+        "talks_stage",
+        "offer.government",
+        "demand.opposition",
+        "trust",
+        "ceasefire_in_force",
         "agreement",
+        "agreement_in_force",
     ]
     return names
 
@@ -43,6 +49,7 @@ class Recorder:
 
     def record(self, week: int) -> None:
         model = self.model
+        talks = model.talks
         n = len(model.combatants)
         out = self.values[:, week, :]
         out[:n] = model.strength.T
@@ -52,35 +59,83 @@ class Recorder:
             model.government.expected,
             model.opposition.expected,
             model.opposition.cohesion,
-            model.range_width,
+            talks.range_width,
             model.government.willingness,
             model.opposition.willingness,
             model.ripeness,
-            model.in_session,
-            model.talks_state,
-            model.agreed,
+            talks.in_session,
+            talks.state,
+            talks.stage,
+            talks.offer,
+            talks.demand,
+            talks.trust,
+            model.ceasefire_in_force,
+            talks.agreed,
+            talks.in_force,
         ):
             out[row] = value
             row += 1
 
 
 def outcomes(model: ConflictModel) -> dict[str, np.ndarray]:
-    """Per-run outcomes, each of shape (R,), named as in `schema.RUN_METRICS`."""
+    """Per-run outcomes, each of shape (R,), named as in `schema.RUN_METRICS`.
+
+    Every outcome is defined for every run except those about a deal
+    (`settlement`, `agreement_week`) and those 'at talks' (NaN when no round
+    was held), so hypotheses can avoid conditioning on a deal.
+    """
     government = model.government.index
     factions = model.faction_columns
+    talks = model.talks
+    band_low, band_high = model.spec.issue.compromise
+    settlement = talks.settlement
+    held = talks.in_force
+    with np.errstate(invalid="ignore"):
+        compromise = talks.agreed & (settlement >= band_low) & (settlement <= band_high)
+        range_mean = np.where(talks.weeks > 0, talks.range_sum / np.maximum(talks.weeks, 1), np.nan)
+        cohesion_mean = np.where(
+            talks.weeks > 0, talks.cohesion_sum / np.maximum(talks.weeks, 1), np.nan
+        )
+    # Realised value on the issue scale: the deal if one holds at the end,
+    # else the value of war from there: where the battlefield says it ends,
+    # net of its expected cost (Fearon's p - c, the side's reservation point).
+    deal = {"opposition": settlement, "government": 1.0 - settlement}
+    war = {
+        "opposition": model.signal - model.opposition.expected_cost,
+        "government": 1.0 - model.signal - model.government.expected_cost,
+    }
+    values = {side: np.where(held, deal[side], war[side]) for side in deal}
+    walkouts = talks.walkouts_government + talks.walkouts_opposition
     return {
-        "agreement": model.agreed.astype(float),
-        "agreement_week": model.agreement_week,
-        "settlement": model.settlement,
-        "ceasefire": model.ceasefire_reached.astype(float),
-        "walkouts": model.walkouts,
-        "talks_weeks": model.talks_weeks,
-        "bargaining_range_at_talks": model.range_at_talks,
-        "opposition_cohesion_at_talks": model.cohesion_at_talks,
+        "agreement": talks.agreed.astype(float),
+        "agreement_week": talks.agreement_week,
+        "agreement_held": held.astype(float),
+        "agreement_broke": talks.broke.astype(float),
+        "compromise": compromise.astype(float),
+        "settlement": settlement,
+        "stage": talks.stage.copy(),
+        "talks_held": (talks.stage >= 1).astype(float),
+        "framework": (talks.stage >= 2).astype(float),
+        "ceasefire": talks.ceasefire_reached.astype(float),
+        "ceasefire_held": (
+            (talks.ceasefire_seen | talks.ceasefire_reached) & ~talks.ceasefire_collapsed
+        ).astype(float),
+        "walkouts": walkouts,
+        "walkouts_government": talks.walkouts_government,
+        "walkouts_opposition": talks.walkouts_opposition,
+        "deals_rejected": talks.rejected,
+        "talks_weeks": talks.weeks,
+        "gap_end": talks.gap,
+        "value_government": values["government"],
+        "value_opposition": values["opposition"],
+        "bargaining_range_at_talks": talks.range_first,
+        "bargaining_range_mean_talks": range_mean,
+        "opposition_cohesion_at_talks": talks.cohesion_first,
+        "opposition_cohesion_mean_talks": cohesion_mean,
         "regime_control_end": model.territory(government),
         "opposition_control_end": model.territory(factions),
         "regime_losses": model.losses[:, government],
         "opposition_losses": model.losses[:, factions].sum(axis=-1),
         "leaders_removed": model.leaders_removed,
-        "fragmented": model.opposition.fragmented.astype(float),
+        "fragmented": model.fragmented_ever.astype(float),
     }

@@ -9,8 +9,15 @@ the order in which agents are activated cannot bias results):
    forces are lost by the Lanchester square law;
 4. beliefs: each side revises its expected outcome of war from the battlefield;
 5. coalition: factions' and the coalition's cohesion, fragmentation;
-6. negotiation, while a round is in session: bargaining range, ripeness,
-   willingness, the mediator's proposal, acceptance limited by cohesion.
+6. talks (:mod:`negsim.model.talks`): the bargaining range from
+   forward-looking costs, ripeness, willingness, concessions within rounds,
+   the mediator's proposal, both sides' acceptance, ratification, and the
+   implementation (or breakdown) of agreements and ceasefires.
+
+Before the calendar starts, a spin-up of `spinup_weeks` runs stages 2-5
+without events and with the fronts held, so the state the first event meets
+is the model's own resting point (the map as written, cohesion, losses,
+beliefs and support at their steady values).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import networkx as nx
 import numpy as np
 from mesa.discrete_space import Network
 
-from negsim.model import beliefs, coalition, fighting, negotiation
+from negsim.model import beliefs, coalition, fighting, negotiation, talks
 from negsim.model.agents import (
     Combatant,
     Faction,
@@ -36,10 +43,31 @@ from negsim.model.agents import (
     Spoiler,
 )
 from negsim.model.streams import Streams
+from negsim.model.talks import (  # noqa: F401 (re-exported: the recorded codes)
+    TALKS_AGREEMENT,
+    TALKS_CEASEFIRE,
+    TALKS_ENGAGED,
+    TALKS_NONE,
+    TALKS_WALKOUT,
+)
 from negsim.scenario import schema
 
-# Talks state per week, recorded as codes.
-TALKS_NONE, TALKS_AGREEMENT, TALKS_CEASEFIRE, TALKS_WALKOUT, TALKS_SUSPENDED = 0, 1, 2, 3, 4
+# Parameters that are not numbers drawn per replication.
+_STRUCTURAL_PARAMETERS = ("spinup_weeks", "first_proposer")
+_EVENT_VALUE_FIELDS = (
+    "intensity",
+    "strength",
+    "commitment",
+    "capacity",
+    "supports_talks",
+    "capability_loss",
+    "cohesion_loss",
+    "resolve",
+    "willingness_bias",
+    "cost_sensitivity",
+    "optimism",
+    "position",
+)
 
 
 @dataclass
@@ -88,11 +116,15 @@ class ConflictModel(mesa.Model):
         self.parameters = {
             name: self.streams.parameter(f"parameters.{name}", value)
             for name, value in scenario.parameters
+            if name not in _STRUCTURAL_PARAMETERS
         }
+        self.spinup_weeks = scenario.parameters.spinup_weeks
+        self.first_proposer = scenario.parameters.first_proposer
         self._build_actors(scenario)
         self._build_regions(scenario)
         self._build_events(scenario)
         self._init_state()
+        self._spin_up()
         from negsim.model.observations import Recorder
 
         self.recorder = Recorder(self)
@@ -180,12 +212,12 @@ class ConflictModel(mesa.Model):
         for spec in scenario.events:
             prefix = f"events.{spec.id}"
             values = {}
-            for field in ("intensity", "strength", "commitment", "capacity", "supports_talks"):
+            for field in _EVENT_VALUE_FIELDS:
                 value = getattr(spec, field, None)
                 if value is not None:
                     values[field] = self.streams.parameter(f"{prefix}.{field}", value)
             duration_spec = getattr(spec, "duration_weeks", None)
-            if spec.type == "leader_removal" or spec.type == "patron_policy":
+            if spec.type in ("leader_removal", "patron_policy", "stance_change", "shock"):
                 duration = np.ones(self.size)
             elif duration_spec is None:
                 duration = np.full(self.size, np.inf)
@@ -217,22 +249,62 @@ class ConflictModel(mesa.Model):
         self.momentum = np.zeros(size)
         self.power_shift = np.zeros(size)
         self.fighting_rate = np.ones(size)
-        self.agreed = np.zeros(size, dtype=bool)
-        self.agreement_week = np.full(size, np.nan)
-        self.settlement = np.full(size, np.nan)
-        self.settlement_range = np.full((size, 2), np.nan)
-        self.ceasefire_until = np.full(size, -1.0)
-        self.ceasefire_reached = np.zeros(size, dtype=bool)
-        self.walkouts = np.zeros(size)
-        self.talks_weeks = np.zeros(size)
-        self.range_at_talks = np.full(size, np.nan)
-        self.cohesion_at_talks = np.full(size, np.nan)
+        self.offensive = np.ones_like(self.control)
+        self.front_rate_scale = 1.0
+        self._holding_forces = False
+        self._held_losses = np.zeros_like(self.forces)
+        self.reference_forces = self.forces.copy()
+        self.map = self.control.copy()
+        self.baseline_shares: np.ndarray | None = None
         self.losses = np.zeros((size, len(self.combatants)))
         self.leaders_removed = np.zeros(size)
-        self.range_width = np.zeros(size)
+        self.fragmented_ever = np.zeros(size, dtype=bool)
         self.ripeness = np.zeros(size)
-        self.in_session = np.zeros(size, dtype=bool)
-        self.talks_state = np.zeros(size)
+        self.ceasefire_in_force = np.zeros(size, dtype=bool)
+        self.spoiler_columns = np.array(
+            [c.index for c in self.combatants if isinstance(c, Spoiler)], dtype=int
+        )
+        self.talks = talks.Talks(self)
+        self.government_territory_start = self.territory(self.government.index)
+
+    def _spin_up(self) -> None:
+        """Run stages 2-5 without events, with fronts and forces held, to the model's resting point.
+
+        The written map and capabilities stay as they are; what the spin-up
+        settles is everything that adjusts to them: losses ('hurt'), beliefs,
+        patrons' support, cohesion. Two balances are read off it so that the
+        written state is the resting point after it: the contest shares the
+        map reflects (fronts then move only as far as the balance of effort
+        departs from them), and each combatant's weekly losses, which set the
+        strength it recruits towards (so that recruitment replaces the losses
+        of the resting state at the written capability).
+        """
+        weeks = self.spinup_weeks
+        if weeks <= 0:
+            return
+        self.front_rate_scale = 0.0
+        self._holding_forces = True
+        total = np.zeros_like(self.control)
+        lost = np.zeros_like(self.forces)
+        for _ in range(weeks):
+            self._supply()
+            before = self.forces.copy()
+            total += self._fight()
+            lost += self._held_losses
+            self.forces = before
+            self.government.update_belief()
+            self.opposition.update_belief()
+            self.opposition.update_cohesion()
+        self.front_rate_scale = 1.0
+        self._holding_forces = False
+        self.baseline_shares = total / weeks
+        # At rest recruitment * (target - F) equals the weekly loss L: target = F + L / r.
+        self.base_forces = self.forces + np.divide(
+            lost / weeks, self.recruitment, out=np.zeros_like(lost), where=self.recruitment > 0
+        )
+        self.losses[:] = 0.0
+        self.momentum[:] = 0.0
+        self.government_territory_start = self.territory(self.government.index)
 
     def week_of(self, date: dt.date) -> int:
         """Index of the weekly step containing ``date``."""
@@ -261,16 +333,21 @@ class ConflictModel(mesa.Model):
         """Advance all replications by one week."""
         week = self.week
         session = self._apply_events(week)
-        self.support[:] = 0.0
-        for patron in self.patrons.values():
-            patron.supply()
+        self._supply()
         self._fight()
         self.government.update_belief()
         self.opposition.update_belief()
         self.opposition.update_cohesion()
-        self._negotiate(week, *session)
+        self.fragmented_ever |= self.fragmented
+        self.talks.step(week, *session)
         self.recorder.record(week)
         self.week += 1
+
+    def _supply(self) -> None:
+        """Stage 2: patrons set this week's support."""
+        self.support[:] = 0.0
+        for patron in self.patrons.values():
+            patron.supply()
 
     def run(self) -> ConflictModel:
         """Run to the calendar's end."""
@@ -281,17 +358,22 @@ class ConflictModel(mesa.Model):
     # ---------------------------------------------------------------- stage 1
 
     def _apply_events(self, week: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Apply the events due this week; return the round in session, its leverage and bias."""
         size = self.size
         for patron in self.patrons.values():
             patron.direct = np.zeros(size)
         self.escalation[:] = 1.0
         self.offensive = np.ones_like(self.control)
-        fighting_rate = np.where(
-            week < self.ceasefire_until, 1.0 - self.parameters["talks_ceasefire_strength"], 1.0
+        talks_ceasefire = week < self.talks.ceasefire_until
+        self._week = _Week(
+            fighting_rate=np.where(
+                talks_ceasefire, 1.0 - self.parameters["talks_ceasefire_strength"], 1.0
+            ),
+            ceasefire=talks_ceasefire.copy(),
+            in_session=np.zeros(size, dtype=bool),
+            leverage=np.zeros(size),
+            bias=np.zeros(size),
         )
-        in_session = np.zeros(size, dtype=bool)
-        leverage = np.zeros(size)
-        bias = np.zeros(size)
         for event in self.events:
             spec = event.spec
             if event.hazard is not None:
@@ -301,63 +383,134 @@ class ConflictModel(mesa.Model):
                 fire = (draw < event.hazard) & np.isinf(event.start) & (low <= week <= high)
                 event.start = np.where(fire, float(week), event.start)
             active = event.active(week)
-            if not active.any():
-                continue
-            kind = spec.type
-            if kind == "intervention":
-                self.patrons[spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
-            elif kind == "escalation":
-                self.escalation[:, self.combatant_columns[spec.actor]] += np.where(
-                    active, event.values["intensity"], 0.0
+            if active.any():
+                self._handlers[spec.type](self, event, active, week)
+        current = self._week
+        self.ceasefire_in_force = current.ceasefire & ~self.talks.in_force
+        self.fighting_rate = current.fighting_rate * ~self.talks.in_force
+        return current.in_session, current.leverage, current.bias
+
+    def _on_intervention(self, event: _Event, active: np.ndarray, week: int) -> None:
+        self.patrons[event.spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
+
+    def _on_escalation(self, event: _Event, active: np.ndarray, week: int) -> None:
+        column = self.combatant_columns[event.spec.actor]
+        self.escalation[:, column] += np.where(active, event.values["intensity"], 0.0)
+
+    def _on_offensive(self, event: _Event, active: np.ndarray, week: int) -> None:
+        region = self.region_keys.index(event.spec.region)
+        column = self.combatant_columns[event.spec.actor]
+        self.offensive[:, region, column] += np.where(active, event.values["intensity"], 0.0)
+
+    def _on_ceasefire(self, event: _Event, active: np.ndarray, week: int) -> None:
+        current = self._week
+        current.fighting_rate = current.fighting_rate * np.where(
+            active, 1.0 - event.values["strength"], 1.0
+        )
+        current.ceasefire |= active
+        self.talks.ceasefire_seen |= active
+
+    def _on_negotiation_round(self, event: _Event, active: np.ndarray, week: int) -> None:
+        # Overlapping rounds: the one listed last in the scenario sets the mediator.
+        mediator = self.mediators[event.spec.mediator]
+        current = self._week
+        current.in_session |= active
+        current.leverage = np.where(active, mediator.leverage, current.leverage)
+        current.bias = np.where(active, mediator.bias, current.bias)
+
+    def _on_leader_removal(self, event: _Event, active: np.ndarray, week: int) -> None:
+        self._remove_leader(event.spec.leader, event.begins(week))
+
+    def _on_patron_policy(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        patron = self.patrons[event.spec.actor]
+        for field in ("commitment", "capacity", "supports_talks"):
+            if field in event.values:
+                setattr(
+                    patron, field, np.where(begins, event.values[field], getattr(patron, field))
                 )
-            elif kind == "offensive":
-                region = self.region_keys.index(spec.region)
-                self.offensive[:, region, self.combatant_columns[spec.actor]] += np.where(
-                    active, event.values["intensity"], 0.0
-                )
-            elif kind == "ceasefire":
-                fighting_rate = fighting_rate * np.where(
-                    active, 1.0 - event.values["strength"], 1.0
-                )
-            elif kind == "negotiation_round":
-                mediator = self.mediators[spec.mediator]
-                in_session |= active
-                leverage = np.where(active, mediator.leverage, leverage)
-                bias = np.where(active, mediator.bias, bias)
-            elif kind == "leader_removal":
-                self._remove_leader(spec.leader, event.begins(week))
-            elif kind == "patron_policy":
-                begins = event.begins(week)
-                patron = self.patrons[spec.actor]
-                for field in ("commitment", "capacity", "supports_talks"):
-                    if field in event.values:
-                        setattr(
-                            patron,
-                            field,
-                            np.where(begins, event.values[field], getattr(patron, field)),
-                        )
-        self.fighting_rate = fighting_rate * ~self.agreed
-        return in_session, leverage, bias
+
+    def _on_stance_change(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        party = self.government if event.spec.actor == self.government.key else self.opposition
+        for field in ("resolve", "willingness_bias", "cost_sensitivity", "optimism", "position"):
+            if field in event.values:
+                setattr(party, field, np.where(begins, event.values[field], getattr(party, field)))
+
+    def _on_shock(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        column = self.combatant_columns[event.spec.actor]
+        # A lasting loss: the strength the side recruits back to falls too.
+        keep = np.where(begins, 1.0 - event.values["capability_loss"], 1.0)
+        self.forces[:, column] *= keep
+        self.base_forces[:, column] *= keep
+        faction = next((f for f in self.opposition.factions if f.index == column), None)
+        if faction is not None and "cohesion_loss" in event.values:
+            faction.cohesion = faction.cohesion * np.where(
+                begins, 1.0 - event.values["cohesion_loss"], 1.0
+            )
+
+    _handlers: dict[str, Any] = {
+        "intervention": _on_intervention,
+        "escalation": _on_escalation,
+        "offensive": _on_offensive,
+        "ceasefire": _on_ceasefire,
+        "negotiation_round": _on_negotiation_round,
+        "leader_removal": _on_leader_removal,
+        "patron_policy": _on_patron_policy,
+        "stance_change": _on_stance_change,
+        "shock": _on_shock,
+    }
 
     def _remove_leader(self, key: str, where: np.ndarray) -> None:
         leader = self.leaders[key]
+        ties_before = leader.ties.copy()
         hit = leader.replace_where(where)
         if not hit.any():
             return
+        p = self.parameters
         faction = next(f for f in self.opposition.factions if f.leader is leader)
         self.forces[:, faction.index] *= np.where(hit, 1.0 - leader.capability_loss, 1.0)
         faction.cohesion = np.where(
             hit, faction.cohesion * (1.0 - leader.cohesion_shock), faction.cohesion
         )
         self.leaders_removed += hit
+        # Patrons tied to him lose interest in the coalition and in its talks.
+        for column, key_ in enumerate(self.opposition_patron_keys):
+            patron = self.patrons[key_]
+            tie = ties_before[:, column]
+            reaction = p["patron_removal_reaction"]
+            patron.commitment = talks.patron_reaction(patron.commitment, tie, reaction, hit)
+            patron.supports_talks = talks.patron_reaction(patron.supports_talks, tie, reaction, hit)
+        # The progress made with him goes with him, in proportion to his faction's weight.
+        capabilities, _, _ = self.opposition.faction_arrays()
+        total = capabilities.sum(axis=-1)
+        weight = np.divide(
+            capabilities[:, self.opposition.factions.index(faction)],
+            total,
+            out=np.zeros(self.size),
+            where=total > 0,
+        )
+        self.talks.lose_partner(np.where(hit, p["partner_loss"] * weight, 0.0))
+
+    def collapse_ceasefires(self, where: np.ndarray) -> None:
+        """End every ceasefire in force in the replications ``where`` after this week."""
+        if not where.any():
+            return
+        week = float(self.week)
+        for event in self.events:
+            if event.spec.type == "ceasefire":
+                running = where & event.active(self.week)
+                event.duration = np.where(running, week + 1.0 - event.start, event.duration)
 
     # ---------------------------------------------------------------- stage 3
 
-    def _fight(self) -> None:
+    def _fight(self) -> np.ndarray:
+        """Stage 3: fronts move by the contest, forces are lost by attrition; return the shares."""
         p = self.parameters
         self.strength = (self.forces + self.support) * self.escalation
         reach = p["adjacency_reach"][:, None, None]
-        presence = self.control + reach * np.einsum("ij,rjc->ric", self.adjacency, self.control)
+        presence = self.control + reach * np.matmul(self.adjacency, self.control)
         weight = presence * self.value[None, :, None] * self.offensive
         total = weight.sum(axis=1, keepdims=True)
         allocation = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
@@ -375,18 +528,20 @@ class ConflictModel(mesa.Model):
         noise = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
         effort = self.strength[:, None, :] * allocation * noise
         shares = fighting.tullock_shares(effort, p["contest_decisiveness"][:, None], axis=-1)
-        rate = (p["front_rate"] * self.fighting_rate)[:, None, None]
+        rate = (p["front_rate"] * self.fighting_rate * self.front_rate_scale)[:, None, None]
         contested = shares.sum(axis=-1, keepdims=True) > 0
-        self.control = np.where(
-            contested, (1.0 - rate) * self.control + rate * shares, self.control
-        )
+        if self.baseline_shares is None:
+            moved = (1.0 - rate) * self.control + rate * shares
+        else:
+            moved = fighting.front_update(
+                self.control, self.map, shares, self.baseline_shares, rate
+            )
+        self.control = np.where(contested, moved, self.control)
 
-        # Attrition between the two sides at the table; spoilers contest
-        # ground but their own losses are not modelled.
+        # Attrition between the two sides at the table (Lanchester square law).
         government = self.government.index
         factions = self.faction_columns
-        blue = self.strength[:, government]
-        red = self.strength[:, factions].sum(axis=-1)
+        blue, red = self.side_strengths()
         effectiveness = p["attrition_rate"] * self.fighting_rate
         blue_after, red_after = fighting.lanchester_square(blue, red, effectiveness, effectiveness)
         # Losses fall on the side's own forces: patrons resupply their support
@@ -407,10 +562,21 @@ class ConflictModel(mesa.Model):
         self.forces[:, factions] = np.maximum(
             self.forces[:, factions] - red_lost[:, None] * split, 0.0
         )
-        self.losses += before - self.forces
-        self.forces += self.recruitment * np.maximum(self.base_forces - self.forces, 0.0)
-        blue_base = self.base_forces[:, government]
-        red_base = self.base_forces[:, factions].sum(axis=-1)
+        # Spoilers fight everyone in the regions where they commit effort.
+        if self.spoiler_columns.size:
+            spoilers = self.spoiler_columns
+            lost = fighting.spoiler_losses(
+                effort, allocation, spoilers, p["attrition_rate"] * self.fighting_rate
+            )
+            self.forces[:, spoilers] = np.maximum(self.forces[:, spoilers] - lost, 0.0)
+        if self._holding_forces:
+            self._held_losses = before - self.forces
+        else:
+            self.losses += before - self.forces
+            self.forces += self.recruitment * np.maximum(self.base_forces - self.forces, 0.0)
+        # Hurt is measured against the forces the scenario gives each side.
+        blue_base = self.reference_forces[:, government]
+        red_base = self.reference_forces[:, factions].sum(axis=-1)
         blue_hurt = np.divide(blue_lost, blue_base, out=np.zeros_like(blue), where=blue_base > 0)
         red_hurt = np.divide(red_lost, red_base, out=np.zeros_like(red), where=red_base > 0)
         memory = p["hurt_memory"]
@@ -428,6 +594,20 @@ class ConflictModel(mesa.Model):
             territory - self.opposition_territory
         )
         self.opposition_territory = territory
+        return shares
+
+    def side_strengths(self) -> tuple[np.ndarray, np.ndarray]:
+        """Fighting strength of the government and of the factions together (R,)."""
+        return (
+            self.strength[:, self.government.index],
+            self.strength[:, self.faction_columns].sum(axis=-1),
+        )
+
+    def spoiler_share(self) -> np.ndarray:
+        """Spoilers' share of all fighting strength (R,)."""
+        total = self.strength.sum(axis=-1)
+        spoilers = self.strength[:, self.spoiler_columns].sum(axis=-1)
+        return np.divide(spoilers, total, out=np.zeros(self.size), where=total > 0)
 
     def _battlefield_signal(
         self,
@@ -452,9 +632,47 @@ class ConflictModel(mesa.Model):
 
     # ---------------------------------------------------------------- stage 6
 
-    def _endorsements(self) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def fragmented(self) -> np.ndarray:
+        return self.opposition.fragmented
+
+    def best_leverage(self) -> np.ndarray:
+        """Out of session, the best way out any mediator offers (per replication)."""
+        if not self.mediators:
+            return np.zeros(self.size)
+        return np.max(np.stack([m.leverage for m in self.mediators.values()]), axis=0)
+
+    def government_share(self) -> np.ndarray:
+        """The government's Rubinstein share, from both sides' discount factors (R,)."""
+        p = self.parameters
+        horizon = np.maximum(p["cost_horizon_weeks"], 1.0)
+        government, opposition = self.government, self.opposition
+        government_discount, opposition_discount = (
+            np.clip(
+                p["discount_base"] * (1.0 - party.expected_cost / horizon), 0.0, p["discount_cap"]
+            )
+            for party in (government, opposition)
+        )
+        if self.first_proposer == "government":
+            return negotiation.rubinstein_share(government_discount, opposition_discount)
+        return 1.0 - negotiation.rubinstein_share(opposition_discount, government_discount)
+
+    def deliverable_now(self) -> np.ndarray:
+        """Share of the opposition an agreement in force (or a truce) binds this week (R,)."""
+        opposition = self.opposition
+        capabilities, _, moderation = opposition.faction_arrays()
+        reservations = coalition.faction_reservation(
+            self.talks.low, moderation, self.parameters["hardline_margin"]
+        )
+        terms = np.where(np.isnan(self.talks.settlement), np.inf, self.talks.settlement)
+        return coalition.deliverable_share(
+            capabilities, opposition.cohesion, terms[:, None] >= reservations, self.fragmented
+        )
+
+    def endorsements(self) -> tuple[np.ndarray, np.ndarray]:
         """Patrons' endorsement of talks for each side (0..1)."""
         size = self.size
+        p = self.parameters
         weights = {"government": np.zeros(size), "opposition": np.zeros(size)}
         pressed = {"government": np.zeros(size), "opposition": np.zeros(size)}
         capabilities, _, _ = self.opposition.faction_arrays()
@@ -462,6 +680,7 @@ class ConflictModel(mesa.Model):
         for key, patron in self.patrons.items():
             if patron.client_key == self.government.key:
                 side, reach = "government", 1.0
+                prospects = 1.0 - self.signal
             else:
                 # A patron's word carries to the factions whose leaders it has ties with.
                 ties = self.opposition.ties_to(key)
@@ -472,106 +691,25 @@ class ConflictModel(mesa.Model):
                     where=capability_total > 0,
                 )
                 side = "opposition"
+                prospects = self.signal
+            # A patron of a losing client may press harder for a way out.
+            supports = np.clip(
+                patron.supports_talks + p["patron_talks_response"] * (0.5 - prospects), 0.0, 1.0
+            )
             weights[side] += patron.commitment
-            pressed[side] += patron.commitment * patron.supports_talks * reach
+            pressed[side] += patron.commitment * supports * reach
         return tuple(  # type: ignore[return-value]
             np.divide(pressed[s], weights[s], out=np.zeros(size), where=weights[s] > 0)
             for s in ("government", "opposition")
         )
 
-    def _negotiate(
-        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
-    ) -> None:
-        p = self.parameters
-        government, opposition = self.government, self.opposition
-        government_cost, opposition_cost = government.cost(), opposition.cost()
-        low, high = negotiation.bargaining_range(
-            government.expected, opposition.expected, government_cost, opposition_cost
-        )
-        low, high = negotiation.commitment_adjusted_range(
-            low, high, self.power_shift, p["commitment_horizon_weeks"]
-        )
-        self.range_width = high - low
-        # Out of session, the best way out any mediator offers (per replication:
-        # Python's max() on arrays fails for R > 1 with two or more mediators).
-        best_leverage = (
-            np.max(np.stack([m.leverage for m in self.mediators.values()]), axis=0)
-            if self.mediators
-            else np.zeros(self.size)
-        )
-        way_out = np.where(in_session, leverage, best_leverage)
-        self.ripeness = negotiation.ripeness(
-            government.hurt,
-            opposition.hurt,
-            self.momentum,
-            p["hurt_threshold"],
-            p["stalemate_tolerance"],
-            way_out,
-        )
-        government.endorsement, opposition.endorsement = self._endorsements()
-        for party in (government, opposition):
-            party.willingness = negotiation.willingness(
-                party.willingness_bias,
-                self.ripeness,
-                party.endorsement,
-                party.prospects() - 0.5,
-                party.resolve,
-                p["willingness_ripeness"],
-                p["willingness_endorsement"],
-                p["willingness_confidence"],
-                p["willingness_resolve"],
-            )
-        active = in_session & ~self.agreed
-        self.in_session = active
-        self.talks_weeks += active
-        first = active & np.isnan(self.range_at_talks)
-        self.range_at_talks = np.where(first, self.range_width, self.range_at_talks)
-        self.cohesion_at_talks = np.where(first, opposition.cohesion, self.cohesion_at_talks)
 
-        # Draw every week, in session or not, so the streams stay aligned.
-        government_engages = self.streams.uniform("negotiation:government") < government.willingness
-        opposition_engages = self.streams.uniform("negotiation:opposition") < opposition.willingness
-        engaged = active & government_engages & opposition_engages
-        walkout = active & ~engaged
-        # Deals lie between the two parties' ideal points (neither accepts more
-        # than it asks for), which on the default issue line is [0, 1].
-        ideal_low = np.minimum(government.position, opposition.position)
-        ideal_high = np.maximum(government.position, opposition.position)
-        feasible_low, feasible_high = np.maximum(low, ideal_low), np.minimum(high, ideal_high)
-        zone = engaged & (feasible_high > feasible_low)
-        horizon = np.maximum(p["cost_horizon_weeks"], 1.0)
-        discount = [
-            np.clip(p["discount_base"] * (1.0 - cost / horizon), 0.0, 0.999)
-            for cost in (government_cost, opposition_cost)
-        ]
-        government_share = negotiation.rubinstein_share(discount[0], discount[1])
-        proposal = negotiation.mediator_proposal(
-            feasible_low, feasible_high, government_share, bias
-        )
-        capabilities, _, moderation = opposition.faction_arrays()
-        reservations = coalition.faction_reservation(low, moderation, p["hardline_margin"])
-        accepts = proposal[:, None] >= reservations
-        deliverable = coalition.deliverable_share(
-            capabilities, opposition.cohesion, accepts, opposition.fragmented
-        )
-        agree = zone & (deliverable >= p["commitment_threshold"])
-        ceasefire = zone & ~agree & (deliverable >= p["ceasefire_threshold"])
-        suspended = engaged & ~agree & ~ceasefire
+@dataclass
+class _Week:
+    """What this week's events add up to, filled by the event handlers."""
 
-        self.agreed |= agree
-        self.agreement_week = np.where(agree, float(week), self.agreement_week)
-        self.settlement = np.where(agree, proposal, self.settlement)
-        self.settlement_range = np.where(
-            agree[:, None], np.stack([low, high], axis=-1), self.settlement_range
-        )
-        self.ceasefire_until = np.where(
-            ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until
-        )
-        self.ceasefire_reached |= ceasefire
-        self.walkouts += walkout
-        state = np.full(self.size, float(TALKS_NONE))
-        state[agree] = TALKS_AGREEMENT
-        state[ceasefire] = TALKS_CEASEFIRE
-        state[walkout] = TALKS_WALKOUT
-        state[suspended] = TALKS_SUSPENDED
-        self.talks_state = state
+    fighting_rate: np.ndarray
+    ceasefire: np.ndarray
+    in_session: np.ndarray
+    leverage: np.ndarray
+    bias: np.ndarray

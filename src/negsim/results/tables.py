@@ -19,6 +19,16 @@ INTEGER_OUTCOMES = {
     "talks_weeks",
     "leaders_removed",
     "fragmented",
+    "agreement_held",
+    "agreement_broke",
+    "compromise",
+    "stage",
+    "talks_held",
+    "framework",
+    "ceasefire_held",
+    "walkouts_government",
+    "walkouts_opposition",
+    "deals_rejected",
 }
 
 
@@ -90,3 +100,24 @@ def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["variant", "id", "date", "type", "label"])
+
+
+# Measured on the bundled scenarios: a runs.csv field takes 4-5 bytes on
+# average (0/1 outcomes, empty dates), at most 11 ("-0.0123457,"); a
+# timeseries.csv row about 90. The per-step metrics are two per fighting
+# actor and about ten more: fewer than the actors plus a dozen.
+_FIELD_BYTES = 7
+_TIMESERIES_ROW_BYTES = 95
+
+
+def estimated_bytes(runs: int, variants: int, steps: int, actors: int) -> int:
+    """About how many bytes a run's results folder takes, known before the simulation.
+
+    runs.csv dominates at scale (one row per run and variant); timeseries.csv
+    grows with the steps and metrics only. Used to refuse a disk without the
+    room before any work, so a rough but not low figure is what is needed.
+    """
+    runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + 10
+    metrics = actors + 12
+    timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
+    return runs * variants * runs_row + timeseries

@@ -21,6 +21,8 @@ _EVENT_ACTOR_KINDS = {
     "patron_policy": ("patron",),
     "escalation": COMBATANT_KINDS,
     "offensive": COMBATANT_KINDS,
+    "shock": COMBATANT_KINDS,
+    "stance_change": ("government", "opposition"),
 }
 
 

@@ -21,12 +21,27 @@ from negsim.scenario.distributions import AnyNumber, NonNegative, Share
 RUN_METRICS: tuple[str, ...] = (
     "agreement",
     "agreement_week",
+    "agreement_held",
+    "agreement_broke",
+    "compromise",
     "settlement",
+    "stage",
+    "talks_held",
+    "framework",
     "ceasefire",
+    "ceasefire_held",
     "walkouts",
+    "walkouts_government",
+    "walkouts_opposition",
+    "deals_rejected",
     "talks_weeks",
+    "gap_end",
+    "value_government",
+    "value_opposition",
     "bargaining_range_at_talks",
+    "bargaining_range_mean_talks",
     "opposition_cohesion_at_talks",
+    "opposition_cohesion_mean_talks",
     "regime_control_end",
     "opposition_control_end",
     "regime_losses",
@@ -69,6 +84,11 @@ class Issue(Frozen):
     """What 0 on the issue means, e.g. `regime keeps full power`."""
     high: str = "1"
     """What 1 on the issue means, e.g. `full political transition`."""
+    compromise: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] = (
+        0.3,
+        0.7,
+    )
+    """Band [low, high] of settlements that count as a compromise (the `compromise` outcome): a deal that leaves neither side near its ideal point."""
 
 
 # ----------------------------------------------------------------------- actors
@@ -355,6 +375,38 @@ class PatronPolicy(EventBase):
     """New support for talks."""
 
 
+class StanceChange(EventBase):
+    """A side at the table changes its stance (a new government, a change of leadership or policy); only the fields given change."""
+
+    type: Literal["stance_change"]
+    """`stance_change`."""
+    actor: Identifier
+    """Id of the government or the opposition coalition."""
+    resolve: Share | None = None
+    """New resolve."""
+    willingness_bias: AnyNumber | None = None
+    """New baseline propensity to engage in talks (logit scale)."""
+    cost_sensitivity: NonNegative | None = None
+    """New cost sensitivity."""
+    optimism: AnyNumber | None = None
+    """New optimism."""
+    position: Share | None = None
+    """New ideal point on the issue (e.g. a government that now offers more than before)."""
+
+
+class Shock(EventBase):
+    """A sudden loss of a combatant's forces not caused by fighting (a disaster, a purge, a split)."""
+
+    type: Literal["shock"]
+    """`shock`."""
+    actor: Identifier
+    """Id of the government, faction or spoiler hit."""
+    capability_loss: Share
+    """Proportional loss of the combatant's own forces."""
+    cohesion_loss: Share = 0.0
+    """Proportional loss of a faction's cohesion (factions only)."""
+
+
 Event = Annotated[
     Intervention
     | Escalation
@@ -362,7 +414,9 @@ Event = Annotated[
     | LeaderRemoval
     | NegotiationRound
     | Ceasefire
-    | PatronPolicy,
+    | PatronPolicy
+    | StanceChange
+    | Shock,
     Field(discriminator="type"),
 ]
 
@@ -374,12 +428,18 @@ EVENT_MODELS: tuple[type[EventBase], ...] = typing.get_args(typing.get_args(Even
 
 
 class Parameters(Frozen):
-    """Constants of the model's mechanisms. Each may be a distribution."""
+    """Constants of the model's mechanisms. Each may be a distribution.
 
+    Defaults and their sources are listed in `docs/model.md` (Parameters);
+    every constant of a mechanism is here, none is hard-coded in the model.
+    """
+
+    spinup_weeks: int = Field(default=26, ge=0, le=520)
+    """Weeks simulated before the calendar starts, without events and with fronts held, so cohesion, losses, beliefs and patrons' support start at the model's own resting point."""
     contest_decisiveness: NonNegative = 1.0
     """Exponent m of the Tullock contest success function (1 = lottery, large = decisive)."""
     front_rate: Share = 0.06
-    """Weekly share of a region's control that moves towards the contest shares."""
+    """Weekly share of a region's control that moves towards where the balance of effort puts it."""
     adjacency_reach: Share = 0.3
     """Weight of presence in neighbouring regions when allocating effort to a region."""
     fighting_noise: NonNegative = 0.25
@@ -395,7 +455,7 @@ class Parameters(Frozen):
     strength_weight: Share = 0.5
     """Weight of relative strength (vs territory) in the battlefield signal."""
     cost_horizon_weeks: NonNegative = 26
-    """Horizon over which expected losses count as the cost of war."""
+    """Horizon over which the expected losses of continued war count as its cost."""
     commitment_horizon_weeks: NonNegative = 13
     """Weeks over which a shift in the balance of power erodes a deal (Powell's commitment problem)."""
     momentum_memory: Share = 0.25
@@ -412,24 +472,62 @@ class Parameters(Frozen):
     """Logit weight of a side's confidence of winning (lowers willingness)."""
     willingness_resolve: NonNegative = 1.0
     """Logit weight of resolve (lowers willingness)."""
+    willingness_trust: NonNegative = 1.0
+    """Logit weight of the trust built in earlier talks (raises willingness)."""
+    confidence_reference: Share = 0.5
+    """Expected share of the issue at which a side counts as neither confident nor pessimistic (parity)."""
     cohesion_rate: Share = 0.15
     """Weekly adjustment of cohesion towards its target."""
     cohesion_loss_weight: NonNegative = 5.0
     """How much the loss rate erodes factions' cohesion."""
+    cohesion_endorsement_weight: Share = 0.5
+    """Weight of patrons' endorsement (vs the leader's authority) in a faction's cohesion target."""
+    succession_authority_start: Share = 0.5
+    """Share of his authority a new leader holds on taking over; the rest comes over the crisis weeks."""
     fragmentation_threshold: Share = 0.25
     """Coalition cohesion below which the opposition is fragmented and cannot commit."""
     commitment_threshold: Share = 0.3
-    """Deliverable share (coalition cohesion x accepting capability) needed for an agreement."""
+    """Deliverable share (coalition cohesion x accepting capability) at which a signed deal is ratified with probability 1/2."""
+    ratification_spread: NonNegative = 0.05
+    """Spread of the logistic ratification rule around the commitment threshold (0 = a sharp threshold)."""
     ceasefire_threshold: Share = 0.2
-    """Deliverable share needed for a ceasefire (below the agreement threshold)."""
+    """Deliverable share needed for a ceasefire agreed at the table."""
     hardline_margin: NonNegative = 0.1
-    """How far above the coalition's reservation a fully immoderate faction demands."""
+    """How far above the coalition's reservation a fully immoderate faction demands (a modelling choice the verdicts can turn on; sweep it)."""
+    concession_rate: Share = 0.4
+    """Share of the distance to its reservation point each side concedes in a week both sides engage."""
+    framework_gap: Share = 0.3
+    """Gap between the two sides' demands at which a framework (agreed principles) counts as reached."""
+    mediator_reach: Share = 0.2
+    """Gap a mediator of full leverage can bridge with a proposal of its own (scaled by leverage)."""
+    trust_gain: Share = 0.15
+    """Weekly share of the distance to full trust gained when both sides engage."""
+    trust_loss: Share = 0.3
+    """Proportional loss of trust at a walkout, a rejected deal or a broken agreement."""
+    emboldening: NonNegative = 0.5
+    """How far the government raises its price per unit of territory gained since the start (issue units per share of territory)."""
+    partner_loss: Share = 0.5
+    """Share of the progress made with a removed leader's faction (its concessions and trust) lost with him."""
+    patron_removal_reaction: Share = 0.3
+    """Proportional drop of a patron's commitment and support for talks when a leader it is tied to is removed (scaled by the tie)."""
+    patron_talks_response: AnyNumber = 0.0
+    """How much a patron's pressure for talks rises as its client's prospects fall below parity (0 = not at all)."""
+    implementation_hazard: Share = 0.002
+    """Baseline weekly probability that an agreement in force, or a ceasefire, breaks down (Hartzell & Hoddie 2003: about 40 % of settlements fail within five years)."""
+    spoiler_hazard_weight: Share = 0.05
+    """Extra weekly breakdown probability per unit of spoilers' share of all fighting strength."""
+    defection_hazard_weight: Share = 0.01
+    """Extra weekly breakdown probability per unit of the opposition a deal cannot bind (1 - deliverable share)."""
     talks_ceasefire_strength: Share = 0.7
     """Proportional reduction of fighting under a ceasefire agreed at the table."""
     talks_ceasefire_weeks: NonNegative = 4
     """Weeks a ceasefire agreed at the table holds."""
     discount_base: Share = 0.98
     """Weekly discount factor of a side with no cost of war (Rubinstein delta)."""
+    discount_cap: Share = 0.999
+    """Largest discount factor (keeps the Rubinstein split defined when costs vanish)."""
+    first_proposer: Literal["government", "opposition"] = "government"
+    """Who the mediator treats as first proposer in the Rubinstein split (the agenda setter)."""
 
 
 # --------------------------------------------------------- variants, hypotheses

@@ -1,0 +1,492 @@
+"""The negotiation process: talks that unfold over weeks and rounds, with their own state.
+
+Within a round each side holds a demand on the issue line and concedes
+towards its reservation point week by week while it engages (a monotonic
+concession process); when the gap between the demands is within the
+mediator's reach, the mediator proposes a split, each side accepts or
+rejects it by its own rule, and the factions ratify it or not. A side that
+does not engage walks out and the round ends for it. Demands, the stage
+reached and the trust built are kept between rounds, so a later round starts
+where an earlier one stopped. An agreement is then implemented and can
+break down (spoilers, factions it cannot bind, patrons withdrawing).
+
+Stages, each an outcome: 1 talks about talks (both sides at the table),
+2 framework (demands within `framework_gap`), 3 ceasefire agreed at the
+table, 4 comprehensive settlement (signed and ratified).
+
+The pure functions below are the submodels, each docked by a test.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from negsim.model import coalition, negotiation
+
+if TYPE_CHECKING:
+    from negsim.model.world import ConflictModel
+
+STAGE_NONE, STAGE_TALKS, STAGE_FRAMEWORK, STAGE_CEASEFIRE, STAGE_SETTLEMENT = 0, 1, 2, 3, 4
+
+# Talks state per week, recorded as codes.
+TALKS_NONE, TALKS_AGREEMENT, TALKS_CEASEFIRE, TALKS_WALKOUT, TALKS_ENGAGED = 0, 1, 2, 3, 4
+
+
+# ------------------------------------------------------------------ submodels
+
+
+def expected_loss_rate(
+    attrition_rate: np.ndarray, enemy_strength: np.ndarray, own_base_forces: np.ndarray
+) -> np.ndarray:
+    """Weekly loss rate a side expects if the war goes on at full intensity.
+
+    h_hat = alpha * S_enemy / F0
+
+    From the Lanchester square law (dB/dt = -beta R): the losses the enemy's
+    current strength (with its patrons' support) would inflict per week,
+    against the side's own initial forces. It is the loss rate of fighting,
+    whatever is being fought this week, so a ceasefire does not make war
+    look cheap (Fearon 1995: the costs that open the bargaining range are
+    the costs of war, not of the present lull).
+
+    References:
+        Lanchester, F. W. (1916). Aircraft in Warfare.
+        Fearon, J. D. (1995). Rationalist explanations for war. IO 49(3).
+    """
+    return np.divide(
+        attrition_rate * enemy_strength,
+        own_base_forces,
+        out=np.zeros_like(np.asarray(enemy_strength, dtype=float)),
+        where=own_base_forces > 0,
+    )
+
+
+def expected_cost(
+    cost_sensitivity: np.ndarray,
+    resolve: np.ndarray,
+    expected_rate: np.ndarray,
+    horizon_weeks: np.ndarray,
+) -> np.ndarray:
+    """Forward-looking cost of war on the issue scale.
+
+    c = s * (1 - resolve) * h_hat * H
+
+    The expected losses of continued war over the side's horizon H, weighted
+    by its sensitivity s and discounted by its resolve (Fearon 1995's c_i,
+    valued over a horizon as in Slantchev 2003's war of attrition).
+
+    References:
+        Slantchev, B. (2003). The principle of convergence in wartime
+        negotiations. APSR 97(4).
+    """
+    return negotiation.cost_of_war(cost_sensitivity, resolve, expected_rate, horizon_weeks)
+
+
+def concede(
+    demand: np.ndarray, reservation: np.ndarray, rate: np.ndarray, upward: bool
+) -> np.ndarray:
+    """One week of monotonic concession towards the reservation point.
+
+    d' = d + rate * (r - d)   when the side still asks for more than r,
+
+    and a demand beyond the reservation point (after the reservation moved,
+    e.g. the side grew stronger) is taken back to it: a side never offers
+    more than it prefers to war. ``upward`` is the direction of concession
+    (the government concedes upwards on the opposition's share, the
+    opposition downwards).
+
+    A concession process with a constant concession factor (Cross 1969;
+    Pruitt 1981: concession rates and the 'negotiator's dilemma'; the
+    time-independent tactics of Faratin, Sierra & Jennings 1998).
+
+    References:
+        Cross, J. G. (1969). The Economics of Bargaining.
+        Pruitt, D. G. (1981). Negotiation Behavior.
+        Faratin, P., Sierra, C., Jennings, N. R. (1998). Negotiation decision
+        functions for autonomous agents. Robotics and Autonomous Systems 24.
+    """
+    moved = demand + rate * (reservation - demand)
+    if upward:
+        return np.where(demand < reservation, moved, reservation)
+    return np.where(demand > reservation, moved, reservation)
+
+
+def bridging_proposal(
+    offer: np.ndarray, demand: np.ndarray, government_share: np.ndarray, bias: np.ndarray
+) -> np.ndarray:
+    """The mediator's proposal between the government's offer and the opposition's demand.
+
+    x = clip(a + (1 - s_G + bias) * (b - a), a, b),  a = min(offer, demand), b = max(...)
+
+    The Rubinstein split (the government's share s_G of the disputed
+    interval goes to it) of what is still disputed, tilted by the mediator's
+    bias; when demands have crossed it splits the overlap the same way.
+    """
+    low, high = np.minimum(offer, demand), np.maximum(offer, demand)
+    return negotiation.mediator_proposal(low, high, government_share, bias)
+
+
+def ratification_probability(
+    deliverable: np.ndarray, threshold: np.ndarray, spread: np.ndarray
+) -> np.ndarray:
+    """Probability that the factions ratify a signed deal.
+
+    P = 1 / (1 + exp(-(D - T) / spread)),  and the step [D >= T] when spread = 0.
+
+    D is the deliverable share (the capability of accepting factions times
+    coalition cohesion): a deal is carried when enough of the opposition
+    will implement it (Putnam 1988's two-level game: the win-set of the
+    constituency; Pearlman 2009 on cohesion and commitment), with
+    uncertainty about the internal vote (the spread).
+
+    References:
+        Putnam, R. D. (1988). Diplomacy and domestic politics. IO 42(3).
+        Pearlman, W. (2009). Spoiling inside and out. International Security 33(3).
+    """
+    spread = np.asarray(spread, dtype=float)
+    safe = np.where(spread > 0, spread, 1.0)
+    with np.errstate(over="ignore"):
+        smooth = 1.0 / (1.0 + np.exp(-(deliverable - threshold) / safe))
+    return np.where(spread > 0, smooth, (deliverable >= threshold).astype(float))
+
+
+def breakdown_hazard(
+    base: np.ndarray,
+    spoiler_share: np.ndarray,
+    undelivered: np.ndarray,
+    spoiler_weight: np.ndarray,
+    defection_weight: np.ndarray,
+) -> np.ndarray:
+    """Weekly probability that an agreement (or a ceasefire) in force breaks down.
+
+    h = clip(h0 + w_s * spoiler_share + w_d * (1 - D), 0, 1)
+
+    Peace breaks down through spoilers' violence (Stedman 1997; Kydd &
+    Walter 2002), through factions the deal could not bind defecting
+    (1 - D: the undelivered share; Walter 2002), on top of a baseline
+    hazard of implementation failure (Hartzell & Hoddie 2003: about a third
+    of settlements fail within five years, a weekly hazard near 0.002).
+
+    References:
+        Stedman, S. J. (1997). Spoiler problems in peace processes.
+        International Security 22(2).
+        Walter, B. F. (2002). Committing to Peace.
+        Hartzell, C., Hoddie, M. (2003). Institutionalizing peace. AJPS 47(2).
+    """
+    return np.clip(base + spoiler_weight * spoiler_share + defection_weight * undelivered, 0.0, 1.0)
+
+
+def emboldened_reservation(
+    reservation: np.ndarray, territory_gain: np.ndarray, emboldening: np.ndarray
+) -> np.ndarray:
+    """The government's reservation point after battlefield gains.
+
+    r_G' = r_G - e * max(0, gain)
+
+    A side that has gained ground raises its war aims beyond what the new
+    balance alone justifies (Reiter 2009: belligerents revise their terms
+    upwards after victories; Goemans 2000 on war aims and domestic
+    incentives): the government concedes less of the issue per share of
+    territory gained since the start.
+
+    References:
+        Reiter, D. (2009). How Wars End. Goemans, H. (2000). War and Punishment.
+    """
+    return reservation - emboldening * np.maximum(0.0, territory_gain)
+
+
+def patron_reaction(
+    value: np.ndarray, tie: np.ndarray, reaction: np.ndarray, hit: np.ndarray
+) -> np.ndarray:
+    """A patron's commitment (or pressure for talks) after a leader it is tied to is removed.
+
+    v' = v * (1 - reaction * tie)   where the removal happened, v elsewhere.
+
+    Patrons invest in particular leaders and their organisations (the
+    principal-agent ties of Salehyan 2010; Byman 2005): the loss of a
+    trusted agent cuts the patron's stake in the coalition, the article's
+    'disinterest in Riyadh and Ankara' after Alloush's death.
+
+    References:
+        Salehyan, I. (2010). The delegation of war to rebel organizations.
+        JCR 54(3). Byman, D. (2005). Deadly Connections.
+    """
+    return np.where(hit, value * (1.0 - reaction * tie), value)
+
+
+def trust_update(
+    trust: np.ndarray, engaged: np.ndarray, breach: np.ndarray, gain: np.ndarray, loss: np.ndarray
+) -> np.ndarray:
+    """Trust built by engagement and lost by breaches.
+
+    t' = t + gain * (1 - t) if both sides engaged this week; t' = t * (1 - loss) after a breach.
+
+    Reassurance through costly, reciprocated steps (Kydd 2000), lost when a
+    side walks out, a deal is rejected or an agreement breaks down.
+
+    References:
+        Kydd, A. (2000). Trust, reassurance, and cooperation. IO 54(2).
+    """
+    built = np.where(engaged, trust + gain * (1.0 - trust), trust)
+    return np.clip(np.where(breach, built * (1.0 - loss), built), 0.0, 1.0)
+
+
+# ------------------------------------------------------------------- process
+
+
+class Talks:
+    """The state of the negotiation, per replication, kept across rounds."""
+
+    def __init__(self, model: ConflictModel):
+        size = model.size
+        self.model = model
+        government, opposition = model.government, model.opposition
+        # Demands on the issue line (the opposition's share): each side starts at its ideal point.
+        self.offer = government.position.copy()
+        self.demand = opposition.position.copy()
+        self.trust = np.zeros(size)
+        self.stage = np.zeros(size)
+        self.round_open = np.zeros(size, dtype=bool)
+        self.in_session = np.zeros(size, dtype=bool)
+        self.was_in_session = np.zeros(size, dtype=bool)
+        self.state = np.zeros(size)
+        # Agreement and its implementation.
+        self.in_force = np.zeros(size, dtype=bool)
+        self.agreed = np.zeros(size, dtype=bool)
+        self.agreement_week = np.full(size, np.nan)
+        self.settlement = np.full(size, np.nan)
+        # What each side would accept in the week of agreement: [opposition's floor, government's ceiling].
+        self.settlement_range = np.full((size, 2), np.nan)
+        self.broke = np.zeros(size, dtype=bool)
+        self.rejected = np.zeros(size)
+        # Ceasefires: agreed at the table, or imposed by an event.
+        self.ceasefire_until = np.full(size, -1.0)
+        self.ceasefire_reached = np.zeros(size, dtype=bool)
+        self.ceasefire_collapsed = np.zeros(size, dtype=bool)
+        self.ceasefire_seen = np.zeros(size, dtype=bool)
+        # Walkouts by side and weeks in session.
+        self.walkouts_government = np.zeros(size)
+        self.walkouts_opposition = np.zeros(size)
+        self.weeks = np.zeros(size)
+        # Bargaining range and cohesion at talks: first week and mean over every session week.
+        self.range_first = np.full(size, np.nan)
+        self.range_sum = np.zeros(size)
+        self.cohesion_first = np.full(size, np.nan)
+        self.cohesion_sum = np.zeros(size)
+        self.range_width = np.zeros(size)
+        self.low = np.zeros(size)
+        self.high = np.zeros(size)
+
+    @property
+    def gap(self) -> np.ndarray:
+        """What still separates the two sides' demands (negative once they cross)."""
+        return self.demand - self.offer
+
+    # ------------------------------------------------------------ range
+
+    def bargaining_range(self) -> tuple[np.ndarray, np.ndarray]:
+        """This week's range: forward-looking costs, emboldening, commitment problem."""
+        model = self.model
+        p = model.parameters
+        government, opposition = model.government, model.opposition
+        blue, red = model.side_strengths()
+        government_rate = expected_loss_rate(
+            p["attrition_rate"], red, model.reference_forces[:, government.index]
+        )
+        opposition_rate = expected_loss_rate(
+            p["attrition_rate"],
+            blue,
+            model.reference_forces[:, model.faction_columns].sum(axis=-1),
+        )
+        government.expected_cost = expected_cost(
+            government.cost_sensitivity * government.salience,
+            government.resolve,
+            government_rate,
+            p["cost_horizon_weeks"],
+        )
+        opposition.expected_cost = expected_cost(
+            opposition.cost_sensitivity * opposition.salience,
+            opposition.resolve,
+            opposition_rate,
+            p["cost_horizon_weeks"],
+        )
+        low, high = negotiation.bargaining_range(
+            government.expected,
+            opposition.expected,
+            government.expected_cost,
+            opposition.expected_cost,
+        )
+        gain = model.territory(government.index) - model.government_territory_start
+        high = emboldened_reservation(high, gain, p["emboldening"])
+        low, high = negotiation.commitment_adjusted_range(
+            low, high, model.power_shift, p["commitment_horizon_weeks"]
+        )
+        return low, high
+
+    # ------------------------------------------------------------- step
+
+    def step(
+        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
+    ) -> None:
+        """Stage 6: one week of talks, implementation and ceasefires."""
+        model = self.model
+        p = model.parameters
+        government, opposition = model.government, model.opposition
+        streams = model.streams
+
+        low, high = self.bargaining_range()
+        self.low, self.high = low, high
+        self.range_width = high - low
+        way_out = np.where(in_session, leverage, model.best_leverage())
+        model.ripeness = negotiation.ripeness(
+            government.hurt,
+            opposition.hurt,
+            model.momentum,
+            p["hurt_threshold"],
+            p["stalemate_tolerance"],
+            way_out,
+        )
+        government.endorsement, opposition.endorsement = model.endorsements()
+        for party in (government, opposition):
+            party.willingness = negotiation.willingness(
+                party.willingness_bias + p["willingness_trust"] * self.trust,
+                model.ripeness,
+                party.endorsement,
+                party.prospects() - p["confidence_reference"],
+                party.resolve,
+                p["willingness_ripeness"],
+                p["willingness_endorsement"],
+                p["willingness_confidence"],
+                p["willingness_resolve"],
+            )
+
+        # A round opens for every replication when it begins; a walkout closes it.
+        opening = in_session & ~self.was_in_session
+        self.round_open = (self.round_open | opening) & in_session
+        self.was_in_session = in_session
+        active = self.round_open & ~self.in_force
+        self.in_session = active
+        self.weeks += active
+        first = active & np.isnan(self.range_first)
+        self.range_first = np.where(first, self.range_width, self.range_first)
+        self.cohesion_first = np.where(first, opposition.cohesion, self.cohesion_first)
+        self.range_sum += np.where(active, self.range_width, 0.0)
+        self.cohesion_sum += np.where(active, opposition.cohesion, 0.0)
+
+        # Both sides decide, every week: draw in full blocks so streams stay aligned.
+        government_stays = streams.uniform("negotiation:government") < government.willingness
+        opposition_stays = streams.uniform("negotiation:opposition") < opposition.willingness
+        ratify_draw = streams.uniform("negotiation:ratification")
+        breakdown_draw = streams.uniform("negotiation:breakdown")
+        government_walks = active & ~government_stays
+        opposition_walks = active & ~opposition_stays & ~government_walks
+        walkout = government_walks | opposition_walks
+        self.walkouts_government += government_walks
+        self.walkouts_opposition += opposition_walks
+        self.round_open &= ~walkout
+        engaged = active & ~walkout
+        self.stage = np.where(engaged, np.maximum(self.stage, STAGE_TALKS), self.stage)
+
+        # Concessions towards each side's reservation point in every week both engage.
+        government_limit = np.clip(high, government.position, opposition.position)
+        opposition_limit = np.clip(low, government.position, opposition.position)
+        rate = p["concession_rate"]
+        self.offer = np.where(
+            engaged,
+            concede(self.offer, government_limit, rate, upward=True),
+            np.minimum(self.offer, np.maximum(government_limit, government.position)),
+        )
+        self.demand = np.where(
+            engaged,
+            concede(self.demand, opposition_limit, rate, upward=False),
+            np.maximum(self.demand, np.minimum(opposition_limit, opposition.position)),
+        )
+        gap = self.gap
+        framework = engaged & (gap <= p["framework_gap"])
+        self.stage = np.where(framework, np.maximum(self.stage, STAGE_FRAMEWORK), self.stage)
+
+        # The mediator bridges what is left once it is within its reach.
+        proposal = bridging_proposal(self.offer, self.demand, model.government_share(), bias)
+        in_reach = engaged & (gap <= leverage * p["mediator_reach"])
+        # Each side accepts what it prefers to war, and anything it asks for itself.
+        ceiling = np.maximum(high, government.position)
+        floor = np.minimum(low, opposition.position)
+        government_accepts = proposal <= ceiling
+        opposition_accepts = proposal >= floor
+        capabilities, _, moderation = opposition.faction_arrays()
+        reservations = coalition.faction_reservation(low, moderation, p["hardline_margin"])
+        deliverable = coalition.deliverable_share(
+            capabilities, opposition.cohesion, proposal[:, None] >= reservations, model.fragmented
+        )
+        signed = in_reach & government_accepts & opposition_accepts
+        ratified = ratify_draw < ratification_probability(
+            deliverable, p["commitment_threshold"], p["ratification_spread"]
+        )
+        agree = signed & ratified
+        rejected = signed & ~ratified
+        self.rejected += rejected
+
+        ceasefire_active = week < self.ceasefire_until
+        ceasefire = (
+            engaged
+            & ~agree
+            & (self.stage >= STAGE_FRAMEWORK)
+            & ~ceasefire_active
+            & (deliverable >= p["ceasefire_threshold"])
+        )
+        self.ceasefire_until = np.where(
+            ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until
+        )
+        self.ceasefire_reached |= ceasefire
+        self.stage = np.where(ceasefire, np.maximum(self.stage, STAGE_CEASEFIRE), self.stage)
+
+        # Implementation: an agreement in force (or a ceasefire) can break down.
+        hazard = breakdown_hazard(
+            p["implementation_hazard"],
+            model.spoiler_share(),
+            1.0 - model.deliverable_now(),
+            p["spoiler_hazard_weight"],
+            p["defection_hazard_weight"],
+        )
+        breaks = breakdown_draw < hazard
+        broke = self.in_force & breaks
+        self.in_force &= ~broke
+        self.broke |= broke
+        collapse = ~self.in_force & model.ceasefire_in_force & breaks & ~broke
+        self.ceasefire_collapsed |= collapse
+        self.ceasefire_until = np.where(collapse, float(week), self.ceasefire_until)
+        model.collapse_ceasefires(collapse)
+
+        self.in_force |= agree
+        self.agreed |= agree
+        self.stage = np.where(agree, STAGE_SETTLEMENT, self.stage)
+        # The week of the first agreement; the terms of the latest one.
+        self.agreement_week = np.where(
+            agree & np.isnan(self.agreement_week), float(week), self.agreement_week
+        )
+        self.settlement = np.where(agree, proposal, self.settlement)
+        self.settlement_range = np.where(
+            agree[:, None], np.stack([floor, ceiling], axis=-1), self.settlement_range
+        )
+        self.trust = trust_update(
+            self.trust, engaged, walkout | rejected | broke, p["trust_gain"], p["trust_loss"]
+        )
+
+        state = np.full(model.size, float(TALKS_NONE))
+        state[engaged] = TALKS_ENGAGED
+        state[ceasefire] = TALKS_CEASEFIRE
+        state[walkout] = TALKS_WALKOUT
+        state[agree] = TALKS_AGREEMENT
+        self.state = state
+
+    def lose_partner(self, share: np.ndarray) -> None:
+        """A removed leader takes part of the progress made with his faction with him.
+
+        The opposition's demand moves back towards its ideal point and trust
+        falls by ``share`` (per replication; 0 where nobody was removed).
+        """
+        ideal = self.model.opposition.position
+        self.demand = self.demand + share * (ideal - self.demand)
+        self.trust = self.trust * (1.0 - share)
