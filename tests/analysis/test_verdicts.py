@@ -122,3 +122,72 @@ def test_hypothesis_table_pairs_by_replication_and_writes_a_sentence():
 def test_expected_must_be_a_direction():
     with pytest.raises(ValueError):
         paired_verdict(np.zeros(3), np.zeros(3), "up")
+
+
+def test_no_verdict_below_the_minimum_of_paired_runs(rng):
+    from negsim.analysis.verdicts import MIN_PAIRED_RUNS
+
+    control = rng.normal(0, 1, MIN_PAIRED_RUNS - 1)
+    treatment = control + 5.0  # an effect no interval could miss
+    verdict = paired_verdict(treatment, control, "increase", seed=1)
+    assert verdict.verdict == "inconclusive"
+    assert verdict.ci_low > 0  # the numbers are still reported
+    assert (
+        verdict.reason == f"only 29 paired runs, fewer than the {MIN_PAIRED_RUNS} a verdict needs"
+    )
+    enough = paired_verdict(
+        rng.normal(0, 1, MIN_PAIRED_RUNS) + 5.0, np.zeros(MIN_PAIRED_RUNS), "increase", seed=1
+    )
+    assert enough.verdict == "supported" and enough.reason == ""
+
+
+def test_one_pair_has_no_interval_and_no_p_value():
+    verdict = paired_verdict(np.array([1.0]), np.array([0.0]), "increase")
+    assert verdict.verdict == "inconclusive" and verdict.runs == 1 and verdict.effect == 1.0
+    assert np.isnan(verdict.ci_low) and np.isnan(verdict.ci_high) and np.isnan(verdict.p_value)
+
+
+def test_the_sentence_gives_the_reason_a_verdict_is_withheld():
+    runs = pd.DataFrame(
+        {
+            "variant": ["base", "control"],
+            "replication": [0, 0],
+            "agreement": [1, 0],
+        }
+    )
+    table = hypothesis_table(
+        runs,
+        {
+            "h": {
+                "metric": "agreement",
+                "treatment": "base",
+                "control": "control",
+                "expected": "increase",
+            }
+        },
+        confidence=0.95,
+        resamples=100,
+        seed=0,
+    )
+    assert table.loc[0, "verdict"] == "inconclusive"
+    assert table.loc[0, "sentence"] == (
+        "h (base vs control): raises the chance of agreement by 100 points "
+        "(no interval from one pair); only 1 paired run, fewer than the 30 a verdict needs: "
+        "inconclusive."
+    )
+
+
+def test_few_runs_warnings_one_line_per_count():
+    from negsim.analysis.verdicts import runs_warnings
+
+    assert runs_warnings([("a", 100), ("b", 5000)]) == []
+    assert runs_warnings([("a", 20), ("b", 20)]) == [
+        "every hypothesis rests on 20 paired runs, too few for a verdict (at least 30): "
+        "inconclusive; run 100 or more (--runs) for intervals that mean something"
+    ]
+    assert runs_warnings([("a", 50), ("b", 500), ("c", 1)]) == [
+        "c rests on 1 paired run, too few for a verdict (at least 30): inconclusive; "
+        "run 100 or more (--runs) for intervals that mean something",
+        "a rests on 50 paired runs, a verdict, but a rough interval; "
+        "run 100 or more (--runs) for intervals that mean something",
+    ]

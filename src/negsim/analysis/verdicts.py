@@ -12,15 +12,29 @@ independent ensembles would carry.
   reliable at the ensemble sizes negsim runs (hundreds and more);
 - verdict: `supported` when the interval lies wholly on the expected side of
   zero, `contradicted` when wholly on the other side, `inconclusive` otherwise.
+
+No verdict from too few pairs: below `MIN_PAIRED_RUNS` the verdict is
+`inconclusive` whatever the interval says, with the reason in the sentence,
+because a percentile bootstrap and a t-test on a handful of pairs claim a
+confidence they do not have (Efron & Tibshirani 1993, ch. 13: the percentile
+interval under-covers in small samples); from one pair there is no interval
+at all. Below `ADVISED_PAIRED_RUNS` a verdict is given but `runs_warning`
+says the interval is rough.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
+MIN_PAIRED_RUNS = 30
+"""Fewest paired runs a verdict rests on; fewer give `inconclusive`."""
+ADVISED_PAIRED_RUNS = 100
+"""Below this many paired runs an interval is too rough to mean much: a warning."""
 
 # Outcomes that are 0/1 per run: their mean is a probability, effects are in points.
 BINARY_METRICS = {
@@ -42,6 +56,8 @@ class Verdict:
     runs: int
     treatment_mean: float
     control_mean: float
+    reason: str = ""
+    """Why the verdict is `inconclusive` regardless of the interval (too few pairs), or empty."""
 
 
 def paired_verdict(
@@ -65,12 +81,15 @@ def paired_verdict(
     keep = ~(np.isnan(treatment) | np.isnan(control))
     differences = treatment[keep] - control[keep]
     runs = int(differences.size)
+    nan = float("nan")
     if runs == 0:
-        nan = float("nan")
-        return Verdict(nan, nan, nan, nan, "inconclusive", 0, nan, nan)
+        return Verdict(nan, nan, nan, nan, "inconclusive", 0, nan, nan, too_few(0))
     effect = float(differences.mean())
     means = float(treatment[keep].mean()), float(control[keep].mean())
-    if runs < 2 or np.ptp(differences) == 0:
+    if runs < 2:
+        # One pair has no spread to estimate: no interval, no test.
+        return Verdict(effect, nan, nan, nan, "inconclusive", runs, *means, too_few(runs))
+    if np.ptp(differences) == 0:
         # No spread: the interval is the point itself, and the test is exact.
         low = high = effect
         p_value = 1.0 if effect == 0 else 0.0
@@ -92,11 +111,47 @@ def paired_verdict(
         direction = "decrease"
     else:
         direction = None
-    if direction is None:
+    reason = too_few(runs) if runs < MIN_PAIRED_RUNS else ""
+    if direction is None or reason:
         verdict = "inconclusive"
     else:
         verdict = "supported" if direction == expected else "contradicted"
-    return Verdict(effect, low, high, p_value, verdict, runs, *means)
+    return Verdict(effect, low, high, p_value, verdict, runs, *means, reason)
+
+
+def too_few(runs: int) -> str:
+    """The reason a verdict on ``runs`` paired runs is withheld."""
+    return (
+        f"only {runs} paired run{'s' if runs != 1 else ''}, "
+        f"fewer than the {MIN_PAIRED_RUNS} a verdict needs"
+    )
+
+
+def runs_warnings(paired: Sequence[tuple[str, int]]) -> list[str]:
+    """Warnings for hypotheses resting on too few paired runs for their intervals to mean much.
+
+    ``paired`` holds (hypothesis, paired runs) pairs; one line per distinct count.
+    """
+    by_count: dict[int, list[str]] = {}
+    for name, runs in paired:
+        if runs < ADVISED_PAIRED_RUNS:
+            by_count.setdefault(runs, []).append(name)
+    lines = []
+    for runs, names in sorted(by_count.items()):
+        if len(names) == len(paired) and len(names) > 1:
+            subject = "every hypothesis rests"
+        else:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            subject = f"{shown} {'rests' if len(names) == 1 else 'rest'}"
+        if runs < MIN_PAIRED_RUNS:
+            judged = f"too few for a verdict (at least {MIN_PAIRED_RUNS}): inconclusive"
+        else:
+            judged = "a verdict, but a rough interval"
+        lines.append(
+            f"{subject} on {runs} paired run{'s' if runs != 1 else ''}, {judged}; "
+            f"run {ADVISED_PAIRED_RUNS} or more (--runs) for intervals that mean something"
+        )
+    return lines
 
 
 def _seed_for(seed: int, name: str) -> int:
@@ -118,6 +173,7 @@ def sentence(
     claim = " ".join((description or name.replace("_", " ")).split()).rstrip(".")
     if verdict.runs == 0:
         return f"{claim}: no paired runs with a value of {metric}; inconclusive."
+    withheld = f"; {verdict.reason}" if verdict.reason else ""
     comparison = f"{treatment} vs {control}"
     if metric in BINARY_METRICS:
         scale, unit = 100.0, " points"
@@ -132,10 +188,11 @@ def sentence(
         change = f"lowers {subject} by {abs(effect):.3g}{unit}"
     else:
         change = f"leaves {subject} unchanged"
-    return (
-        f"{claim} ({comparison}): {change} ({level} {low:.3g} to {high:.3g}, "
-        f"p = {verdict.p_value:.2g}): {verdict.verdict}."
-    )
+    if np.isnan(verdict.ci_low):
+        interval = "no interval from one pair"
+    else:
+        interval = f"{level} {low:.3g} to {high:.3g}, p = {verdict.p_value:.2g}"
+    return f"{claim} ({comparison}): {change} ({interval}){withheld}: {verdict.verdict}."
 
 
 def hypothesis_table(
