@@ -578,7 +578,37 @@ def test_binary_file(tmp_path: Path) -> None:
 def test_not_utf8(tmp_path: Path) -> None:
     file = write(tmp_path, "name: caf\u00e9\n".encode("latin-1"))
     (found,) = problems(file)
-    assert found.startswith(f"{file}: not UTF-8 text")
+    assert found.startswith(f"{file}:1: not UTF-8 text: byte 0xe9 at column 10")
+    assert "save the file as UTF-8" in found
+
+
+def test_not_utf8_gives_the_line_and_the_column_in_characters(tmp_path: Path) -> None:
+    # Line 3; the column counts the UTF-8 "ü" before it as one character.
+    text = "name: tiny\n# ok: \u00fc\nnote: \u00fc ".encode() + "d\u00e9j\u00e0".encode("latin-1")
+    file = write(tmp_path, text)
+    (found,) = problems(file)
+    assert found.startswith(f"{file}:3: not UTF-8 text: byte 0xe9 at column 10;")
+
+
+def test_a_file_above_the_size_cap_is_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
+    from negsim.scenario import loader
+
+    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 1000)
+    file = write(tmp_path, "name: tiny\n" + "# padding\n" * 200)
+    (found,) = problems(file)
+    assert found == (
+        f"{file}: larger than 1,000 bytes, the limit for a scenario file; a scenario this "
+        "large is likely the wrong file (set NEGSIM_MAX_SCENARIO_BYTES to raise the limit)"
+    )
+    monkeypatch.setenv("NEGSIM_MAX_SCENARIO_BYTES", "5000")
+    assert not any("limit" in line for line in problems(file))
+
+
+def test_the_bundled_scenarios_are_far_below_the_size_cap() -> None:
+    from negsim.scenario.loader import MAX_FILE_BYTES
+
+    for scenario in (ROOT / "scenarios").glob("*.yaml"):
+        assert scenario.stat().st_size * 20 < MAX_FILE_BYTES, scenario.name
 
 
 def test_control_character_is_reported_on_its_line(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import copy
 import datetime as dt
 import difflib
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,33 @@ _PLAIN_TAGS = {
 # nested to expand exponentially ("billion laughs") are reported, not followed.
 MAX_DEPTH = 60
 MAX_VALUES = 200_000
+
+# A scenario is a page of text (geneva3.yaml is 18 kB); a file hundreds of
+# times larger is a mistake (a data file, a log) that would take minutes and
+# gigabytes to parse. Checked before reading; raised by the variable below.
+MAX_FILE_BYTES = 2_000_000
+MAX_FILE_BYTES_VARIABLE = "NEGSIM_MAX_SCENARIO_BYTES"
+
+
+def max_file_bytes() -> int:
+    """The size cap of a scenario file: `MAX_FILE_BYTES`, or the environment's override."""
+    value = os.environ.get(MAX_FILE_BYTES_VARIABLE, "").strip().replace("_", "")
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_FILE_BYTES
+
+
+def _not_utf8(file: str, raw: bytes, error: UnicodeDecodeError) -> Problem:
+    """Where the first byte that is not UTF-8 is, as a line and a column a user can find."""
+    line_start = raw.rfind(b"\n", 0, error.start) + 1
+    line = raw.count(b"\n", 0, error.start) + 1
+    column = len(raw[line_start : error.start].decode("utf-8", errors="replace")) + 1
+    return Problem(
+        file,
+        line,
+        "",
+        f"not UTF-8 text: byte 0x{raw[error.start]:02x} at column {column}; "
+        "save the file as UTF-8 (an editor's 'Save with encoding' or "
+        "`iconv -f latin1 -t utf-8`)",
+    )
 
 
 def _mark_line(node: yaml.Node) -> int:
@@ -189,8 +217,12 @@ def _first_line(error: Exception) -> str:
 
 def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | None:
     file = str(path)
+    limit = max_file_bytes()
     try:
-        raw = path.read_bytes()
+        # Read at most one byte past the cap: the size is checked before any parsing,
+        # and a file that is not what it claims (a pipe, /dev/zero) cannot exhaust memory.
+        with open(path, "rb") as handle:
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         problems.append(Problem(file, None, "", "file not found"))
         return None
@@ -200,13 +232,25 @@ def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | No
     except OSError as error:
         problems.append(Problem(file, None, "", f"cannot read: {error.strerror}"))
         return None
+    if len(raw) > limit:
+        problems.append(
+            Problem(
+                file,
+                None,
+                "",
+                f"larger than {limit:,} bytes, the limit for a scenario file; a scenario "
+                f"this large is likely the wrong file (set {MAX_FILE_BYTES_VARIABLE} to raise "
+                "the limit)",
+            )
+        )
+        return None
     if b"\x00" in raw:
         problems.append(Problem(file, None, "", "binary file, not a YAML scenario"))
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        problems.append(Problem(file, None, "", f"not UTF-8 text (byte {error.start})"))
+        problems.append(_not_utf8(file, raw, error))
         return None
     if not text.strip():
         problems.append(Problem(file, 1, "", "file is empty; a scenario is a YAML mapping"))
