@@ -188,10 +188,11 @@ def test_run_with_plot_draws_figures(runner, tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(tmp_path, signum):
+def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(runner, tmp_path, signum):
     out = tmp_path / "geneva3"
-    out.mkdir()
-    (out / "runs.csv").write_text("earlier results\n")
+    earlier = runner.invoke(main, ["run", GENEVA3, "-n", "30", "-j", "1", "-o", str(out), "-q"])
+    assert earlier.exit_code == 0, earlier.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     process = subprocess.Popen(
         [
             sys.executable,
@@ -219,5 +220,5 @@ def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(tmp_path,
     assert time.monotonic() - sent < 15, "did not exit promptly"
     assert process.returncode == 130, stderr
     assert "Interrupted" in stderr and "Traceback" not in stderr
-    assert (out / "runs.csv").read_text() == "earlier results\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["geneva3"]

@@ -11,23 +11,129 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from negsim import __version__
-from negsim.analysis.verdicts import hypothesis_table
-from negsim.errors import NegsimError
-from negsim.results import ResultsFolder, events_frame, runs_frame, timeseries_frame, write_results
+from negsim.analysis.verdicts import hypothesis_table, runs_warnings
+from negsim.errors import NegsimError, NegsimWarning, UsageError
+from negsim.results import (
+    Holder,
+    ResultsFolder,
+    estimated_bytes,
+    events_frame,
+    open_results_folder,
+    runs_frame,
+    timeseries_frame,
+    write_results,
+)
 from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
-from negsim.run.executors import make_executor
+from negsim.run.executors import available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
+
+__all__ = [
+    "MAX_RUNS",
+    "Experiment",
+    "Simulation",
+    "check_argument",
+    "load_scenario",
+    "run_experiment",
+    "simulate",
+]
+
+MAX_RUNS = 1_000_000
+"""Most replications per variant (as the scenario's `experiment.runs` allows)."""
+
+
+def _whole(name: str, value: Any, low: int, high: int | None) -> int:
+    if isinstance(value, bool):
+        number = None  # True is an int to Python, not a count to a user
+    else:
+        try:
+            number = operator.index(value)
+        except TypeError:
+            number = None
+    if number is None or number < low or (high is not None and number > high):
+        bounds = f" from {low} to {high}" if high is not None else f", {low} or more"
+        raise UsageError(f"{name}: must be a whole number{bounds} (got {value!r})")
+    return number
+
+
+def check_argument(name: str, value: Any) -> Any:
+    """Check one argument of `simulate` / `run_experiment` as `negsim run` checks its option.
+
+    Returns the value, normalised (e.g. a numpy integer becomes an int).
+
+    Raises:
+        UsageError: ``"NAME: what is wrong (got VALUE)"``, the message the CLI shows.
+    """
+    if name == "runs":
+        return _whole(name, value, 1, MAX_RUNS)
+    if name == "seed":
+        return _whole(name, value, 0, None)
+    if name == "jobs":
+        return _whole(name, value, 1, None)
+    if name == "confidence":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float | np.floating | np.integer)
+            or not 0 < value < 1
+        ):
+            raise UsageError(
+                f"{name}: must be a number between 0 and 1, both excluded (got {value!r})"
+            )
+        return float(value)
+    raise ValueError(f"no such argument: {name!r}")
+
+
+def _optional(name: str, value: Any) -> Any:
+    return None if value is None else check_argument(name, value)
+
+
+def _scenario_file(scenario: Any) -> ScenarioFile:
+    if isinstance(scenario, ScenarioFile):
+        return scenario
+    if isinstance(scenario, str | Path):
+        return load(scenario)
+    raise UsageError(
+        f"scenario: must be a file path or a scenario from load_scenario (got {scenario!r})"
+    )
+
+
+def _variant_names(scenario_file: ScenarioFile, variants: Any) -> list[str]:
+    if isinstance(variants, str):
+        variants = [variants]
+    if not all(isinstance(v, str) for v in variants):
+        raise UsageError(f"variants: must be variant names (got {variants!r})")
+    chosen = list(dict.fromkeys(variants)) if variants else list(scenario_file.variants)
+    unknown = [v for v in chosen if v not in scenario_file.variants]
+    if unknown:
+        raise NegsimError(
+            f"{scenario_file.path}: unknown variant {unknown[0]!r}; "
+            f"known: {', '.join(scenario_file.variants)}"
+        )
+    return chosen
+
+
+def _warn_if_more_jobs_than_cores(jobs: int | None) -> None:
+    cores = available_cores()
+    if jobs is not None and jobs > cores:
+        warnings.warn(
+            f"{jobs} jobs on {cores} core{'s' if cores != 1 else ''}: slower and more memory "
+            f"than {cores}; use --jobs {cores} or fewer",
+            NegsimWarning,
+            stacklevel=3,
+        )
 
 
 def load_scenario(path: str | Path) -> ScenarioFile:
@@ -85,13 +191,24 @@ def simulate(
     seed: int | None = None,
     jobs: int = 1,
 ) -> Simulation:
-    """Simulate one variant ``runs`` times (defaults from the scenario's `experiment`)."""
-    scenario_file = scenario if isinstance(scenario, ScenarioFile) else load(scenario)
+    """Simulate one variant ``runs`` times (defaults from the scenario's `experiment`).
+
+    Raises:
+        UsageError: an argument out of range (the message `negsim run` shows).
+        ScenarioError: the scenario file has problems.
+        NegsimError: an unknown variant.
+    """
+    runs = _optional("runs", runs)
+    seed = _optional("seed", seed)
+    jobs = check_argument("jobs", jobs)
+    scenario_file = _scenario_file(scenario)
+    (variant,) = _variant_names(scenario_file, [variant])
     experiment = scenario_file.scenario.experiment
+    _warn_if_more_jobs_than_cores(jobs)
     results = _simulate_variants(
         scenario_file,
         [variant],
-        runs or experiment.runs,
+        experiment.runs if runs is None else runs,
         experiment.seed if seed is None else seed,
         jobs,
     )
@@ -116,12 +233,6 @@ def _simulate_variants(
     arrives, so a caller that only needs summaries never holds every
     variant's per-step arrays at once.
     """
-    unknown = [v for v in variants if v not in scenario_file.variants]
-    if unknown:
-        raise NegsimError(
-            f"{scenario_file.path}: unknown variant {unknown[0]!r}; "
-            f"known: {', '.join(scenario_file.variants)}"
-        )
     chunk_size = scenario_file.scenario.experiment.chunk_size
     tasks = [
         task
@@ -129,7 +240,7 @@ def _simulate_variants(
         for task in chunk_tasks(name, scenario_file.variant(name), runs, seed, chunk_size)
     ]
     expected = {name: sum(1 for t in tasks if t.variant == name) for name in variants}
-    executor = make_executor(min(jobs, len(tasks)) if jobs else None)
+    executor = make_executor(min(jobs or available_cores(), len(tasks)))
     collected: dict[str, list[ChunkResult]] = {name: [] for name in variants}
     finished: dict[str, EnsembleResult] = {}
     try:
@@ -158,6 +269,15 @@ class Experiment:
     elapsed: float
     runs: int
     variants: list[str]
+    kept: list[str] = field(default_factory=list)
+    """Entries of the results folder negsim did not write, left as they were."""
+    notes: list[str] = field(default_factory=list)
+    """Things to know about the results folder (e.g. leftovers it could not remove)."""
+
+
+def _weeks(scenario_file: ScenarioFile) -> int:
+    calendar = scenario_file.scenario.calendar
+    return (calendar.end - calendar.start).days // 7 + 1
 
 
 def run_experiment(
@@ -170,59 +290,100 @@ def run_experiment(
     confidence: float | None = None,
     progress: ProgressCallback | None = None,
     command: Sequence[str] | None = None,
+    wait: bool = False,
 ) -> Experiment:
-    """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results."""
+    """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results.
+
+    The results folder is checked (not the current folder nor one holding the
+    scenario; writable; no files negsim did not write in the way; room on its
+    disk) and locked before the first replication is simulated. ``wait``
+    waits for another run writing the same folder instead of failing.
+
+    Raises:
+        UsageError: an argument out of range (the message `negsim run` shows).
+        ScenarioError: the scenario file has problems.
+        ResultsError: the results folder cannot be used or written.
+        NegsimError: an unknown variant.
+    """
     started = time.perf_counter()
-    scenario_file = load(scenario_path)
+    runs = _optional("runs", runs)
+    seed = _optional("seed", seed)
+    jobs = _optional("jobs", jobs)
+    confidence = _optional("confidence", confidence)
+    scenario_file = _scenario_file(scenario_path)
     scenario = scenario_file.scenario
     experiment = scenario.experiment
-    runs = runs or experiment.runs
+    runs = experiment.runs if runs is None else runs
     seed = experiment.seed if seed is None else seed
-    confidence = confidence or experiment.confidence
-    chosen = list(dict.fromkeys(variants)) if variants else list(scenario_file.variants)
-    destination = Path(out) if out else Path("results") / scenario.name
+    confidence = experiment.confidence if confidence is None else confidence
+    chosen = _variant_names(scenario_file, variants)
+    destination = Path(out) if out is not None else Path("results") / scenario.name
+    command = list(command) if command is not None else list(sys.argv)
+    _warn_if_more_jobs_than_cores(jobs)
 
-    summaries: dict[str, pd.DataFrame] = {}
+    def waiting(holder: Holder) -> None:
+        warnings.warn(
+            f"{destination}: in use by {holder}; waiting for it to finish",
+            NegsimWarning,
+            stacklevel=2,
+        )
 
-    def summarise(ensemble: EnsembleResult) -> EnsembleResult:
-        # Keep the percentiles, drop the (metric, week, run) array.
-        summaries[ensemble.variant] = timeseries_frame(ensemble)
-        ensemble.series = ensemble.series[..., :0]
-        return ensemble
-
-    ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
-    runs_table = runs_frame(ensembles)
-    hypotheses_spec = {
-        name: hypothesis.model_dump() for name, hypothesis in scenario.hypotheses.items()
-    }
-    hypotheses = hypothesis_table(
-        runs_table, hypotheses_spec, confidence, experiment.bootstrap_resamples, seed
+    # Checked and locked before the work: a bad folder costs a second, not the run.
+    output = open_results_folder(
+        destination,
+        protect=[("the current folder", Path.cwd()), ("the scenario file", scenario_file.path)],
+        estimate=estimated_bytes(runs, len(chosen), _weeks(scenario_file), len(scenario.actors)),
+        wait=wait,
+        on_wait=waiting,
+        command=command,
     )
-    skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
-    timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
-    events = events_frame({name: scenario_file.variant(name) for name in chosen})
-    elapsed = time.perf_counter() - started
-    manifest = {
-        "negsim": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "mesa": _mesa_version(),
-        "scenario": str(scenario_file.path),
-        "scenario_name": scenario.name,
-        "scenario_sha256": scenario_file.sha256,
-        "seed": seed,
-        "runs": runs,
-        "chunk_size": experiment.chunk_size,
-        "variants": chosen,
-        "confidence": confidence,
-        "bootstrap_resamples": experiment.bootstrap_resamples,
-        "hypotheses_skipped": skipped,
-        "elapsed_seconds": round(elapsed, 3),
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": list(command) if command is not None else sys.argv,
-    }
-    write_results(ResultsFolder(runs_table, timeseries, hypotheses, events, manifest), destination)
-    return Experiment(destination, hypotheses, skipped, elapsed, runs, chosen)
+    with output:
+        summaries: dict[str, pd.DataFrame] = {}
+
+        def summarise(ensemble: EnsembleResult) -> EnsembleResult:
+            # Keep the percentiles, drop the (metric, week, run) array.
+            summaries[ensemble.variant] = timeseries_frame(ensemble)
+            ensemble.series = ensemble.series[..., :0]
+            return ensemble
+
+        ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
+        runs_table = runs_frame(ensembles)
+        hypotheses_spec = {
+            name: hypothesis.model_dump() for name, hypothesis in scenario.hypotheses.items()
+        }
+        hypotheses = hypothesis_table(
+            runs_table, hypotheses_spec, confidence, experiment.bootstrap_resamples, seed
+        )
+        skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
+        timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
+        events = events_frame({name: scenario_file.variant(name) for name in chosen})
+        elapsed = time.perf_counter() - started
+        manifest = {
+            "negsim": __version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "mesa": _mesa_version(),
+            "scenario": str(scenario_file.path),
+            "scenario_name": scenario.name,
+            "scenario_sha256": scenario_file.sha256,
+            "seed": seed,
+            "runs": runs,
+            "chunk_size": experiment.chunk_size,
+            "variants": chosen,
+            "confidence": confidence,
+            "bootstrap_resamples": experiment.bootstrap_resamples,
+            "hypotheses_skipped": skipped,
+            "elapsed_seconds": round(elapsed, 3),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": command,
+        }
+        write_results(ResultsFolder(runs_table, timeseries, hypotheses, events, manifest), output)
+    paired = zip(hypotheses["hypothesis"].astype(str), hypotheses["runs"].astype(int), strict=True)
+    for message in runs_warnings(list(paired)):
+        warnings.warn(message, NegsimWarning, stacklevel=2)
+    return Experiment(
+        output.path, hypotheses, skipped, elapsed, runs, chosen, output.kept, output.notes
+    )
 
 
 def _mesa_version() -> str:

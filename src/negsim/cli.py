@@ -1,7 +1,7 @@
 """The `negsim` command line. Commands parse arguments and report; no simulation logic.
 
-Exit status: 0 success, 1 bad scenario or data (one line per problem, no
-traceback), 2 bad usage, 130 interrupted.
+Exit status: 0 success, 1 bad scenario, data or file system (one line per
+problem, no traceback), 2 bad usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -9,12 +9,48 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
 from negsim import __version__
-from negsim.errors import NegsimError, ScenarioError
+from negsim.errors import NegsimError, NegsimWarning, ScenarioError
+
+
+def _show_warning(
+    message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    # negsim's own warnings are for the user: one line each, without Python's source line.
+    if issubclass(category, NegsimWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, *args, **kwargs)
+
+
+_python_show_warning = warnings.showwarning
+
+
+class _Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # (click itself ends quietly when a reader of our output goes away, EPIPE.)
+        warnings.showwarning = _show_warning
+        warnings.filterwarnings("always", category=NegsimWarning)
+        return super().main(*args, **kwargs)
+
+
+def _check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Check an option by the Python API's rule, so both give the same message."""
+    if value is None:
+        return None
+    from negsim.api import check_argument
+    from negsim.errors import UsageError
+
+    try:
+        return check_argument(str(param.name), value)
+    except UsageError as error:
+        raise click.BadParameter(str(error).split(": ", 1)[1]) from None
 
 
 def _fail(error: NegsimError) -> None:
@@ -27,7 +63,7 @@ def _fail(error: NegsimError) -> None:
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="negsim")
 def main() -> None:
     """negsim: simulate wars and peace talks to test causal claims.
@@ -101,11 +137,15 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--runs",
     "-n",
-    type=click.IntRange(1, 1_000_000),
-    help="Replications per variant [default: the scenario's experiment.runs].",
+    type=int,
+    callback=_check,
+    help="Replications per variant, 1 to 1000000 [default: the scenario's experiment.runs].",
 )
 @click.option(
-    "--seed", type=click.IntRange(0), help="Master seed [default: the scenario's experiment.seed]."
+    "--seed",
+    type=int,
+    callback=_check,
+    help="Master seed, 0 or more [default: the scenario's experiment.seed].",
 )
 @click.option(
     "--out",
@@ -120,11 +160,23 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     multiple=True,
     help="Run only this variant (repeatable; `base` is the scenario as written) [default: all].",
 )
-@click.option("--jobs", "-j", type=click.IntRange(1), help="Worker processes [default: all cores].")
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    callback=_check,
+    help="Worker processes; more than the cores is slower [default: all cores].",
+)
 @click.option(
     "--confidence",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    type=float,
+    callback=_check,
     help="Confidence level of the verdicts' intervals [default: the scenario's, 0.95].",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another run is writing the same results folder, wait for it instead of failing.",
 )
 @click.option(
     "--plot", "plot_after", is_flag=True, help="Draw the figures (as `negsim plot`) after the run."
@@ -140,22 +192,26 @@ def run(
     variants: tuple[str, ...],
     jobs: int | None,
     confidence: float | None,
+    wait: bool,
     plot_after: bool,
     quiet: bool,
 ) -> None:
     """Simulate SCENARIO's base and variants as ensembles, test its hypotheses, write results.
 
     Writes runs.csv, timeseries.csv, hypotheses.csv, events.csv and
-    manifest.json (see docs/results.md) into the results folder, replacing an
-    earlier folder only once every file is complete. Prints a verdict table:
-    each hypothesis' effect (treatment minus control over paired
-    replications) with its bootstrap confidence interval.
+    manifest.json (see docs/results.md) into the results folder, replacing
+    negsim's earlier files only once every new one is complete; files negsim
+    did not write (figures, notes) stay. The folder is checked and locked
+    before the simulation starts. Prints a verdict table: each hypothesis'
+    effect (treatment minus control over paired replications) with its
+    bootstrap confidence interval.
 
     The same scenario and seed give byte-identical CSV files whatever --jobs.
     """
     from negsim import api
 
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
     show_progress = not quiet and sys.stderr.isatty()
     bar = None
 
@@ -183,6 +239,7 @@ def run(
             confidence=confidence,
             progress=progress,
             command=["negsim", *sys.argv[1:]],
+            wait=wait,
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -194,12 +251,22 @@ def run(
         )
         sys.exit(130)
     except NegsimError as error:
+        if bar is not None:
+            click.echo("", err=True)
         _fail(error)
         return
+    for note in experiment.notes:
+        click.echo(f"note: {note}", err=True)
     if not quiet:
         _print_verdicts(experiment)
+        if experiment.kept:
+            shown = ", ".join(experiment.kept[:5])
+            more = f" and {len(experiment.kept) - 5} more" if len(experiment.kept) > 5 else ""
+            click.echo(
+                f"Kept in {experiment.destination}/ (not written by negsim run): {shown}{more}"
+            )
     if plot_after:
-        _plot(experiment.destination, None, "png", quiet)
+        _plot(experiment.destination, None, "png", quiet, wait)
 
 
 def _print_verdicts(experiment: object) -> None:
@@ -231,12 +298,12 @@ def _print_verdicts(experiment: object) -> None:
         click.echo(f"(skipped {name}: its treatment or control variant was not run)")
 
 
-def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool) -> None:
-    from negsim.plots import PlotError, plot_results
+def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool, wait: bool) -> None:
+    from negsim.plots import plot_results
 
     try:
-        report = plot_results(results_dir, out, fmt)
-    except PlotError as error:
+        report = plot_results(results_dir, out, fmt, wait=wait)
+    except NegsimError as error:
         _fail(error)
         return
     for problem in report.problems:
@@ -244,6 +311,8 @@ def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool) -> None:
     if not quiet:
         for path in report.written:
             click.echo(f"wrote {path}")
+        for skipped in report.skipped:
+            click.echo(f"skipped {skipped}")
     if report.problems:
         sys.exit(1)
 
@@ -264,16 +333,202 @@ def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool) -> None:
     show_default=True,
     help="Image format.",
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another negsim process is writing the figure folder, wait for it instead of failing.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
-def plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool) -> None:
+def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool) -> None:
     """Draw the report figures from a results folder written by `negsim run`.
 
     Reads only the CSV files, so results copied to another machine still plot:
     fan charts of the key metrics over time with the scenario's events,
     the verdicts' forest plot, outcomes by variant, and territory over time.
-    A figure that cannot be drawn is reported (exit 1); the others are still drawn.
+
+    Every file is first checked against the row counts and checksums in
+    manifest.json: damaged or edited results are refused (exit 1), one line
+    per file. A figure the results cannot give (no hypothesis tested, no
+    `base` variant run) is skipped with a note; a figure that fails on bad
+    data is reported (exit 1) and the others are still drawn. Only figure
+    files an earlier `negsim plot` wrote (listed in figures.json) are replaced.
     """
-    _plot(results_dir, out, fmt, quiet)
+    _plot(results_dir, out, fmt, quiet, wait)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--method",
+    "-m",
+    type=click.Choice(["morris", "sobol", "lhs"]),
+    default="morris",
+    show_default=True,
+    help="Design and indices: morris (screening: mu*, sigma), sobol (S1, ST), "
+    "lhs (Latin hypercube: delta, S1).",
+)
+@click.option(
+    "--samples",
+    "-N",
+    type=click.IntRange(1),
+    help="Morris trajectories [10; 4 with --all], Sobol' base samples, a power of 2 [16], "
+    "or Latin hypercube points [64].",
+)
+@click.option(
+    "--runs",
+    "-n",
+    type=click.IntRange(1, 1_000_000),
+    help="Replications per variant at each sample point [default: 200].",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0),
+    help="Seed of the design and of every point's runs [default: the scenario's experiment.seed].",
+)
+@click.option("--jobs", "-j", type=click.IntRange(1), help="Worker processes [default: all cores].")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Sweep folder [default: results/<scenario name>-sweep].",
+)
+@click.option(
+    "--all",
+    "screening",
+    is_flag=True,
+    help="Screen every number of the scenario, not only its `uncertain` block "
+    "(each over its value +-50 %, or its `uncertain` range).",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted sweep where it stopped.")
+@click.option(
+    "--plot", "plot_after", is_flag=True, help="Draw the sweep's figures after it finishes."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No plan, progress or summary; errors only.")
+def sweep(
+    scenario: Path,
+    method: str,
+    samples: int | None,
+    runs: int | None,
+    seed: int | None,
+    jobs: int | None,
+    out: Path | None,
+    screening: bool,
+    resume: bool,
+    plot_after: bool,
+    quiet: bool,
+) -> None:
+    """Which assumptions SCENARIO's verdicts rest on, and where they flip.
+
+    Varies the parameters of the scenario's `uncertain` block (or, with
+    --all, every number in it) over a SALib design and, at every sample point
+    and at the scenario's own values, simulates the variants the hypotheses
+    compare, with the same seed everywhere (treatment and control share
+    their random numbers), and judges each hypothesis as `negsim run` does.
+    Writes into the sweep folder (see docs/results.md):
+
+    \b
+      sweep.csv        one row per sample: parameter values, effect and verdict
+                       of every hypothesis
+      sensitivity.csv  per hypothesis and parameter: the method's indices
+                       with their confidence intervals
+      robustness.csv   per hypothesis: the share of the sampled space where
+                       each verdict holds, and the box (PRIM) where it flips
+
+    Prints the number of runs before starting. Every finished point is
+    checkpointed: after Ctrl-C or a crash, the same command with --resume
+    continues without redoing them, and writes the same files.
+
+    \b
+    Examples:
+      negsim sweep scenarios/geneva3.yaml                    # Morris, ~1 minute
+      negsim sweep scenarios/geneva3.yaml --all -n 100       # screen every parameter
+      negsim sweep scenarios/geneva3.yaml -m sobol -N 32     # variance-based indices
+    """
+    from negsim.sweep_api import plan_sweep, run_sweep
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupt)
+    try:
+        plan = plan_sweep(scenario, method, samples, runs, seed, screening, out)
+    except NegsimError as error:
+        _fail(error)
+        return
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not quiet:
+        source = "every number of the scenario" if screening else "the `uncertain` block"
+        click.echo(
+            f"{plan.method.capitalize()} over {len(plan.factors)} parameters ({source}): "
+            f"{plan.points} sample points + the scenario's own values, "
+            f"{len(plan.variants)} variants x {plan.runs} runs each = "
+            f"{plan.total_runs:,} runs -> {plan.destination}/",
+            err=True,
+        )
+    show_progress = not quiet and sys.stderr.isatty()
+    bar: Any = None
+    finished = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar, finished
+        finished = done
+        if not show_progress:
+            return
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label="Sample points", file=sys.stderr, show_pos=True, show_eta=True
+            )
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done == total:
+            bar.__exit__(None, None, None)
+
+    try:
+        result = run_sweep(
+            plan, jobs=jobs, resume=resume, progress=progress, command=["negsim", *sys.argv[1:]]
+        )
+    except KeyboardInterrupt:
+        if bar is not None:
+            click.echo("", err=True)
+        again = " ".join(["negsim", *sys.argv[1:]] + ([] if resume else ["--resume"]))
+        click.echo(
+            f"Interrupted after {finished} of {plan.points + 1} points; they are kept. "
+            f"Continue with: {again}",
+            err=True,
+        )
+        sys.exit(130)
+    except NegsimError as error:
+        _fail(error)
+        return
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not quiet:
+        _print_sweep(result)
+    if plot_after:
+        _plot_sweep(result.destination, quiet)
+
+
+def _print_sweep(result: Any) -> None:
+    from negsim.sweep_api import summary_lines
+
+    for line in summary_lines(result):
+        click.echo(line)
+
+
+def _plot_sweep(folder: Path, quiet: bool) -> None:
+    from negsim.sweep_plots import plot_sweep
+
+    try:
+        report = plot_sweep(folder)
+    except NegsimError as error:
+        _fail(error)
+        return
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not quiet:
+        for path in report.written:
+            click.echo(f"wrote {path}")
+    if report.problems:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,3 +34,11 @@ class ScenarioError(NegsimError):
 
 class ResultsError(NegsimError):
     """A results folder cannot be written or read."""
+
+
+class UsageError(NegsimError, ValueError):
+    """An argument is out of its range (the CLI's usage errors, raised by the Python API)."""
+
+
+class NegsimWarning(UserWarning):
+    """Something a user should know that does not stop the work (few runs, too many jobs)."""

@@ -19,13 +19,25 @@ Figures written by :func:`plot_results` (``<fmt>`` is ``png``, ``svg`` or ``pdf`
 * ``territory.<fmt>``: stacked median territorial control of every actor in
   the ``base`` variant.
 
-A figure that cannot be drawn (missing file or column, unreadable values) is
-skipped with a one-line entry in :attr:`PlotReport.problems`; the others are
-still drawn. The same CSV files always give byte-identical figure files.
+Before anything is drawn, every file of the results folder is checked
+against the row counts and sha256 that ``manifest.json`` records
+(:func:`negsim.results.open_results`): damaged or edited results are refused
+with one line per file, and nothing is drawn. A figure the results cannot
+give (no hypothesis tested, no ``base`` variant run) is left out with a note
+in :attr:`PlotReport.skipped`. A figure that cannot be drawn from the data
+(missing column, unreadable values) gets a one-line entry in
+:attr:`PlotReport.problems`; the others are still drawn. The same CSV files
+always give byte-identical figure files.
+
+The figure folder follows the rules of every folder negsim writes
+(:mod:`negsim.results.folder`): checked and locked before drawing, figures
+staged and moved into place together, ``figures.json`` listing the figure
+files negsim wrote; only those are ever replaced or removed.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -46,7 +58,9 @@ from matplotlib.patches import Patch
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import PercentFormatter
 
-from negsim.errors import NegsimError
+from negsim import __version__
+from negsim.errors import NegsimError, ResultsError
+from negsim.results import FolderKind, OutputFolder, Results, open_results
 
 __all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
 
@@ -139,14 +153,29 @@ class PlotReport:
         written: Figure files written, in the order they were drawn.
         problems: One line per figure (or figure part) that could not be drawn,
             naming the file and the reason.
+        skipped: One line per figure the results cannot give (not an error).
     """
 
     written: list[Path] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """One line per figure the results cannot give, e.g. ``verdicts: no hypothesis was tested``."""
 
 
 class _Skip(Exception):
     """A figure cannot be drawn; the message is the reason, without file name."""
+
+
+class _NotApplicable(_Skip):
+    """The results cannot give this figure (e.g. the variants it needs were not run)."""
+
+
+FIGURES = FolderKind(what="figures", record="figures.json", writer="negsim plot", strict=False)
+"""Figure folders: other files may sit beside the figures; only listed figures are replaced."""
+
+# About how large the figures are (measured: PNG 0.1-0.25 MB each, SVG and PDF
+# somewhat more), to refuse a disk without the room before drawing.
+_FIGURE_BYTES = {"png": 250_000, "svg": 600_000, "pdf": 300_000}
 
 
 # --------------------------------------------------------------------------- reading
@@ -155,8 +184,9 @@ class _Skip(Exception):
 class _Folder:
     """Lazy, cached, error-tolerant reader of the CSV files of one results folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, results: Results | None = None) -> None:
         self.root = root
+        self.results = results
         self._cache: dict[str, pd.DataFrame | str] = {}
         self.parsed_timeseries: pd.DataFrame | None = None
 
@@ -187,11 +217,15 @@ class _Folder:
 
     def _read(self, name: str) -> pd.DataFrame | str:
         file = self.root / name
-        if not file.is_file():
+        source: Path | io.BytesIO = file
+        if self.results is not None and name in self.results.files:
+            # The bytes checked against the manifest are the bytes parsed.
+            source = io.BytesIO(self.results.read_bytes(name))
+        elif not file.is_file():
             return "file missing"
         try:
             df = pd.read_csv(
-                file, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
+                source, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8"
             )
         except pd.errors.EmptyDataError:
             return "file is empty"
@@ -557,7 +591,7 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
     )
     raw = folder.table("hypotheses.csv", cols)
     if raw.empty:
-        raise _Skip("no hypotheses in the file")
+        raise _NotApplicable("no hypothesis was tested (their variants were not all run)")
     effect = _numeric(raw, "effect", where, problems)
     lo = _numeric(raw, "ci_low", where, problems)
     hi = _numeric(raw, "ci_high", where, problems)
@@ -704,6 +738,8 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
 
 def _territory(ts: pd.DataFrame) -> Figure:
     """Stacked median territorial control of every actor in variant ``base``."""
+    if not (ts["variant"] == "base").any():
+        raise _NotApplicable("the 'base' variant was not run")
     rows = ts[(ts["variant"] == "base") & ts["metric"].str.startswith("control.")]
     if rows.empty:
         raise _Skip("no 'control.<actor>' rows for variant 'base'")
@@ -756,13 +792,24 @@ def _style() -> Iterator[None]:
 def _save(fig: Figure, path: Path, fmt: str) -> None:
     try:
         fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
-    except OSError as exc:
-        raise PlotError(f"{path}: cannot write figure ({exc.strerror or exc})") from None
     finally:
         fig.clear()
 
 
-def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png") -> PlotReport:
+def _figure_names(fmt: str) -> list[str]:
+    """Every figure file :func:`plot_results` may write in format ``fmt``."""
+    stems = ["fan_" + metric.replace(".", "_") for metric in FAN_METRICS]
+    return [f"{stem}.{fmt}" for stem in (*stems, "verdicts", "outcomes", "territory")]
+
+
+def plot_results(
+    results_dir: Path,
+    out_dir: Path | None = None,
+    fmt: str = "png",
+    *,
+    check: bool = True,
+    wait: bool = False,
+) -> PlotReport:
     """Draw every figure that the CSV files of a results folder allow.
 
     Args:
@@ -770,41 +817,66 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png
         out_dir: Where to write the figures; created if needed. Defaults to
             ``results_dir / "figures"``.
         fmt: ``"png"`` (150 dpi), ``"svg"`` or ``"pdf"``.
+        check: Check every file against ``manifest.json`` first (the default,
+            and what ``negsim plot`` does). ``False`` draws from CSV files
+            without a manifest, e.g. tables written by hand or another tool.
+        wait: If another negsim process is writing ``out_dir``, wait for it
+            instead of failing.
 
     Returns:
-        The files written and one line per figure that could not be drawn.
+        The files written, one line per figure that could not be drawn, and
+        one line per figure the results cannot give.
 
     Raises:
-        PlotError: ``fmt`` is unknown, ``results_dir`` is not a results folder
-            (missing, or holds none of the result CSV files), or ``out_dir``
-            cannot be written.
+        PlotError: ``fmt`` is unknown; ``results_dir`` is not a results folder
+            or a file in it does not match ``manifest.json`` (one line per
+            file); ``out_dir`` cannot be written, is in use, or holds figure
+            files negsim did not write.
     """
-    results_dir = Path(results_dir)
+    try:
+        return _plot_results(Path(results_dir), out_dir, fmt, check, wait)
+    except ResultsError as error:
+        raise PlotError(str(error)) from None
+
+
+def _plot_results(
+    results_dir: Path, out_dir: Path | None, fmt: str, check: bool, wait: bool
+) -> PlotReport:
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise PlotError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not results_dir.is_dir():
         raise PlotError(f"{results_dir}: no such results folder")
-    if not any((results_dir / name).is_file() for name in RESULT_FILES):
-        raise PlotError(
-            f"{results_dir}: not a results folder (none of {', '.join(RESULT_FILES)} found)"
-        )
-    out = Path(out_dir) if out_dir is not None else results_dir / "figures"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PlotError(f"{out}: cannot create figure folder ({exc.strerror or exc})") from None
-
-    folder = _Folder(results_dir)
+    if check:
+        results: Results | None = open_results(results_dir)
+    else:
+        results = None
+        if not any((results_dir / name).is_file() for name in RESULT_FILES):
+            raise PlotError(
+                f"{results_dir}: not a results folder (none of {', '.join(RESULT_FILES)} found)"
+            )
+    names = _figure_names(fmt)
+    output = OutputFolder(
+        Path(out_dir) if out_dir is not None else results_dir / "figures",
+        FIGURES,
+        names=[*names, FIGURES.record],
+        estimate=len(names) * _FIGURE_BYTES[fmt],
+        wait=wait,
+    )
+    folder = _Folder(results_dir, results)
     written: list[Path] = []
     problems: list[str] = []
+    skipped: list[str] = []
 
     def draw(name: str, source: str, what: str, build: Callable[[], Figure]) -> None:
-        path = out / f"{name}.{fmt}"
+        filename = f"{name}.{fmt}"
         try:
-            _save(build(), path, fmt)
-        except PlotError:
-            raise
+            output.write_file(filename, lambda path: _save(build(), path, fmt))
+        except NegsimError:
+            raise  # the folders themselves failed: no figure can be trusted
+        except _NotApplicable as exc:
+            skipped.append(f"{what}: {exc}")
+            return
         except _Skip as exc:
             problems.append(f"{folder.path(source)}: {exc}; {what} not drawn")
             return
@@ -813,11 +885,10 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png
             problems.append(
                 f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {detail})"
             )
-            path.unlink(missing_ok=True)
             return
-        written.append(path)
+        written.append(output.path / filename)
 
-    with _style():
+    with output.open(), _style():
         # Fan charts: one file per key metric present.
         ts_where = folder.path("timeseries.csv")
         try:
@@ -845,4 +916,9 @@ def plot_results(results_dir: Path, out_dir: Path | None = None, fmt: str = "png
             "territory",
             lambda: _territory(_timeseries(folder, ("p50",), problems)),
         )
-    return PlotReport(written=written, problems=problems)
+        output.commit(
+            {"negsim": __version__, "results": str(results_dir), "format": fmt},
+            # Figures of another format stay listed; this format's not drawn now are stale.
+            keep_listed=lambda name: not name.endswith(f".{fmt}"),
+        )
+    return PlotReport(written=written, problems=problems, skipped=skipped)

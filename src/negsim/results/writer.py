@@ -1,26 +1,35 @@
-"""Writing a results folder atomically.
+"""Writing a results folder: the four tables and their manifest.
 
-Files are written into a temporary folder beside the destination and moved
-into place only when all of them are complete, so an interrupted or failed
-run leaves either the earlier results or nothing, never a half-written
-folder.
+The folder is opened (checked, locked, staged) before the simulation and
+committed after it; the rules of what negsim may replace are those of
+`negsim.results.folder`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from negsim.errors import ResultsError
+from negsim.results.folder import FolderKind, OutputFolder
+from negsim.results.lock import Holder
 
 FLOAT_FORMAT = "%.6g"
+MANIFEST = "manifest.json"
+TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
+"""The tables of a results folder, in the order they are written."""
+
+RESULTS = FolderKind(
+    what="results",
+    record=MANIFEST,
+    writer="negsim run",
+    strict=True,
+    legacy_names=frozenset({*TABLES, MANIFEST}),
+)
 
 
 @dataclass(frozen=True)
@@ -33,52 +42,54 @@ class ResultsFolder:
     events: pd.DataFrame
     manifest: dict[str, Any]
 
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        return dict(
+            zip(TABLES, (self.runs, self.timeseries, self.hypotheses, self.events), strict=True)
+        )
+
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
 
 
-def write_results(folder: ResultsFolder, destination: Path) -> Path:
-    """Write ``folder`` to ``destination``, replacing what was there only once complete."""
-    destination = Path(destination)
-    parent = destination.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=parent))
-    except OSError as error:
-        raise ResultsError(
-            f"{parent}: cannot create the results folder: {error.strerror}"
-        ) from None
-    try:
-        _write_csv(folder.runs, staging / "runs.csv")
-        _write_csv(folder.timeseries, staging / "timeseries.csv")
-        _write_csv(folder.hypotheses, staging / "hypotheses.csv")
-        _write_csv(folder.events, staging / "events.csv")
-        (staging / "manifest.json").write_text(
-            json.dumps(folder.manifest, indent=2, sort_keys=True, default=str) + "\n",
-            encoding="utf-8",
-        )
-        os.chmod(staging, 0o755)
-        _swap_into_place(staging, destination)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return destination
+def open_results_folder(
+    destination: Path,
+    *,
+    protect: Sequence[tuple[str, Path]] = (),
+    estimate: int = 0,
+    wait: bool = False,
+    on_wait: Callable[[Holder], None] | None = None,
+    command: Sequence[str] | None = None,
+) -> OutputFolder:
+    """Check, create and lock a results folder before the work (see `OutputFolder`).
+
+    Raises:
+        ResultsError: the folder cannot be written, holds files negsim did not
+            write, is in use by another run, or its disk lacks the space.
+    """
+    return OutputFolder(
+        Path(destination),
+        RESULTS,
+        names=(*TABLES, MANIFEST),
+        protect=protect,
+        estimate=estimate,
+        wait=wait,
+        on_wait=on_wait,
+        command=command,
+    ).open()
 
 
-def _swap_into_place(staging: Path, destination: Path) -> None:
-    """Move ``staging`` to ``destination``; an existing folder is kept until the move succeeds."""
-    if destination.exists() and not destination.is_dir():
-        raise ResultsError(f"{destination}: exists and is not a folder")
-    retired = None
-    if destination.exists():
-        retired = destination.with_name(f".{destination.name}.old-{os.getpid()}")
-        os.replace(destination, retired)
-    try:
-        os.replace(staging, destination)
-    except OSError as error:
-        if retired is not None:
-            os.replace(retired, destination)
-        raise ResultsError(f"{destination}: cannot write results: {error.strerror}") from None
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+def write_results(folder: ResultsFolder, destination: Path | OutputFolder) -> Path:
+    """Write ``folder``'s tables and manifest, replacing negsim's earlier files only once complete.
+
+    ``destination`` is a path (opened here) or a folder opened before the work.
+    """
+    output = (
+        destination
+        if isinstance(destination, OutputFolder)
+        else open_results_folder(Path(destination))
+    )
+    with output:
+        for name, frame in folder.tables().items():
+            output.write_file(name, partial(_write_csv, frame), len(frame))
+        return output.commit(folder.manifest)
