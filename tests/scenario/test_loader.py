@@ -152,8 +152,8 @@ def test_geneva3_loads_with_every_variant() -> None:
     assert len(scenario.leaders) == 3
     assert len(scenario.regions) == 9
     assert len(scenario.events) == 17
-    assert len(scenario.hypotheses) == 5
-    assert len(scenario.uncertain) == 6
+    assert len(scenario.hypotheses) == 7
+    assert len(scenario.uncertain) == 8
     assert scenario.weeks() == 47
     events = {name: len(s.events) for name, s in scenario_file.variants.items()}
     assert events == {"base": 17, "no_russian_escalation": 10, "alloush_alive": 16, "neither": 9}

@@ -281,7 +281,9 @@ def test_child_scenario_alone_satisfies_the_json_schema(json_schema: dict[str, A
 
 def test_json_schema_rejects_what_the_loader_rejects(json_schema: dict[str, Any]) -> None:
     """A sanity check that the schema is not vacuous: unknown keys and wrong kinds fail."""
-    data = _jsonable(yaml.safe_load(SCENARIOS[0].read_text(encoding="utf-8")))
+    data = _jsonable(
+        yaml.safe_load((ROOT / "scenarios" / "geneva3.yaml").read_text(encoding="utf-8"))
+    )
     validator = jsonschema.Draft202012Validator(json_schema)
     bad_key = json.loads(json.dumps(data))
     bad_key["actors"]["regime"]["capabilty"] = 1.0

@@ -100,7 +100,7 @@ def test_range_leaving_out_the_base_value_is_a_located_warning(tmp_path: Path) -
 def test_parameter_paths_list_numbers_of_the_world_only(geneva3) -> None:
     paths = parameter_paths(geneva3.scenario.model_dump())
     assert paths["actors.regime.resolve"] == 0.8
-    assert paths["events.russian_intervention.intensity"] == 0.6
+    assert paths["events.russian_intervention.intensity"] == 0.3
     assert paths["leaders.zahran_alloush.successor.cohesion_shock"] == 0.25
     assert "parameters.hardline_margin" in paths  # a default, not written in the file
     assert paths["parameters.belief_noise"] == {"uniform": {"low": 0.02, "high": 0.06}}
