@@ -81,7 +81,7 @@ def parameter_paths(data: dict[str, Any], include_unset: bool = False) -> dict[s
     return found
 
 
-def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
+def lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
     """(found, value) of a dotted path in scenario data, events addressed by id."""
     current: Any = data
     parts = dotted.split(".")
@@ -139,7 +139,7 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
     for dotted, spec in uncertain.items():
         where = ("uncertain", dotted)
         first = str(dotted).split(".", 1)[0]
-        found, value = _lookup(scenario_data, str(dotted))
+        found, value = lookup(scenario_data, str(dotted))
         if first in ANALYSIS_BLOCKS:
             errors.append(
                 (where, f"`{first}` describes the analysis, not the world: not sweepable")
@@ -174,11 +174,10 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
                 detail = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
                 problem = f"the range reaches {end:g}, which {dotted} does not accept ({detail})"
                 break
-            if value is None:
-                broken = check_references(edited, variant_only=True)
-                if broken:
-                    problem = f"setting {dotted} to {end:g} breaks the scenario: {broken[0][1]}"
-                    break
+            broken = check_references(edited, variant_only=True)
+            if broken:
+                problem = f"setting {dotted} to {end:g} breaks the scenario: {broken[0][1]}"
+                break
         if problem:
             errors.append((where, problem))
             continue
