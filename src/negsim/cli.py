@@ -365,7 +365,7 @@ def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool)
     default="morris",
     show_default=True,
     help="Design and indices: morris (screening: mu*, sigma), sobol (S1, ST), "
-    "lhs (Latin hypercube: delta, S1).",
+    "lhs (Latin hypercube: S1 by RBD-FAST).",
 )
 @click.option(
     "--samples",

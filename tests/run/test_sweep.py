@@ -132,3 +132,145 @@ def test_points_share_random_numbers_and_any_executor_gives_the_same_runs(geneva
         for name in variants:
             for outcome, values in serial[index][name].outcomes.items():
                 np.testing.assert_array_equal(values, parallel[index][name].outcomes[outcome])
+
+
+# ------------------------------------------------------------- end to end (CLI)
+
+TINY = """\
+name: tiny
+calendar: {start: 2020-01-06, end: 2020-05-31}
+issue: {name: transition}
+actors:
+  gov: {kind: government, capability: 1.0, resolve: 0.6}
+  opp: {kind: opposition}
+  rebels: {kind: faction, coalition: opp, capability: 0.6}
+  backer: {kind: patron, client: gov}
+  envoy: {kind: mediator, leverage: 0.5}
+regions:
+  north: {adjacent: [south], control: {gov: 0.5, rebels: 0.5}}
+  south: {control: {gov: 1.0}}
+events:
+  - {id: push, type: offensive, date: 2020-02-03, actor: gov, region: north, intensity: 2.0}
+  - {id: talks, type: negotiation_round, date: 2020-03-02, mediator: envoy}
+variants:
+  no_push: {remove_events: [push]}
+hypotheses:
+  push_hurts_talks: {metric: agreement, treatment: base, control: no_push, expected: decrease}
+  push_weakens_rebels: {metric: opposition_cohesion_at_talks, treatment: base, control: no_push, expected: decrease}
+uncertain:
+  actors.gov.resolve: {uniform: {low: 0.4, high: 0.8}}
+  events.push.intensity: {uniform: {low: 1.0, high: 3.0}}
+"""
+
+TABLES = ("sweep.csv", "sensitivity.csv", "robustness.csv")
+
+
+@pytest.fixture()
+def tiny(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+def sweep_cli(*args: str):
+    from click.testing import CliRunner
+
+    from negsim.cli import main
+
+    return CliRunner().invoke(main, ["sweep", *args], catch_exceptions=False)
+
+
+def test_tiny_sweep_end_to_end(tiny, tmp_path) -> None:
+    out = tmp_path / "out"
+    result = sweep_cli(str(tiny), "-N", "2", "-n", "30", "-j", "1", "-o", str(out), "--plot")
+    assert result.exit_code == 0, result.output
+    assert "Morris over 2 parameters" in result.output  # the plan, before the work
+    assert "= 420 runs" in result.output  # (2 x 3 points + 1) x 2 variants x 30 runs
+    assert "push_hurts_talks (agreement, expected decrease)" in result.output
+    import json
+
+    import pandas as pd
+
+    sweep = pd.read_csv(out / "sweep.csv")
+    assert len(sweep) == 6
+    assert list(sweep.columns[:3]) == ["sample", "actors.gov.resolve", "events.push.intensity"]
+    assert {"push_hurts_talks.effect", "push_hurts_talks.verdict"} <= set(sweep.columns)
+    assert "record_share" not in sweep.columns  # no `observed:` block
+    sensitivity = pd.read_csv(out / "sensitivity.csv")
+    assert len(sensitivity) == 2 * 2 and "mu_star_ci_high" in sensitivity.columns
+    robustness = pd.read_csv(out / "robustness.csv")
+    for _, rows in robustness.groupby("hypothesis"):
+        assert rows["share"].sum() == pytest.approx(1.0)
+        assert rows["at_scenario_values"].sum() == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sweep"]["identity"]["seed"] == 1 and set(TABLES) <= set(manifest["files"])
+    assert (out / "figures" / "sensitivity_push_hurts_talks.png").is_file()
+    assert not (tmp_path / ".out.sweep-checkpoint").exists()
+    # A run folder is never taken for a sweep folder.
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text('{"negsim": "0.1.0", "files": {}}')
+    refused = sweep_cli(str(tiny), "-N", "2", "-n", "30", "-o", str(tmp_path / "run"))
+    assert refused.exit_code == 1 and "holds `negsim run` results" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["-m", "sobol", "-N", "12"], "power of 2 (got 12; try 16)"),
+        (["-m", "grid"], "Invalid value for '--method'"),
+    ],
+)
+def test_bad_options_are_one_line_errors(tiny, tmp_path, args, phrase) -> None:
+    result = sweep_cli(str(tiny), *args, "-o", str(tmp_path / "o"))
+    assert result.exit_code in (1, 2) and phrase in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_scenario_without_uncertain_says_what_to_do(tmp_path) -> None:
+    path = tmp_path / "plain.yaml"
+    path.write_text(TINY.split("uncertain:")[0], encoding="utf-8")
+    result = sweep_cli(str(path), "-o", str(tmp_path / "o"))
+    assert result.exit_code == 1
+    assert "no `uncertain` block" in result.output and "--all" in result.output
+
+
+def test_resume_after_sigkill_writes_the_same_files(tiny, tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [str(tiny), "-N", "6", "-n", "30", "-j", "1", "--seed", "3"]
+    killed = tmp_path / "killed"
+    checkpoint = tmp_path / ".killed.sweep-checkpoint" / "points.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "negsim.cli", "sweep", *args, "-o", str(killed), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if checkpoint.is_file() and checkpoint.read_bytes().count(b"\n") >= 3:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the sweep ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done = checkpoint.read_bytes().count(b"\n")
+    assert 3 <= done < 19 and not (killed / "sweep.csv").exists()
+
+    again = sweep_cli(*args, "-o", str(killed))  # without --resume: refused, nothing lost
+    assert again.exit_code == 1 and "continue it with --resume" in again.output
+    other = sweep_cli(*args[:-1], "4", "-o", str(killed), "--resume")
+    assert other.exit_code == 1 and "seed 3 (now 4)" in other.output
+
+    resumed = sweep_cli(*args, "-o", str(killed), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"{done} taken from the checkpoint" in resumed.output
+    whole = tmp_path / "whole"
+    assert sweep_cli(*args, "-o", str(whole)).exit_code == 0
+    for name in TABLES:
+        assert (killed / name).read_bytes() == (whole / name).read_bytes(), name
+    finished = sweep_cli(*args, "-o", str(whole), "--resume")
+    assert finished.exit_code == 0 and "Already complete" in finished.output

@@ -1,0 +1,267 @@
+"""Figures of a sweep folder (`negsim sweep --plot`), drawn from its CSV files only.
+
+Per hypothesis (``<name>`` is the hypothesis name, ``<fmt>`` png, svg or pdf):
+
+* ``sensitivity_<name>.<fmt>``: each parameter's index from `sensitivity.csv`
+  (Morris μ*, Sobol' ST, or S1 for a Latin hypercube) with its confidence
+  interval, most influential first;
+* ``effect_<name>.<fmt>``: the effect at every sample point against the three
+  most influential parameters, coloured by the verdict there, with the
+  flip region's bounds on each parameter shaded;
+* ``flip_<name>.<fmt>``: where the verdict differs from the one at the
+  scenario's own values: the sample points on the two parameters the flip
+  box restricts first (or the two most influential), coloured by verdict,
+  and the box. Not drawn when the verdict holds at every point.
+
+Nothing is computed here but the layout. Figures go to ``<folder>/figures/``
+under the same rules as `negsim plot`'s: only figure files a record
+(``figures.json``) lists are ever replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from negsim import __version__
+from negsim.errors import NegsimError, ResultsError
+from negsim.results.folder import FolderKind, OutputFolder
+
+FORMATS = ("png", "svg", "pdf")
+SWEEP_FIGURES = FolderKind(
+    what="figures", record="figures.json", writer="negsim sweep --plot", strict=False
+)
+VERDICT_COLOURS = {
+    "supported": "#009E73",
+    "contradicted": "#D55E00",
+    "negligible": "#0072B2",
+    "inconclusive": "#999999",
+}
+_INDEX_LABEL = {"mu_star": "Morris μ*", "ST": "total Sobol' index ST", "S1": "first-order index S1"}
+_METADATA: dict[str, dict[str, Any]] = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+}
+_RC = {
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "negsim",
+}
+
+
+@dataclass
+class SweepPlotReport:
+    """Files written, and one line per figure that could not be drawn."""
+
+    written: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _colour(verdict: str) -> str:
+    return VERDICT_COLOURS.get(verdict, "#000000")
+
+
+def _main_index(sensitivity: pd.DataFrame) -> str:
+    for index in ("mu_star", "ST", "S1"):
+        if index in sensitivity.columns:
+            return index
+    raise ValueError("sensitivity.csv has none of mu_star, ST, S1")
+
+
+def _sensitivity(hypothesis: str, metric: str, rows: pd.DataFrame, index: str) -> Figure:
+    rows = rows.sort_values(index, ascending=True, na_position="first")
+    fig = Figure(figsize=(8.0, 0.45 * len(rows) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(rows))
+    values = rows[index].to_numpy(dtype=float)
+    ax.barh(y, np.nan_to_num(values), color="#0072B2", alpha=0.8)
+    low, high = rows.get(f"{index}_ci_low"), rows.get(f"{index}_ci_high")
+    if low is not None and high is not None:
+        ax.errorbar(
+            values,
+            y,
+            xerr=[values - low.to_numpy(dtype=float), high.to_numpy(dtype=float) - values],
+            fmt="none",
+            ecolor="0.2",
+            capsize=3,
+        )
+    ax.set_yticks(y, rows["parameter"].tolist())
+    ax.axvline(0, color="0.5", linewidth=0.8)
+    ax.set_xlabel(f"{_INDEX_LABEL.get(index, index)} of the effect on {metric} (95 % interval)")
+    fig.suptitle(f"{hypothesis}: which assumptions the effect turns on", x=0.01, ha="left")
+    return fig
+
+
+def _effect(
+    hypothesis: str,
+    metric: str,
+    sweep: pd.DataFrame,
+    parameters: list[str],
+    boxes: pd.DataFrame,
+) -> Figure:
+    fig = Figure(figsize=(4.0 * len(parameters) + 1.5, 4.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(parameters), sharey=True))
+    effect = sweep[f"{hypothesis}.effect"].to_numpy(dtype=float)
+    verdicts = sweep[f"{hypothesis}.verdict"].astype(str)
+    for ax, parameter in zip(axes, parameters, strict=True):
+        for _, box in boxes.iterrows():
+            low, high = box.get(f"low.{parameter}"), box.get(f"high.{parameter}")
+            if isinstance(box["box"], str) and parameter in box["box"]:
+                ax.axvspan(low, high, color=_colour(str(box["verdict"])), alpha=0.12, linewidth=0)
+        ax.scatter(
+            sweep[parameter], effect, c=[_colour(v) for v in verdicts], s=18, edgecolors="none"
+        )
+        ax.axhline(0, color="0.4", linewidth=0.8)
+        ax.set_xlabel(parameter)
+    axes[0].set_ylabel(f"effect on {metric}\n(treatment − control)")
+    present = list(dict.fromkeys(verdicts))
+    fig.legend(
+        handles=[Patch(color=_colour(v), label=v) for v in present],
+        loc="outside right upper",
+        frameon=False,
+        title="verdict at the point",
+    )
+    fig.suptitle(f"{hypothesis}: effect against its most influential parameters", x=0.01, ha="left")
+    return fig
+
+
+def _flip(
+    hypothesis: str, sweep: pd.DataFrame, box: pd.Series, axes_names: list[str], base: str
+) -> Figure:
+    fig = Figure(figsize=(7.0, 5.0), layout="constrained")
+    ax = fig.subplots()
+    verdicts = sweep[f"{hypothesis}.verdict"].astype(str)
+    x_name, y_name = axes_names
+    ax.scatter(
+        sweep[x_name], sweep[y_name], c=[_colour(v) for v in verdicts], s=22, edgecolors="none"
+    )
+    x0, x1 = float(box[f"low.{x_name}"]), float(box[f"high.{x_name}"])
+    y0, y1 = float(box[f"low.{y_name}"]), float(box[f"high.{y_name}"])
+    ax.add_patch(
+        Rectangle(
+            (x0, y0),
+            x1 - x0,
+            y1 - y0,
+            fill=False,
+            edgecolor=_colour(str(box["verdict"])),
+            linewidth=2,
+        )
+    )
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(y_name)
+    present = list(dict.fromkeys(verdicts))
+    fig.legend(
+        handles=[Patch(color=_colour(v), label=v) for v in present],
+        loc="outside right upper",
+        frameon=False,
+        title="verdict",
+    )
+    ax.set_title(
+        f"{hypothesis}: {box['verdict']} instead of {base} in the box\n"
+        f"coverage {float(box['box_coverage']):.0%}, density {float(box['box_density']):.0%}; "
+        f"{box['box']}",
+        loc="left",
+        fontsize=9,
+        wrap=True,
+    )
+    return fig
+
+
+def _restricted(box_text: str) -> list[str]:
+    return [part.split(" in [", 1)[0].strip() for part in box_text.split(";") if " in [" in part]
+
+
+def plot_sweep(folder: Path, out_dir: Path | None = None, fmt: str = "png") -> SweepPlotReport:
+    """Draw every figure of a sweep folder (see the module's docstring).
+
+    Raises:
+        NegsimError: not a sweep folder, an unknown format, or a figure folder
+            that cannot be written.
+    """
+    folder = Path(folder)
+    if fmt not in FORMATS:
+        raise NegsimError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        sweep = pd.read_csv(folder / "sweep.csv")
+        sensitivity = pd.read_csv(folder / "sensitivity.csv")
+        robustness = pd.read_csv(folder / "robustness.csv")
+    except (OSError, ValueError) as error:
+        raise NegsimError(f"{folder}: not a sweep folder ({error})") from None
+    index = _main_index(sensitivity)
+    hypotheses = list(dict.fromkeys(robustness["hypothesis"]))
+    figures: list[tuple[str, Callable[[], Figure]]] = []
+    for hypothesis in hypotheses:
+        rows = sensitivity[sensitivity["hypothesis"] == hypothesis]
+        verdict_rows = robustness[robustness["hypothesis"] == hypothesis]
+        metric = str(verdict_rows["metric"].iloc[0])
+        base = verdict_rows.loc[verdict_rows["at_scenario_values"] == 1, "verdict"]
+        base_verdict = str(base.iloc[0]) if len(base) else ""
+        ranked = [str(p) for p in rows.sort_values("rank")["parameter"] if pd.notna(p)]
+        boxes = verdict_rows[verdict_rows["box"].notna()]
+        figures.append(
+            (f"sensitivity_{hypothesis}", _bind(_sensitivity, hypothesis, metric, rows, index))
+        )
+        figures.append(
+            (f"effect_{hypothesis}", _bind(_effect, hypothesis, metric, sweep, ranked[:3], boxes))
+        )
+        if len(boxes):
+            box = boxes.iloc[0]
+            chosen = [p for p in _restricted(str(box["box"])) if p in sweep.columns]
+            chosen += [p for p in ranked if p not in chosen]
+            if len(chosen) >= 2:
+                figures.append(
+                    (
+                        f"flip_{hypothesis}",
+                        _bind(_flip, hypothesis, sweep, box, chosen[:2], base_verdict),
+                    )
+                )
+    report = SweepPlotReport()
+    names = [f"{name}.{fmt}" for name, _ in figures]
+    output = OutputFolder(
+        Path(out_dir) if out_dir is not None else folder / "figures",
+        SWEEP_FIGURES,
+        names=[*names, SWEEP_FIGURES.record],
+    )
+    try:
+        with output.open(), mpl.rc_context(_RC):  # type: ignore[arg-type]
+            for (name, build), filename in zip(figures, names, strict=True):
+                try:
+                    output.write_file(filename, partial(_draw, build, fmt))
+                except NegsimError:
+                    raise
+                except Exception as error:  # bad data must never surface as a traceback
+                    report.problems.append(
+                        f"{folder}: cannot draw {name} ({type(error).__name__}: {error})"
+                    )
+                    continue
+                report.written.append(output.path / filename)
+            output.commit({"negsim": __version__, "sweep": str(folder)})
+    except ResultsError as error:
+        raise NegsimError(str(error)) from None
+    return report
+
+
+def _bind(function: Callable[..., Figure], *args: Any) -> Callable[[], Figure]:
+    return lambda: function(*args)
+
+
+def _draw(build: Callable[[], Figure], fmt: str, path: Path) -> None:
+    _save(build(), path, fmt)
+
+
+def _save(fig: Figure, path: Path, fmt: str) -> None:
+    try:
+        fig.savefig(path, format=fmt, dpi=150, metadata=_METADATA[fmt])
+    finally:
+        fig.clear()
