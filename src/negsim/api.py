@@ -275,11 +275,6 @@ class Experiment:
     """Things to know about the results folder (e.g. leftovers it could not remove)."""
 
 
-def _weeks(scenario_file: ScenarioFile) -> int:
-    calendar = scenario_file.scenario.calendar
-    return (calendar.end - calendar.start).days // 7 + 1
-
-
 def run_experiment(
     scenario_path: str | Path,
     runs: int | None = None,
@@ -332,7 +327,7 @@ def run_experiment(
     output = open_results_folder(
         destination,
         protect=[("the current folder", Path.cwd()), ("the scenario file", scenario_file.path)],
-        estimate=estimated_bytes(runs, len(chosen), _weeks(scenario_file), len(scenario.actors)),
+        estimate=estimated_bytes(runs, len(chosen), scenario.weeks(), len(scenario.actors)),
         wait=wait,
         on_wait=waiting,
         command=command,

@@ -29,6 +29,7 @@ INTEGER_OUTCOMES = {
     "walkouts_government",
     "walkouts_opposition",
     "deals_rejected",
+    "deals_voted_down",
 }
 
 
@@ -105,7 +106,7 @@ def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
 # Measured on the bundled scenarios: a runs.csv field takes 4-5 bytes on
 # average (0/1 outcomes, empty dates), at most 11 ("-0.0123457,"); a
 # timeseries.csv row about 90. The per-step metrics are two per fighting
-# actor and about ten more: fewer than the actors plus a dozen.
+# actor and about fifteen more: no more than the actors plus sixteen.
 _FIELD_BYTES = 7
 _TIMESERIES_ROW_BYTES = 95
 
@@ -118,6 +119,6 @@ def estimated_bytes(runs: int, variants: int, steps: int, actors: int) -> int:
     room before any work, so a rough but not low figure is what is needed.
     """
     runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + 10
-    metrics = actors + 12
+    metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
     return runs * variants * runs_row + timeseries
