@@ -49,6 +49,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
         "events.csv",
         "hypotheses.csv",
         "manifest.json",
+        "patterns.csv",
         "runs.csv",
         "timeseries.csv",
     ]
@@ -78,7 +79,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
         "p95",
     ]
     hypotheses = pd.read_csv(out / "hypotheses.csv")
-    assert set(hypotheses["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    assert set(hypotheses["verdict"]) <= {"supported", "contradicted", "negligible", "inconclusive"}
     assert (hypotheses["runs"] == 60).all()
     manifest = json.loads((out / "manifest.json").read_text())
     for key in (

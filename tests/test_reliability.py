@@ -321,6 +321,17 @@ def test_plot_out_is_checked_before_drawing(tiny: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in user.iterdir()) == ["outcomes.png"]
 
 
+def test_plot_onto_a_disk_too_small_for_the_figures_fails_before_drawing(
+    small_disk, tiny: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r"
+    run_into(tiny, out)
+    disk = small_disk("512k")
+    line = error_line(negsim("plot", out, "--out", disk / "figures"))
+    assert line.startswith(f"{disk / 'figures'}: not enough free space: the figures need about")
+    assert list(disk.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- failures during the work
 
 

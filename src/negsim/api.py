@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from negsim import __version__
-from negsim.analysis.verdicts import hypothesis_table, runs_warnings
+from negsim.analysis.patterns import (
+    MIN_RECORD_RUNS,
+    WeekPattern,
+    match,
+    patterns_table,
+    weeks_of,
+)
+from negsim.analysis.verdicts import hypothesis_table, runs_warnings, selection_warnings
 from negsim.errors import NegsimError, NegsimWarning, UsageError
 from negsim.results import (
     Holder,
@@ -42,6 +49,7 @@ from negsim.run.executors import available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
 
 __all__ = [
+    "AUTO",
     "MAX_RUNS",
     "Experiment",
     "Simulation",
@@ -53,6 +61,8 @@ __all__ = [
 
 MAX_RUNS = 1_000_000
 """Most replications per variant (as the scenario's `experiment.runs` allows)."""
+AUTO = "auto"
+"""`runs="auto"`: add whole chunks until every verdict is decided (see `run_experiment`)."""
 
 
 def _whole(name: str, value: Any, low: int, high: int | None) -> int:
@@ -78,6 +88,8 @@ def check_argument(name: str, value: Any) -> Any:
         UsageError: ``"NAME: what is wrong (got VALUE)"``, the message the CLI shows.
     """
     if name == "runs":
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
         return _whole(name, value, 1, MAX_RUNS)
     if name == "seed":
         return _whole(name, value, 0, None)
@@ -163,7 +175,7 @@ class Simulation:
         chosen = names if metric is None else [metric]
         unknown = [m for m in chosen if m not in names]
         if unknown:
-            raise KeyError(f"unknown metric {unknown[0]!r}; known: {', '.join(names)}")
+            raise UsageError(f"metric: unknown metric {unknown[0]!r}; known: {', '.join(names)}")
         frames = []
         series = self.ensemble.series
         steps, runs = series.shape[1], series.shape[2]
@@ -189,7 +201,7 @@ def simulate(
     variant: str = BASE,
     runs: int | None = None,
     seed: int | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> Simulation:
     """Simulate one variant ``runs`` times (defaults from the scenario's `experiment`).
 
@@ -200,7 +212,7 @@ def simulate(
     """
     runs = _optional("runs", runs)
     seed = _optional("seed", seed)
-    jobs = check_argument("jobs", jobs)
+    jobs = _optional("jobs", jobs)
     scenario_file = _scenario_file(scenario)
     (variant,) = _variant_names(scenario_file, [variant])
     experiment = scenario_file.scenario.experiment
@@ -273,11 +285,17 @@ class Experiment:
     """Entries of the results folder negsim did not write, left as they were."""
     notes: list[str] = field(default_factory=list)
     """Things to know about the results folder (e.g. leftovers it could not remove)."""
+    patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """`patterns.csv`: how often the base runs reproduce the scenario's record (empty without one)."""
+    record_runs: int | None = None
+    """Base runs that reproduce every pattern of the record (None without a record or a base run)."""
+    auto_passes: list[int] = field(default_factory=list)
+    """With `runs="auto"`: the run counts tried, in order (the last is `runs`)."""
 
 
 def run_experiment(
     scenario_path: str | Path,
-    runs: int | None = None,
+    runs: int | str | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
     variants: Sequence[str] = (),
@@ -286,6 +304,7 @@ def run_experiment(
     progress: ProgressCallback | None = None,
     command: Sequence[str] | None = None,
     wait: bool = False,
+    given_record: bool = False,
 ) -> Experiment:
     """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results.
 
@@ -294,11 +313,23 @@ def run_experiment(
     disk) and locked before the first replication is simulated. ``wait``
     waits for another run writing the same folder instead of failing.
 
+    ``runs="auto"`` starts from the scenario's `experiment.runs` and adds whole
+    chunks until every verdict (all worlds) is decided against its smallest
+    effect, or `experiment.auto_max_runs` is reached; each pass simulates from
+    the first replication, so the result is that of ``runs=<the final count>``,
+    byte for byte.
+
+    When the scenario has an `observed` record, every verdict is also judged
+    on the worlds that reproduce it (the `record_*` columns). ``given_record``
+    (or a hypothesis' `given: record`) requires those verdicts: fewer than
+    `MIN_RECORD_RUNS` matching base runs is then an error, raised after the
+    results (patterns.csv included) are written.
+
     Raises:
         UsageError: an argument out of range (the message `negsim run` shows).
         ScenarioError: the scenario file has problems.
         ResultsError: the results folder cannot be used or written.
-        NegsimError: an unknown variant.
+        NegsimError: an unknown variant; a record required but absent or too rarely reproduced.
     """
     started = time.perf_counter()
     runs = _optional("runs", runs)
@@ -308,13 +339,32 @@ def run_experiment(
     scenario_file = _scenario_file(scenario_path)
     scenario = scenario_file.scenario
     experiment = scenario.experiment
-    runs = experiment.runs if runs is None else runs
+    auto = runs == AUTO
+    cap = max(experiment.auto_max_runs, experiment.runs)
+    runs = experiment.runs if runs is None or auto else int(runs)
     seed = experiment.seed if seed is None else seed
     confidence = experiment.confidence if confidence is None else confidence
     chosen = _variant_names(scenario_file, variants)
     destination = Path(out) if out is not None else Path("results") / scenario.name
     command = list(command) if command is not None else list(sys.argv)
     _warn_if_more_jobs_than_cores(jobs)
+    hypotheses_spec = {
+        name: hypothesis.model_dump() for name, hypothesis in scenario.hypotheses.items()
+    }
+    required = [name for name, spec in hypotheses_spec.items() if spec.get("given") == "record"]
+    needs_record = given_record or bool(required)
+    if needs_record:
+        asked = "--given-record" if given_record else f"given: record ({', '.join(required)})"
+        if not scenario.observed:
+            raise NegsimError(
+                f"{scenario_file.path}: {asked} needs an `observed:` block (the record's "
+                "patterns) in the scenario; see docs/scenario-format.md"
+            )
+        if BASE not in chosen:
+            raise NegsimError(
+                f"{asked}: the worlds like ours are base runs; run the `base` variant too"
+            )
+    patterns = weeks_of(scenario) if scenario.observed else []
 
     def waiting(holder: Holder) -> None:
         warnings.warn(
@@ -327,31 +377,48 @@ def run_experiment(
     output = open_results_folder(
         destination,
         protect=[("the current folder", Path.cwd()), ("the scenario file", scenario_file.path)],
-        estimate=estimated_bytes(runs, len(chosen), scenario.weeks(), len(scenario.actors)),
+        estimate=estimated_bytes(
+            cap if auto else runs, len(chosen), scenario.weeks(), len(scenario.actors)
+        ),
         wait=wait,
         on_wait=waiting,
         command=command,
     )
+    passes: list[int] = []
     with output:
-        summaries: dict[str, pd.DataFrame] = {}
-
-        def summarise(ensemble: EnsembleResult) -> EnsembleResult:
-            # Keep the percentiles, drop the (metric, week, run) array.
-            summaries[ensemble.variant] = timeseries_frame(ensemble)
-            ensemble.series = ensemble.series[..., :0]
-            return ensemble
-
-        ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
-        runs_table = runs_frame(ensembles)
-        hypotheses_spec = {
-            name: hypothesis.model_dump() for name, hypothesis in scenario.hypotheses.items()
-        }
-        hypotheses = hypothesis_table(
-            runs_table, hypotheses_spec, confidence, experiment.bootstrap_resamples, seed
-        )
+        while True:
+            passes.append(runs)
+            ensembles, summaries, matches = _simulate_and_summarise(
+                scenario_file, chosen, runs, seed, jobs, progress, patterns
+            )
+            runs_table = runs_frame(ensembles)
+            record = None
+            if BASE in matches:
+                matched = matches[BASE].all(axis=0)
+                record = pd.Series(matched.tolist(), index=pd.RangeIndex(runs, name="replication"))
+                runs_table["matches_record"] = (
+                    runs_table["replication"].map(record).astype(float).to_numpy()
+                )
+            hypotheses = hypothesis_table(
+                runs_table,
+                hypotheses_spec,
+                confidence,
+                experiment.bootstrap_resamples,
+                seed,
+                record,
+            )
+            following = _next_runs(hypotheses, runs, cap, experiment.chunk_size) if auto else None
+            if following is None:
+                break
+            runs = following
         skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
         timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
         events = events_frame({name: scenario_file.variant(name) for name in chosen})
+        if BASE in matches:
+            patterns_frame = patterns_table(patterns, matches[BASE], confidence)
+        else:
+            patterns_frame = patterns_table([], np.zeros((0, 0), dtype=bool), confidence).iloc[:0]
+        record_runs = int(record.sum()) if record is not None else None
         elapsed = time.perf_counter() - started
         manifest = {
             "negsim": __version__,
@@ -363,22 +430,92 @@ def run_experiment(
             "scenario_sha256": scenario_file.sha256,
             "seed": seed,
             "runs": runs,
+            "runs_auto": passes if auto else None,
             "chunk_size": experiment.chunk_size,
             "variants": chosen,
             "confidence": confidence,
             "bootstrap_resamples": experiment.bootstrap_resamples,
             "hypotheses_skipped": skipped,
+            "observed_patterns": len(patterns),
+            "record_runs": record_runs,
+            "given_record": needs_record,
             "elapsed_seconds": round(elapsed, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": command,
         }
-        write_results(ResultsFolder(runs_table, timeseries, hypotheses, events, manifest), output)
+        write_results(
+            ResultsFolder(runs_table, timeseries, hypotheses, events, manifest, patterns_frame),
+            output,
+        )
     paired = zip(hypotheses["hypothesis"].astype(str), hypotheses["runs"].astype(int), strict=True)
-    for message in runs_warnings(list(paired)):
+    for message in runs_warnings(list(paired)) + selection_warnings(hypotheses):
         warnings.warn(message, NegsimWarning, stacklevel=2)
+    if needs_record and (record_runs or 0) < MIN_RECORD_RUNS:
+        raise NegsimError(
+            f"only {record_runs or 0} of {runs} base runs reproduce the record "
+            f"(every pattern of `observed:`), fewer than the {MIN_RECORD_RUNS} a verdict on "
+            f"the worlds like ours needs; results are in {output.path}/ (patterns.csv says "
+            "which patterns the runs miss): run more (--runs) or check the patterns"
+        )
     return Experiment(
-        output.path, hypotheses, skipped, elapsed, runs, chosen, output.kept, output.notes
+        output.path,
+        hypotheses,
+        skipped,
+        elapsed,
+        runs,
+        chosen,
+        output.kept,
+        output.notes,
+        patterns_frame,
+        record_runs,
+        passes,
     )
+
+
+def _simulate_and_summarise(
+    scenario_file: ScenarioFile,
+    chosen: list[str],
+    runs: int,
+    seed: int,
+    jobs: int,
+    progress: ProgressCallback | None,
+    patterns: list[WeekPattern],
+) -> tuple[list[EnsembleResult], dict[str, pd.DataFrame], dict[str, np.ndarray]]:
+    """Every chosen variant's ensemble, its per-week summary and the base runs' record matches.
+
+    Each ensemble's (metric, week, run) array is dropped once summarised, so
+    only one variant's array is held at a time.
+    """
+    summaries: dict[str, pd.DataFrame] = {}
+    matches: dict[str, np.ndarray] = {}
+
+    def summarise(ensemble: EnsembleResult) -> EnsembleResult:
+        summaries[ensemble.variant] = timeseries_frame(ensemble)
+        if patterns and ensemble.variant == BASE:
+            matches[BASE] = match(patterns, ensemble.series, ensemble.metric_names)
+        # A fresh empty array, not a view: a view would keep the whole array alive.
+        ensemble.series = np.empty(ensemble.series.shape[:2] + (0,), ensemble.series.dtype)
+        return ensemble
+
+    ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
+    return ensembles, summaries, matches
+
+
+def _next_runs(hypotheses: pd.DataFrame, runs: int, cap: int, chunk: int) -> int | None:
+    """The next run count of `runs="auto"`, or None when done.
+
+    Done when every verdict is decided, when the cap is reached, or when the
+    undecided ones sit on their bound (no run count decides them). Otherwise
+    the largest estimate of the runs needed, at least one chunk more and at
+    most four times as many, rounded up to whole chunks.
+    """
+    needed = hypotheses["runs_needed"].astype(float)
+    finite = needed[np.isfinite(needed)]
+    if runs >= cap or finite.empty:
+        return None
+    target = max(runs + chunk, min(float(finite.max()), 4.0 * runs))
+    whole = int(np.ceil(target / chunk) * chunk)
+    return min(cap, whole)
 
 
 def _mesa_version() -> str:

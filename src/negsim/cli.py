@@ -82,11 +82,17 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(files: tuple[Path, ...]) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings (e.g. overlapping rounds) as problems (exit 1)."
+)
+def validate(files: tuple[Path, ...], strict: bool) -> None:
     """Check scenario FILES; print every problem as FILE:LINE: field: message.
 
     Each file is loaded as `negsim run` would load it, with its `extends`
-    chain and every variant applied. Exit status 1 if any file has a problem.
+    chain and every variant applied. Warnings (something that validates but
+    may not do what you meant, such as overlapping rounds) are printed as
+    FILE:LINE: field: warning: message and do not change the exit status
+    unless --strict. Exit status 1 if any file has a problem.
     """
     from negsim.scenario import load
 
@@ -98,6 +104,13 @@ def validate(files: tuple[Path, ...]) -> None:
             failed += 1
             for problem in error.problems:
                 click.echo(str(problem), err=True)
+            continue
+        for warning in scenario_file.warnings:
+            where = f"{warning.file}:{warning.line}" if warning.line is not None else warning.file
+            field = f" {warning.path}:" if warning.path else ""
+            click.echo(f"{where}:{field} warning: {warning.message}", err=True)
+        if strict and scenario_file.warnings:
+            failed += 1
             continue
         scenario = scenario_file.scenario
         click.echo(

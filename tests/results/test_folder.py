@@ -15,7 +15,14 @@ from negsim.results import ResultsFolder, open_results_folder, write_results
 from negsim.results.folder import STAGING_PREFIX, FolderKind, OutputFolder, read_record
 from negsim.results.lock import LOCK_NAME
 
-TABLES = ["events.csv", "hypotheses.csv", "manifest.json", "runs.csv", "timeseries.csv"]
+TABLES = [
+    "events.csv",
+    "hypotheses.csv",
+    "manifest.json",
+    "patterns.csv",
+    "runs.csv",
+    "timeseries.csv",
+]
 
 
 def results(rows: int = 3, tag: str = "a") -> ResultsFolder:
@@ -110,7 +117,8 @@ def test_a_manifest_negsim_cannot_read_refuses_the_folder(
 def test_an_older_manifest_lists_the_five_files_it_wrote(tmp_path: Path) -> None:
     out = tmp_path / "r"
     out.mkdir()
-    for name in TABLES:
+    # The files of a folder written before manifests listed them (no patterns.csv yet).
+    for name in ("events.csv", "hypotheses.csv", "runs.csv", "timeseries.csv"):
         (out / name).write_text("old\n", encoding="utf-8")
     (out / "manifest.json").write_text('{"negsim": "0.1.0", "runs": 10}', encoding="utf-8")
     (out / "figures").mkdir()
@@ -159,6 +167,15 @@ def test_a_file_is_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ResultsError, match="a part of the path is a file"):
         write_results(results(), file / "sub")
     assert file.read_text(encoding="utf-8") == "mine"
+
+
+def test_a_symbolic_link_to_nothing_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "r"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(ResultsError) as info:
+        write_results(results(), link)
+    assert str(info.value) == f"{link}: a symbolic link to nothing ({tmp_path / 'gone'})"
+    assert listing(tmp_path) == ["r"] and not (tmp_path / "gone").exists()
 
 
 def test_too_little_free_space_is_found_before_the_work(tmp_path: Path) -> None:

@@ -206,7 +206,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    mediator: envoy\n",
         "    mediator: envoy\n    duraton_weeks: 2\n",
         "duraton_weeks",
-        "events[1].duraton_weeks",
+        "events.talks.duraton_weeks",
         "did you mean 'duration_weeks'?",
     ),
     "wrong type": (
@@ -276,7 +276,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    region: north\n",
         "",
         "- id: push",
-        "events[0].region",
+        "events.push.region",
         "required field is missing",
     ),
     "missing kind": (
@@ -297,7 +297,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    type: offensive\n",
         "    type: ofensive\n",
         "type: ofensive",
-        "events[0].type",
+        "events.push.type",
         "did you mean 'offensive'?",
     ),
     "leader of an unknown faction": (
@@ -325,42 +325,42 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    actor: gov\n",
         "    actor: govt\n",
         "actor: govt",
-        "events[0].actor",
+        "events.push.actor",
         "unknown government or faction or spoiler 'govt'; did you mean 'gov'?",
     ),
     "event naming an unknown region": (
         "    region: north\n",
         "    region: west\n",
         "region: west",
-        "events[0].region",
+        "events.push.region",
         "unknown region 'west'",
     ),
     "event naming an unknown leader": (
         "    leader: boss\n",
         "    leader: bos\n",
         "leader: bos",
-        "events[2].leader",
+        "events.strike.leader",
         "unknown leader 'bos'; did you mean 'boss'?",
     ),
     "event naming an unknown mediator": (
         "    mediator: envoy\n",
         "    mediator: envoi\n",
         "mediator: envoi",
-        "events[1].mediator",
+        "events.talks.mediator",
         "unknown mediator 'envoi'; did you mean 'envoy'?",
     ),
     "event naming a non-mediator": (
         "    mediator: envoy\n",
         "    mediator: gov\n",
         "mediator: gov",
-        "events[1].mediator",
+        "events.talks.mediator",
         "'gov' is a government, not a mediator",
     ),
     "event with both date and hazard": (
         "    hazard: 0.01\n",
         "    hazard: 0.01\n    date: 2020-03-02\n",
         "- id: strike",
-        "events[2]",
+        "events.strike",
         "give exactly one of 'date' (scheduled) or 'hazard' (stochastic)",
     ),
     "patron whose client does not exist": (
@@ -368,7 +368,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    client: nobody\n",
         "client: nobody",
         "actors.backer.client",
-        "unknown client (government or opposition) 'nobody'",
+        "unknown client (government, opposition or spoiler) 'nobody'",
     ),
     "faction of an unknown coalition": (
         "    coalition: opp\n",
@@ -416,14 +416,14 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    date: 2020-02-03\n",
         "    date: 2021-02-03\n",
         "date: 2021-02-03",
-        "events[0].date",
+        "events.push.date",
         "date outside the calendar 2020-01-06 to 2020-06-28 (got 2021-02-03)",
     ),
     "window outside the calendar": (
         "    hazard: 0.01\n",
         "    hazard: 0.01\n    window_end: 2019-01-01\n",
         "window_end",
-        "events[2].window_end",
+        "events.strike.window_end",
         "date outside the calendar",
     ),
     "variant moving an event outside the calendar": (
@@ -444,7 +444,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "    date: 2020-02-03\n",
         "    date: 2020-02-30\n",
         "date: 2020-02-30",
-        "events[0].date",
+        "events.push.date",
         "day is out of range for month",
     ),
     "duplicate mapping key": (
@@ -721,7 +721,7 @@ def test_extends_reports_inherited_problems_in_the_parent(tmp_path: Path) -> Non
     )
     assert_reported(found, f"{child}:5: actors.gov.capabilty: ", "did you mean 'capability'?")
     # Inherited events keep their parent's lines; the child's own event has its own.
-    assert_reported(found, f"{child}:9: events[3].date: ", "date outside the calendar")
+    assert_reported(found, f"{child}:9: events.extra.date: ", "date outside the calendar")
 
 
 def test_extends_of_a_missing_file(tmp_path: Path) -> None:
@@ -812,7 +812,7 @@ def test_variant_edits_apply_in_order(tmp_path: Path) -> None:
             "      events.talks.duration_weeks: 8\n",
             "      events.talks.duration_weeks: soon\n",
             "duration_weeks: soon",
-            "variants.edited -> events[1].duration_weeks",
+            "variants.edited -> events.talks.duration_weeks",
             "expected a number or a distribution (got 'soon')",
         ),
         (
@@ -826,7 +826,7 @@ def test_variant_edits_apply_in_order(tmp_path: Path) -> None:
             "        type: ceasefire\n",
             "        type: offensive\n        actor: nobody\n        region: north\n",
             "actor: nobody",
-            "variants.edited -> events[2].actor",
+            "variants.edited -> events.truce.actor",
             "unknown government or faction or spoiler 'nobody'",
         ),
         (
@@ -865,7 +865,7 @@ def test_variant_breaking_a_reference_is_reported(tmp_path: Path) -> None:
     file = write(tmp_path, text)
     assert_reported(
         problems(file),
-        f"{file}:{line_of(text, 'no_push:')}: variants.no_push -> events[1].leader: ",
+        f"{file}:{line_of(text, 'no_push:')}: variants.no_push -> events.strike.leader: ",
         "unknown leader 'boss'",
     )
 
@@ -892,8 +892,8 @@ def test_every_mistake_of_a_file_is_listed_with_its_line(tmp_path: Path) -> None
         ("capabilty", "actors.rebels.capabilty", "unknown key"),
         ("faction: rebelz", "leaders.boss.faction", "unknown faction"),
         ("backer: 1.3", "leaders.boss.ties.backer", "must be <= 1.0"),
-        ("region: west", "events[0].region", "unknown region"),
-        ("date: 2022-03-02", "events[1].date", "outside the calendar"),
+        ("region: west", "events.push.region", "unknown region"),
+        ("date: 2022-03-02", "events.talks.date", "outside the calendar"),
         ("control: {gov: 0.5}", "regions.south.control", "must sum to 1"),
         ("metric: agreemnt", "hypotheses.push_hurts_talks.metric", "unknown metric"),
         ("remove_events: [pushh]", "variants.no_push.remove_events[0]", "no event with id"),

@@ -1,4 +1,4 @@
-"""Hypothesis verdicts from paired replications.
+"""Hypothesis verdicts from paired replications, decided against the smallest effect that matters.
 
 Treatment and control share their random numbers replication by replication
 (common random numbers), so the effect is estimated from paired differences
@@ -9,24 +9,41 @@ independent ensembles would carry.
 - confidence interval: percentile bootstrap of the mean of d
   (``scipy.stats.bootstrap``; Efron & Tibshirani 1993);
 - p-value: two-sided one-sample t-test of mean(d) = 0 (``scipy.stats.ttest_1samp``),
-  reliable at the ensemble sizes negsim runs (hundreds and more);
-- verdict: `supported` when the interval lies wholly on the expected side of
-  zero, `contradicted` when wholly on the other side, `inconclusive` otherwise.
+  reported for reference;
+- verdict, against the smallest effect of interest ``bound`` (b > 0, in the
+  metric's unit; defaults per kind of metric in `METRIC_KINDS`):
+  `supported` when the interval lies wholly beyond b on the expected side,
+  `contradicted` when wholly beyond b on the other side, `negligible` when
+  wholly inside (-b, +b) (equivalence: Lakens 2017's TOST, Kruschke 2018's
+  region of practical equivalence), `inconclusive` otherwise. With enough
+  runs an interval shrinks onto the true effect, so a verdict depends on the
+  effect and the bound, not on the run count (White et al. 2014 showed that
+  a test against zero is decided by the run count alone);
+- ``p_bound``: the p-value of the t-test behind the verdict's side: that the
+  effect lies beyond b (one-sided, against the bound on the effect's side) or,
+  for an effect inside the bound, the TOST p-value (the larger of the two
+  one-sided tests);
+- ``p_holm``: ``p_bound`` adjusted by Holm's step-down method across every
+  row of a table (``statsmodels.stats.multitest.multipletests``; Holm 1979).
+  A verdict whose ``p_holm`` is not below 1 - confidence is `inconclusive`,
+  so the chance of any false verdict in a run stays below that level.
 
 No verdict from too few pairs: below `MIN_PAIRED_RUNS` the verdict is
 `inconclusive` whatever the interval says, with the reason in the sentence,
 because a percentile bootstrap and a t-test on a handful of pairs claim a
 confidence they do not have (Efron & Tibshirani 1993, ch. 13: the percentile
 interval under-covers in small samples); from one pair there is no interval
-at all. Below `ADVISED_PAIRED_RUNS` a verdict is given but `runs_warning`
+at all. Below `ADVISED_PAIRED_RUNS` a verdict is given but `runs_warnings`
 says the interval is rough.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,18 +52,134 @@ MIN_PAIRED_RUNS = 30
 """Fewest paired runs a verdict rests on; fewer give `inconclusive`."""
 ADVISED_PAIRED_RUNS = 100
 """Below this many paired runs an interval is too rough to mean much: a warning."""
+P_FLOOR = 1e-15
+"""p-values below this are shown as `< 1e-15`: double precision cannot tell them from 0."""
+SMALL_SHARE = 0.5
+"""A metric defined in fewer than this share of the pairs compares selected worlds: a warning."""
+UNEQUAL_SHARE = 0.1
+"""A metric whose defined share differs by more than this between the two arms: a warning."""
+VERDICTS = ("supported", "contradicted", "negligible", "inconclusive")
 
-# Outcomes that are 0/1 per run: their mean is a probability, effects are in points.
-BINARY_METRICS = {
+
+@dataclass(frozen=True)
+class MetricKind:
+    """How a kind of run outcome is shown and the smallest effect that matters by default."""
+
+    name: str
+    bound: float
+    """Default smallest effect of interest, in the `runs.csv` unit."""
+    scale: float
+    """Factor from the `runs.csv` unit to the unit shown (100 for points)."""
+    unit: str
+    """Unit shown after a number (empty for shares of a scale)."""
+    why: str
+
+
+PROBABILITY = MetricKind(
+    "probability",
+    0.05,
+    100.0,
+    "points",
+    "a 0/1 outcome: the mean is a probability, effects are in percentage points; "
+    "a change of less than 5 points (1 world in 20) is below what an analyst would act on",
+)
+SHARE = MetricKind(
+    "share",
+    0.05,
+    1.0,
+    "",
+    "a position on the issue line or a share of territory (0 to 1): "
+    "5 % of the scale, the width of the smallest move the record can tell apart",
+)
+COUNT = MetricKind(
+    "count",
+    0.25,
+    1.0,
+    "",
+    "a count per run (walkouts, rejected deals, leaders): "
+    "a quarter of an event per run on average, one more in every fourth world",
+)
+STAGE = MetricKind("stage", 0.25, 1.0, "", "the stage reached (0-4): a quarter of a stage")
+WEEKS = MetricKind("weeks", 2.0, 1.0, "weeks", "a number of weeks: two weeks")
+CAPABILITY = MetricKind(
+    "capability", 0.05, 1.0, "", "capability units: 5 % of the reference force (1.0)"
+)
+
+METRIC_KINDS: dict[str, MetricKind] = {
+    **dict.fromkeys(
+        (
+            "agreement",
+            "agreement_held",
+            "agreement_broke",
+            "compromise",
+            "talks_held",
+            "framework",
+            "ceasefire",
+            "ceasefire_held",
+            "fragmented",
+        ),
+        PROBABILITY,
+    ),
+    **dict.fromkeys(
+        (
+            "settlement",
+            "gap_end",
+            "value_government",
+            "value_opposition",
+            "bargaining_range_at_talks",
+            "bargaining_range_mean_talks",
+            "opposition_cohesion_at_talks",
+            "opposition_cohesion_mean_talks",
+            "regime_control_end",
+            "opposition_control_end",
+        ),
+        SHARE,
+    ),
+    **dict.fromkeys(
+        (
+            "walkouts",
+            "walkouts_government",
+            "walkouts_opposition",
+            "deals_rejected",
+            "leaders_removed",
+        ),
+        COUNT,
+    ),
+    "stage": STAGE,
+    "agreement_week": WEEKS,
+    "talks_weeks": WEEKS,
+    "regime_losses": CAPABILITY,
+    "opposition_losses": CAPABILITY,
+}
+"""The kind of every run outcome (`schema.RUN_METRICS`); a test checks none is missing."""
+
+# Subjects of sentences for the 0/1 outcomes ("the chance of ...").
+BINARY_SUBJECTS = {
     "agreement": "agreement",
-    "ceasefire": "a ceasefire",
+    "agreement_held": "an agreement holding at the end",
+    "agreement_broke": "an agreement breaking down",
+    "compromise": "a compromise agreement",
+    "talks_held": "talks being held",
+    "framework": "a framework",
+    "ceasefire": "a ceasefire agreed at the table",
+    "ceasefire_held": "a ceasefire holding",
     "fragmented": "fragmentation",
 }
 
 
+def metric_kind(metric: str) -> MetricKind:
+    """The kind of a run outcome (a share of a scale when negsim does not know it)."""
+    return METRIC_KINDS.get(metric, SHARE)
+
+
+def default_bound(metric: str) -> float:
+    """The smallest effect that matters for ``metric`` when its hypothesis names none."""
+    return metric_kind(metric).bound
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The comparison of one hypothesis."""
+    """The comparison of one hypothesis on one metric."""
 
     effect: float
     ci_low: float
@@ -58,6 +191,55 @@ class Verdict:
     control_mean: float
     reason: str = ""
     """Why the verdict is `inconclusive` regardless of the interval (too few pairs), or empty."""
+    bound: float = 0.0
+    """Smallest effect of interest the interval was judged against."""
+    p_bound: float = float("nan")
+    """p-value of the test behind the verdict's side (beyond the bound, or TOST inside it)."""
+    runs_needed: float = float("nan")
+    """Paired runs an undecided verdict would need (interval half-width shrinking as 1/sqrt(n)); NaN when decided."""
+    pairs: int = 0
+    """Paired replications available, before leaving out pairs with a missing value."""
+    defined_treatment: float = float("nan")
+    """Share of the treatment's runs where the metric has a value."""
+    defined_control: float = float("nan")
+    """Share of the control's runs where the metric has a value."""
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the interval."""
+        return (self.ci_high - self.ci_low) / 2
+
+
+def _one_sided(differences: np.ndarray, value: float, alternative: str) -> float:
+    from scipy import stats
+
+    if np.ptp(differences) == 0:
+        mean = float(differences[0])
+        beyond = mean > value if alternative == "greater" else mean < value
+        return 0.0 if beyond else 1.0
+    return float(stats.ttest_1samp(differences, value, alternative=alternative).pvalue)
+
+
+def _p_bound(differences: np.ndarray, effect: float, bound: float) -> float:
+    if effect > bound:
+        return _one_sided(differences, bound, "greater")
+    if effect < -bound:
+        return _one_sided(differences, -bound, "less")
+    # Inside the bound: equivalence by two one-sided tests (Lakens 2017).
+    return max(_one_sided(differences, -bound, "greater"), _one_sided(differences, bound, "less"))
+
+
+def classify(low: float, high: float, bound: float, expected: str) -> str:
+    """The verdict of an interval [low, high] against ±bound for the expected direction."""
+    if low > bound:
+        direction = "increase"
+    elif high < -bound:
+        direction = "decrease"
+    elif bound > 0 and low > -bound and high < bound:
+        return "negligible"
+    else:
+        return "inconclusive"
+    return "supported" if direction == expected else "contradicted"
 
 
 def paired_verdict(
@@ -67,28 +249,44 @@ def paired_verdict(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    bound: float = 0.0,
 ) -> Verdict:
-    """Effect of treatment against control on paired replications, with its verdict.
+    """Effect of treatment against control on paired replications, with its verdict against ``bound``.
 
     Pairs where either value is missing (e.g. no talks took place) are left out.
+    ``bound`` 0 gives the rule of a test against zero (no `negligible`).
+    Holm's adjustment is applied by `hypothesis_table`, across rows.
     """
     from scipy import stats
 
     if expected not in ("increase", "decrease"):
         raise ValueError(f"expected must be 'increase' or 'decrease' (got {expected!r})")
+    if not bound >= 0:
+        raise ValueError(f"bound must be 0 or more (got {bound!r})")
     treatment = np.asarray(treatment, dtype=float)
     control = np.asarray(control, dtype=float)
+    pairs = int(treatment.size)
+    nan = float("nan")
+    defined = (
+        float(np.mean(~np.isnan(treatment))) if pairs else nan,
+        float(np.mean(~np.isnan(control))) if pairs else nan,
+    )
     keep = ~(np.isnan(treatment) | np.isnan(control))
     differences = treatment[keep] - control[keep]
     runs = int(differences.size)
-    nan = float("nan")
+    extra: dict[str, Any] = {
+        "bound": bound,
+        "pairs": pairs,
+        "defined_treatment": defined[0],
+        "defined_control": defined[1],
+    }
     if runs == 0:
-        return Verdict(nan, nan, nan, nan, "inconclusive", 0, nan, nan, too_few(0))
+        return Verdict(nan, nan, nan, nan, "inconclusive", 0, nan, nan, too_few(0), **extra)
     effect = float(differences.mean())
     means = float(treatment[keep].mean()), float(control[keep].mean())
     if runs < 2:
         # One pair has no spread to estimate: no interval, no test.
-        return Verdict(effect, nan, nan, nan, "inconclusive", runs, *means, too_few(runs))
+        return Verdict(effect, nan, nan, nan, "inconclusive", runs, *means, too_few(runs), **extra)
     if np.ptp(differences) == 0:
         # No spread: the interval is the point itself, and the test is exact.
         low = high = effect
@@ -105,18 +303,34 @@ def paired_verdict(
         )
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
         p_value = float(stats.ttest_1samp(differences, 0.0).pvalue)
-    if low > 0:
-        direction = "increase"
-    elif high < 0:
-        direction = "decrease"
-    else:
-        direction = None
+    p_bound = _p_bound(differences, effect, bound)
     reason = too_few(runs) if runs < MIN_PAIRED_RUNS else ""
-    if direction is None or reason:
+    verdict = classify(low, high, bound, expected)
+    if reason:
         verdict = "inconclusive"
-    else:
-        verdict = "supported" if direction == expected else "contradicted"
-    return Verdict(effect, low, high, p_value, verdict, runs, *means, reason)
+    needed = nan
+    if verdict == "inconclusive":
+        gap = abs(abs(effect) - bound)
+        half = (high - low) / 2
+        if gap > 0 and half > 0:
+            needed = max(float(MIN_PAIRED_RUNS), math.ceil(runs * (half / gap) ** 2))
+        elif reason:
+            needed = float(MIN_PAIRED_RUNS)
+        else:
+            needed = math.inf  # the effect sits on the bound: no run count decides it
+    return Verdict(
+        effect,
+        low,
+        high,
+        p_value,
+        verdict,
+        runs,
+        *means,
+        reason,
+        p_bound=p_bound,
+        runs_needed=needed,
+        **extra,
+    )
 
 
 def too_few(runs: int) -> str:
@@ -133,16 +347,20 @@ def runs_warnings(paired: Sequence[tuple[str, int]]) -> list[str]:
     ``paired`` holds (hypothesis, paired runs) pairs; one line per distinct count.
     """
     by_count: dict[int, list[str]] = {}
-    for name, runs in paired:
+    for name, runs in dict.fromkeys(paired):
         if runs < ADVISED_PAIRED_RUNS:
             by_count.setdefault(runs, []).append(name)
+    names_all = {name for name, _ in paired}
     lines = []
     for runs, names in sorted(by_count.items()):
-        if len(names) == len(paired) and len(names) > 1:
+        if len(set(names)) == len(names_all) and len(names_all) > 1:
             subject = "every hypothesis rests"
         else:
-            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-            subject = f"{shown} {'rests' if len(names) == 1 else 'rest'}"
+            unique = list(dict.fromkeys(names))
+            shown = ", ".join(unique[:3]) + (
+                f" and {len(unique) - 3} more" if len(unique) > 3 else ""
+            )
+            subject = f"{shown} {'rests' if len(unique) == 1 else 'rest'}"
         if runs < MIN_PAIRED_RUNS:
             judged = f"too few for a verdict (at least {MIN_PAIRED_RUNS}): inconclusive"
         else:
@@ -154,9 +372,55 @@ def runs_warnings(paired: Sequence[tuple[str, int]]) -> list[str]:
     return lines
 
 
+def selection_note(verdict: Verdict, treatment: str, control: str) -> str:
+    """Why the pairs used are a selection of the worlds, or empty when they are all of them."""
+    if verdict.pairs == 0 or verdict.runs == verdict.pairs:
+        return ""
+    share = verdict.runs / verdict.pairs
+    text = (
+        f"uses {verdict.runs} of {verdict.pairs} pairs ({share:.0%}), those where both "
+        f"variants have a value (defined in {verdict.defined_treatment:.0%} of {treatment} "
+        f"runs, {verdict.defined_control:.0%} of {control} runs)"
+    )
+    if share < SMALL_SHARE:
+        text += "; a small share: the comparison is of selected worlds"
+    elif abs(verdict.defined_treatment - verdict.defined_control) > UNEQUAL_SHARE:
+        text += "; unequal shares: the variant changes which worlds are compared"
+    return text
+
+
+def selection_warnings(table: pd.DataFrame) -> list[str]:
+    """Warnings for rows whose metric is defined in a small or unequal share of the pairs."""
+    lines = []
+    for row in table.itertuples():
+        note = str(row.selection)
+        if "; a small share" in note or "; unequal shares" in note:
+            lines.append(f"{row.hypothesis} on {row.metric}: {note}")
+    return lines
+
+
 def _seed_for(seed: int, name: str) -> int:
     digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
+
+
+def format_p(p: float) -> str:
+    """A p-value for people: two significant digits, never 0 (`< 1e-15` below `P_FLOOR`)."""
+    if p is None or np.isnan(p):
+        return "-"
+    if p < P_FLOOR:
+        return f"< {P_FLOOR:.0e}"
+    return f"{p:.2g}"
+
+
+def format_effect(value: float, metric: str, signed: bool = True) -> str:
+    """A value in the metric's shown unit, e.g. `+2.1 points`, `-0.031`."""
+    if value is None or np.isnan(value):
+        return "-"
+    kind = metric_kind(metric)
+    shown = value * kind.scale
+    text = f"{shown:+.3g}" if signed else f"{shown:.3g}"
+    return f"{text} {kind.unit}" if kind.unit else text
 
 
 def sentence(
@@ -167,21 +431,31 @@ def sentence(
     control: str,
     verdict: Verdict,
     confidence: float,
+    held_back: str = "",
+    selection: str = "",
+    subset: str = "",
 ) -> str:
-    """One plain sentence for a verdict."""
+    """One plain sentence for a verdict.
+
+    ``held_back`` says why an interval-decided verdict became `inconclusive`
+    (Holm); ``selection`` is the `selection_note`; ``subset`` names the
+    worlds compared when they are not all of them (e.g. "in the worlds like ours").
+    """
     level = f"{confidence * 100:g} % CI"
     claim = " ".join((description or name.replace("_", " ")).split()).rstrip(".")
+    where = f", {subset}" if subset else ""
     if verdict.runs == 0:
-        return f"{claim}: no paired runs with a value of {metric}; inconclusive."
-    withheld = f"; {verdict.reason}" if verdict.reason else ""
+        return f"{claim}{where}: no paired runs with a value of {metric}; inconclusive."
     comparison = f"{treatment} vs {control}"
-    if metric in BINARY_METRICS:
-        scale, unit = 100.0, " points"
-        subject = f"the chance of {BINARY_METRICS[metric]}"
+    kind = metric_kind(metric)
+    unit = f" {kind.unit}" if kind.unit else ""
+    if metric in BINARY_SUBJECTS:
+        subject = f"the chance of {BINARY_SUBJECTS[metric]}"
     else:
-        scale, unit = 1.0, ""
         subject = metric.replace("_", " ")
+    scale = kind.scale
     effect, low, high = verdict.effect * scale, verdict.ci_low * scale, verdict.ci_high * scale
+    bound = f"{verdict.bound * scale:.3g}{unit}"
     if effect > 0:
         change = f"raises {subject} by {abs(effect):.3g}{unit}"
     elif effect < 0:
@@ -191,84 +465,289 @@ def sentence(
     if np.isnan(verdict.ci_low):
         interval = "no interval from one pair"
     else:
-        interval = f"{level} {low:.3g} to {high:.3g}, p = {verdict.p_value:.2g}"
-    return f"{claim} ({comparison}): {change} ({interval}){withheld}: {verdict.verdict}."
+        interval = f"{level} {low:.3g} to {high:.3g}, p {_p_words(verdict.p_value)}"
+    if verdict.reason:
+        why = verdict.reason
+    elif held_back:
+        why = held_back
+    elif verdict.verdict == "supported":
+        why = f"the whole interval lies beyond the smallest effect that matters ({bound}) on the predicted side"
+    elif verdict.verdict == "contradicted":
+        why = f"the whole interval lies beyond the smallest effect that matters ({bound}) against the prediction"
+    elif verdict.verdict == "negligible":
+        why = f"the whole interval lies inside ±{bound}, too small to matter"
+    elif verdict.bound == 0:
+        why = "the interval includes 0"
+    else:
+        why = f"the interval crosses ±{bound}, the smallest effect that matters"
+        if math.isinf(verdict.runs_needed):
+            why += "; the effect sits on the bound, no run count decides it"
+        elif not np.isnan(verdict.runs_needed):
+            why += f"; about {_round_up(verdict.runs_needed):,} paired runs would decide it"
+    note = f"; {selection}" if selection else ""
+    return f"{claim} ({comparison}{where}): {change} ({interval}){note}; {why}: {verdict.verdict}."
 
 
-def hypothesis_table(
+def _p_words(p: float) -> str:
+    text = format_p(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
+def _round_up(runs: float) -> int:
+    """A run count rounded up to two significant digits (an estimate, not a promise)."""
+    if runs <= 100:
+        return int(math.ceil(runs))
+    magnitude = 10 ** (int(math.log10(runs)) - 1)
+    return int(math.ceil(runs / magnitude) * magnitude)
+
+
+def hypothesis_metrics(spec: Mapping[str, Any]) -> list[str]:
+    """The metrics a hypothesis names: ``metrics`` (a list), or its one ``metric``."""
+    metrics = spec.get("metrics") or []
+    single = spec.get("metric")
+    if isinstance(single, str):
+        metrics = [single, *[m for m in metrics if m != single]]
+    return list(dict.fromkeys(metrics))
+
+
+def hypothesis_bound(spec: Mapping[str, Any], metric: str) -> float:
+    """The smallest effect of interest of a hypothesis on one metric (its own, or the default)."""
+    given = spec.get("smallest_effect")
+    if isinstance(given, Mapping):
+        given = given.get(metric)
+    if given is None:
+        return default_bound(metric)
+    return float(given)
+
+
+def holm(p_values: Sequence[float], alpha: float) -> np.ndarray:
+    """Holm-adjusted p-values (statsmodels' `multipletests`); NaN stays NaN and out of the family."""
+    from statsmodels.stats.multitest import multipletests
+
+    values = np.asarray(p_values, dtype=float)
+    adjusted = np.full(values.shape, np.nan)
+    finite = ~np.isnan(values)
+    if finite.any():
+        adjusted[finite] = multipletests(values[finite], alpha=alpha, method="holm")[1]
+    return adjusted
+
+
+COLUMNS = [
+    "hypothesis",
+    "metric",
+    "unit",
+    "treatment",
+    "control",
+    "expected",
+    "smallest_effect",
+    "treatment_mean",
+    "control_mean",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "p_value",
+    "p_bound",
+    "p_holm",
+    "verdict",
+    "runs",
+    "pairs",
+    "runs_needed",
+    "selection",
+    "sentence",
+]
+RECORD_COLUMNS = [
+    "record_runs",
+    "record_treatment_mean",
+    "record_control_mean",
+    "record_effect",
+    "record_ci_low",
+    "record_ci_high",
+    "record_p_bound",
+    "record_p_holm",
+    "record_verdict",
+    "record_sentence",
+]
+RECORD_SUBSET = "in the worlds that match the record"
+
+
+def _judge(
     runs: pd.DataFrame,
-    hypotheses: dict[str, dict],
+    hypotheses: Mapping[str, Mapping[str, Any]],
     confidence: float,
     resamples: int,
     seed: int,
-) -> pd.DataFrame:
-    """One row per hypothesis from a `runs.csv`-shaped frame.
-
-    ``hypotheses`` maps a name to a mapping with ``metric``, ``treatment``,
-    ``control``, ``expected`` and optionally ``description``. Hypotheses whose
-    variants are not in ``runs`` are left out.
-    """
-    rows = []
+    keep: pd.Series | None,
+) -> list[tuple[str, str, Mapping[str, Any], Verdict]]:
+    judged = []
     present = set(runs["variant"].unique()) if len(runs) else set()
     for name, spec in hypotheses.items():
         if spec["treatment"] not in present or spec["control"] not in present:
             continue
-        metric = spec["metric"]
-        treated = runs[runs["variant"] == spec["treatment"]].set_index("replication")[metric]
-        controlled = runs[runs["variant"] == spec["control"]].set_index("replication")[metric]
-        treated, controlled = treated.align(controlled, join="inner")
-        verdict = paired_verdict(
-            treated.to_numpy(dtype=float),
-            controlled.to_numpy(dtype=float),
-            spec["expected"],
-            confidence,
-            resamples,
-            _seed_for(seed, name),
+        treated_all = runs[runs["variant"] == spec["treatment"]].set_index("replication")
+        controlled_all = runs[runs["variant"] == spec["control"]].set_index("replication")
+        for metric in hypothesis_metrics(spec):
+            treated, controlled = treated_all[metric].align(controlled_all[metric], join="inner")
+            if keep is not None:
+                chosen = keep.reindex(treated.index).fillna(False).astype(bool).to_numpy()
+                treated, controlled = treated[chosen], controlled[chosen]
+            verdict = paired_verdict(
+                treated.to_numpy(dtype=float),
+                controlled.to_numpy(dtype=float),
+                spec["expected"],
+                confidence,
+                resamples,
+                _seed_for(
+                    seed, name if metric == hypothesis_metrics(spec)[0] else f"{name}:{metric}"
+                ),
+                hypothesis_bound(spec, metric),
+            )
+            judged.append((name, metric, spec, verdict))
+    return judged
+
+
+def _adjusted(
+    judged: list[tuple[str, str, Mapping[str, Any], Verdict]], confidence: float
+) -> list[tuple[float, str, str]]:
+    """Per row: Holm-adjusted p, the final verdict, and why Holm held it back (or empty)."""
+    alpha = 1 - confidence
+    # Only verdicts the interval decided form the family: an undecided row claims nothing.
+    decided = [v.verdict != "inconclusive" for *_, v in judged]
+    adjusted = holm(
+        [v.p_bound if d else np.nan for d, (*_, v) in zip(decided, judged, strict=True)], alpha
+    )
+    family = int(sum(decided))
+    result = []
+    for p, (*_, verdict) in zip(adjusted, judged, strict=True):
+        final, held = verdict.verdict, ""
+        if final != "inconclusive" and not p < alpha:
+            final = "inconclusive"
+            held = (
+                f"it would be {verdict.verdict}, but not after Holm's adjustment across the "
+                f"{family} verdicts of this run (p = {format_p(float(p))})"
+            )
+        result.append((float(p), final, held))
+    return result
+
+
+def hypothesis_table(
+    runs: pd.DataFrame,
+    hypotheses: Mapping[str, Mapping[str, Any]],
+    confidence: float,
+    resamples: int,
+    seed: int,
+    record: pd.Series | None = None,
+) -> pd.DataFrame:
+    """One row per hypothesis and metric from a `runs.csv`-shaped frame.
+
+    ``hypotheses`` maps a name to a mapping with ``metric`` (one name) or
+    ``metrics`` (a list), ``treatment``, ``control``, ``expected`` and
+    optionally ``description`` and ``smallest_effect`` (a number, or one per
+    metric; defaults by `METRIC_KINDS`). Hypotheses whose variants are not in
+    ``runs`` are left out. Holm's adjustment runs across every row.
+
+    ``record`` (replication -> bool: the base run of that replication matches
+    the scenario's record) adds the `record_*` columns: every verdict again,
+    on those replications only, with its own Holm family. Without it they are empty.
+    """
+    judged = _judge(runs, hypotheses, confidence, resamples, seed, None)
+    finals = _adjusted(judged, confidence)
+    rows = []
+    for (name, metric, spec, verdict), (p_holm, final, held) in zip(judged, finals, strict=True):
+        shown = _replace(verdict, final)
+        selection = selection_note(verdict, spec["treatment"], spec["control"])
+        kind = metric_kind(metric)
+        rows.append(
+            {
+                "hypothesis": name,
+                "metric": metric,
+                "unit": kind.unit or "scale",
+                "treatment": spec["treatment"],
+                "control": spec["control"],
+                "expected": spec["expected"],
+                "smallest_effect": verdict.bound,
+                "treatment_mean": verdict.treatment_mean,
+                "control_mean": verdict.control_mean,
+                "effect": verdict.effect,
+                "ci_low": verdict.ci_low,
+                "ci_high": verdict.ci_high,
+                "confidence": confidence,
+                "p_value": verdict.p_value,
+                "p_bound": verdict.p_bound,
+                "p_holm": p_holm,
+                "verdict": final,
+                "runs": verdict.runs,
+                "pairs": verdict.pairs,
+                "runs_needed": _needed(verdict, final),
+                "selection": selection,
+                "sentence": sentence(
+                    name,
+                    spec.get("description"),
+                    metric,
+                    spec["treatment"],
+                    spec["control"],
+                    shown,
+                    confidence,
+                    held,
+                    selection,
+                ),
+            }
         )
-        row = {
-            "hypothesis": name,
-            "metric": metric,
-            "treatment": spec["treatment"],
-            "control": spec["control"],
-            "expected": spec["expected"],
-        }
-        values = asdict(verdict)
-        row.update(
-            treatment_mean=values["treatment_mean"],
-            control_mean=values["control_mean"],
-            effect=values["effect"],
-            ci_low=values["ci_low"],
-            ci_high=values["ci_high"],
-            confidence=confidence,
-            p_value=values["p_value"],
-            verdict=values["verdict"],
-            runs=values["runs"],
-            sentence=sentence(
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    for column in RECORD_COLUMNS:
+        table[column] = pd.Series(
+            dtype=object if column.endswith(("verdict", "sentence")) else float
+        )
+    if record is None or table.empty:
+        return table
+    matched = record[record.astype(bool)]
+    given = _judge(runs, hypotheses, confidence, resamples, seed, record)
+    record_finals = _adjusted(given, confidence)
+    record_rows = []
+    for (name, metric, spec, verdict), (p_holm, final, held) in zip(
+        given, record_finals, strict=True
+    ):
+        shown = _replace(verdict, final)
+        values: list[Any] = [
+            verdict.runs,
+            verdict.treatment_mean,
+            verdict.control_mean,
+            verdict.effect,
+            verdict.ci_low,
+            verdict.ci_high,
+            verdict.p_bound,
+            p_holm,
+            final,
+            sentence(
                 name,
                 spec.get("description"),
                 metric,
                 spec["treatment"],
                 spec["control"],
-                verdict,
+                shown,
                 confidence,
+                held,
+                selection_note(verdict, spec["treatment"], spec["control"]),
+                f"{RECORD_SUBSET} ({len(matched)} base runs)",
             ),
-        )
-        rows.append(row)
-    columns = [
-        "hypothesis",
-        "metric",
-        "treatment",
-        "control",
-        "expected",
-        "treatment_mean",
-        "control_mean",
-        "effect",
-        "ci_low",
-        "ci_high",
-        "confidence",
-        "p_value",
-        "verdict",
-        "runs",
-        "sentence",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+        ]
+        record_rows.append(dict(zip(RECORD_COLUMNS, values, strict=True)))
+    record_frame = pd.DataFrame(record_rows, columns=RECORD_COLUMNS, index=table.index)
+    table = pd.concat([table.drop(columns=RECORD_COLUMNS), record_frame], axis=1)
+    return table
+
+
+def _replace(verdict: Verdict, final: str) -> Verdict:
+    from dataclasses import replace
+
+    return replace(verdict, verdict=final)
+
+
+def _needed(verdict: Verdict, final: str) -> float:
+    """Replications (not pairs) an undecided verdict would need; NaN once decided."""
+    if final != "inconclusive" or np.isnan(verdict.runs_needed):
+        return float("nan")
+    share = verdict.runs / verdict.pairs if verdict.pairs else 1.0
+    if math.isinf(verdict.runs_needed) or share == 0:
+        return math.inf
+    return float(math.ceil(verdict.runs_needed / share))

@@ -114,7 +114,15 @@ class Government(Combatant, Party):
 
 
 class Leader(Actor):
-    """A faction's leader; a removal replaces him, per replication, by a drawn successor."""
+    """A faction's leadership over time: the leader in office, per replication, and the line of succession.
+
+    The chain is the scenario's leader, then his named successors in order,
+    then successors drawn from the `successor` distributions, as many as
+    removals require. ``depth`` says, per replication, who is in office
+    (0 the first leader, k the k-th successor). Each successor's traits come
+    from streams named by his place in the chain, so a removal in one
+    variant shifts no other draw.
+    """
 
     def __init__(
         self,
@@ -128,57 +136,85 @@ class Leader(Actor):
         self.key = key
         self.label = (spec.name if spec else None) or key
         size = model.size
+        self.patron_keys = patron_keys
+        draw = model.streams.parameter
         if spec is None:  # a faction without a named leader: its collective leadership
-            self.moderation = model.streams.parameter(
-                f"actors.{key}.moderation", faction.moderation
-            )
-            self.authority = model.streams.parameter(f"actors.{key}.authority", faction.authority)
+            self.moderation = draw(f"actors.{key}.moderation", faction.moderation)
+            self.authority = draw(f"actors.{key}.authority", faction.authority)
             self.ties = np.zeros((size, len(patron_keys)))
-            successor = schema.Successor()
+            self.successor_spec = schema.Successor()
+            named: list[schema.NamedSuccessor] = []
         else:
-            draw = model.streams.parameter
             self.moderation = draw(f"leaders.{key}.moderation", spec.moderation)
             self.authority = draw(f"leaders.{key}.authority", spec.authority)
-            self.ties = (
-                np.stack(
-                    [draw(f"leaders.{key}.ties.{k}", spec.ties.get(k, 0.0)) for k in patron_keys],
-                    axis=-1,
-                )
-                if patron_keys
-                else np.zeros((size, 0))
+            self.ties = self._ties(key, spec.ties)
+            self.successor_spec = spec.successor
+            named = list(spec.successors)
+        self.chain_ids = [key] + [s.id for s in named]
+        self.named = [
+            (
+                draw(f"leaders.{s.id}.moderation", s.moderation),
+                draw(f"leaders.{s.id}.authority", s.authority),
+                self._ties(s.id, s.ties),
             )
-            successor = spec.successor
-        # The successor is drawn up front from this leader's own succession
-        # streams, so a removal in one variant shifts no other draw.
+            for s in named
+        ]
+        # What every succession costs, drawn up front from the faction's succession streams.
         prefix = f"succession:{key}"
-        self.successor_moderation = model.streams.parameter(
-            f"{prefix}.moderation", successor.moderation
-        )
-        self.successor_authority = model.streams.parameter(
-            f"{prefix}.authority", successor.authority
-        )
-        self.ties_retained = model.streams.parameter(
-            f"{prefix}.ties_retained", successor.ties_retained
-        )
-        self.cohesion_shock = model.streams.parameter(
-            f"{prefix}.cohesion_shock", successor.cohesion_shock
-        )
-        self.capability_loss = model.streams.parameter(
-            f"{prefix}.capability_loss", successor.capability_loss
-        )
-        self.crisis_weeks = model.streams.parameter(
-            f"{prefix}.crisis_weeks", successor.crisis_weeks
-        )
+        successor = self.successor_spec
+        self.ties_retained = draw(f"{prefix}.ties_retained", successor.ties_retained)
+        self.cohesion_shock = draw(f"{prefix}.cohesion_shock", successor.cohesion_shock)
+        self.capability_loss = draw(f"{prefix}.capability_loss", successor.capability_loss)
+        self.crisis_weeks = draw(f"{prefix}.crisis_weeks", successor.crisis_weeks)
+        self._drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.depth = np.zeros(size, dtype=int)
         self.removed = np.zeros(size, dtype=bool)
         self.crisis_left = np.zeros(size)
 
-    def replace_where(self, where: np.ndarray) -> np.ndarray:
-        """Remove the leader in the replications ``where`` (once); return where it happened."""
-        hit = where & ~self.removed
+    def _ties(self, key: str, ties: dict[str, object]) -> np.ndarray:
+        if not self.patron_keys:
+            return np.zeros((self.model.size, 0))
+        draw = self.model.streams.parameter
+        return np.stack(
+            [draw(f"leaders.{key}.ties.{k}", ties.get(k, 0.0)) for k in self.patron_keys],  # type: ignore[arg-type]
+            axis=-1,
+        )
+
+    def _drawn_successor(self, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        """Moderation and authority of the drawn successor at ``depth`` (beyond the named ones)."""
+        if depth not in self._drawn:
+            draw = self.model.streams.parameter
+            # The first drawn successor keeps the stream names of a single succession.
+            prefix = f"succession:{self.key}" + (
+                "" if depth == len(self.named) + 1 else f":{depth}"
+            )
+            self._drawn[depth] = (
+                draw(f"{prefix}.moderation", self.successor_spec.moderation),
+                draw(f"{prefix}.authority", self.successor_spec.authority),
+            )
+        return self._drawn[depth]
+
+    def replace_where(self, where: np.ndarray, depth: int | None = None) -> np.ndarray:
+        """Remove the leader in office in the replications ``where``; return where it happened.
+
+        With ``depth`` only where the leader at that place in the chain is in office.
+        """
+        hit = where if depth is None else where & (self.depth == depth)
+        if not hit.any():
+            return hit
+        new_depth = np.where(hit, self.depth + 1, self.depth)
+        for level in np.unique(new_depth[hit]):
+            at = hit & (new_depth == level)
+            if level <= len(self.named):
+                moderation, authority, ties = self.named[level - 1]
+            else:
+                moderation, authority = self._drawn_successor(int(level))
+                ties = self.ties * self.ties_retained[:, None]
+            self.moderation = np.where(at, moderation, self.moderation)
+            self.authority = np.where(at, authority, self.authority)
+            self.ties = np.where(at[:, None], ties, self.ties)
+        self.depth = new_depth
         self.removed |= hit
-        self.moderation = np.where(hit, self.successor_moderation, self.moderation)
-        self.authority = np.where(hit, self.successor_authority, self.authority)
-        self.ties = np.where(hit[:, None], self.ties * self.ties_retained[:, None], self.ties)
         self.crisis_left = np.where(hit, self.crisis_weeks, self.crisis_left)
         return hit
 
@@ -272,6 +308,17 @@ class Patron(Actor):
     def supply(self) -> None:
         """Stage 2: set this week's support from commitment, capacity and client prospects."""
         model = self.model
+        if self.client_key in model.combatant_columns and self.client_key != model.government.key:
+            # A spoiler's patron: no stake in the talks' balance, so no bailing out.
+            self.support = patrons.patron_support(
+                self.commitment,
+                self.capacity,
+                self.responsiveness,
+                np.full(model.size, 0.5),
+                self.direct,
+            )
+            model.support[:, model.combatant_columns[self.client_key]] += self.support
+            return
         client = model.government if self.client_key == model.government.key else model.opposition
         # Patrons read the battlefield itself, not their client's (biased) belief.
         prospects = model.signal if client is model.opposition else 1.0 - model.signal

@@ -124,6 +124,7 @@ def outcomes(model: ConflictModel) -> dict[str, np.ndarray]:
         "walkouts_government": talks.walkouts_government,
         "walkouts_opposition": talks.walkouts_opposition,
         "deals_rejected": talks.rejected,
+        "deals_voted_down": talks.voted_down,
         "talks_weeks": talks.weeks,
         "gap_end": talks.gap,
         "value_government": values["government"],

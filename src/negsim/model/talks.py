@@ -261,6 +261,7 @@ class Talks:
         self.settlement_range = np.full((size, 2), np.nan)
         self.broke = np.zeros(size, dtype=bool)
         self.rejected = np.zeros(size)
+        self.voted_down = np.zeros(size)
         # Ceasefires: agreed at the table, or imposed by an event.
         self.ceasefire_until = np.full(size, -1.0)
         self.ceasefire_reached = np.zeros(size, dtype=bool)
@@ -480,6 +481,19 @@ class Talks:
         state[walkout] = TALKS_WALKOUT
         state[agree] = TALKS_AGREEMENT
         self.state = state
+
+    def put_to_vote(self, voting: np.ndarray, approved: np.ndarray) -> None:
+        """A referendum or vote on the agreement in force: rejected, it ends and talks may resume.
+
+        Where no agreement is in force the vote has nothing to decide.
+        """
+        rejected = voting & self.in_force & ~approved
+        self.in_force &= ~rejected
+        self.voted_down += rejected
+        self.stage = np.where(rejected, np.minimum(self.stage, STAGE_FRAMEWORK), self.stage)
+        self.trust = np.where(
+            rejected, self.trust * (1.0 - self.model.parameters["trust_loss"]), self.trust
+        )
 
     def lose_partner(self, share: np.ndarray) -> None:
         """A removed leader takes part of the progress made with his faction with him.

@@ -52,6 +52,17 @@ from negsim.model.talks import (  # noqa: F401 (re-exported: the recorded codes)
 )
 from negsim.scenario import schema
 
+# Events that act in the week they happen (their effects persist in the state).
+_INSTANT_EVENTS = (
+    "leader_removal",
+    "commander_removal",
+    "patron_policy",
+    "stance_change",
+    "shock",
+    "government_change",
+    "referendum",
+)
+
 # Parameters that are not numbers drawn per replication.
 _STRUCTURAL_PARAMETERS = ("spinup_weeks", "first_proposer")
 _EVENT_VALUE_FIELDS = (
@@ -67,6 +78,9 @@ _EVENT_VALUE_FIELDS = (
     "cost_sensitivity",
     "optimism",
     "position",
+    "cohesion_shock",
+    "approval",
+    "responsiveness",
 )
 
 
@@ -154,9 +168,28 @@ class ConflictModel(mesa.Model):
         )
         self.opposition = Opposition(self, opposition_key, opposition_spec)
         leaders_by_faction = {
-            leader.faction: (key, leader) for key, leader in scenario.leaders.items()
+            leader.faction: (key, leader)
+            for key, leader in scenario.leaders.items()
+            if leader.faction is not None
+        }
+        # Heads of government: the traits a `government_change` brings into office.
+        self.government_leaders = {
+            key: {
+                field: self.streams.parameter(f"leaders.{key}.{field}", getattr(leader, field))
+                for field in (
+                    "resolve",
+                    "willingness_bias",
+                    "position",
+                    "cost_sensitivity",
+                    "optimism",
+                )
+                if getattr(leader, field) is not None
+            }
+            for key, leader in scenario.leaders.items()
+            if leader.government is not None
         }
         self.leaders: dict[str, Leader] = {}
+        self.leader_chain: dict[str, tuple[Leader, int]] = {}
         for index, key in enumerate(combatant_keys):
             spec = scenario.actors[key]
             agent: Combatant
@@ -169,6 +202,8 @@ class ConflictModel(mesa.Model):
                 leader = Leader(self, leader_key, leader_spec, spec, self.opposition_patron_keys)
                 agent.leader = leader
                 self.leaders[leader_key] = leader
+                for depth, chain_id in enumerate(leader.chain_ids):
+                    self.leader_chain[chain_id] = (leader, depth)
                 self.opposition.factions.append(agent)
             else:
                 agent = Spoiler(self, key, cast(schema.Spoiler, spec), index)
@@ -217,7 +252,7 @@ class ConflictModel(mesa.Model):
                 if value is not None:
                     values[field] = self.streams.parameter(f"{prefix}.{field}", value)
             duration_spec = getattr(spec, "duration_weeks", None)
-            if spec.type in ("leader_removal", "patron_policy", "stance_change", "shock"):
+            if spec.type in _INSTANT_EVENTS:
                 duration = np.ones(self.size)
             elif duration_spec is None:
                 duration = np.full(self.size, np.inf)
@@ -250,6 +285,7 @@ class ConflictModel(mesa.Model):
         self.power_shift = np.zeros(size)
         self.fighting_rate = np.ones(size)
         self.offensive = np.ones_like(self.control)
+        self.truce = np.ones((size, len(self.combatants)))
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
@@ -371,9 +407,11 @@ class ConflictModel(mesa.Model):
             ),
             ceasefire=talks_ceasefire.copy(),
             in_session=np.zeros(size, dtype=bool),
-            leverage=np.zeros(size),
-            bias=np.zeros(size),
+            no_way_out=np.ones(size),
+            bias_sum=np.zeros(size),
+            leverage_sum=np.zeros(size),
         )
+        self.truce = np.ones((size, len(self.combatants)))
         for event in self.events:
             spec = event.spec
             if event.hazard is not None:
@@ -388,7 +426,16 @@ class ConflictModel(mesa.Model):
         current = self._week
         self.ceasefire_in_force = current.ceasefire & ~self.talks.in_force
         self.fighting_rate = current.fighting_rate * ~self.talks.in_force
-        return current.in_session, current.leverage, current.bias
+        # Joint mediators (of one round, or of rounds in session together): a way
+        # out if any offers one; their bias weighted by their leverage.
+        leverage = 1.0 - current.no_way_out
+        bias = np.divide(
+            current.bias_sum,
+            current.leverage_sum,
+            out=np.zeros(size),
+            where=current.leverage_sum > 0,
+        )
+        return current.in_session, leverage, bias
 
     def _on_intervention(self, event: _Event, active: np.ndarray, week: int) -> None:
         self.patrons[event.spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
@@ -403,23 +450,58 @@ class ConflictModel(mesa.Model):
         self.offensive[:, region, column] += np.where(active, event.values["intensity"], 0.0)
 
     def _on_ceasefire(self, event: _Event, active: np.ndarray, week: int) -> None:
+        calm = np.where(active, 1.0 - event.values["strength"], 1.0)
+        if event.spec.actor is not None:
+            # One-sided: the declaring side holds its fire; the others fight on.
+            column = self.combatant_columns[event.spec.actor]
+            self.escalation[:, column] *= calm
+            self.truce[:, column] *= calm
+            return
         current = self._week
-        current.fighting_rate = current.fighting_rate * np.where(
-            active, 1.0 - event.values["strength"], 1.0
-        )
+        current.fighting_rate = current.fighting_rate * calm
         current.ceasefire |= active
         self.talks.ceasefire_seen |= active
 
     def _on_negotiation_round(self, event: _Event, active: np.ndarray, week: int) -> None:
-        # Overlapping rounds: the one listed last in the scenario sets the mediator.
-        mediator = self.mediators[event.spec.mediator]
+        mediators = event.spec.mediator
         current = self._week
         current.in_session |= active
-        current.leverage = np.where(active, mediator.leverage, current.leverage)
-        current.bias = np.where(active, mediator.bias, current.bias)
+        for key in [mediators] if isinstance(mediators, str) else mediators:
+            mediator = self.mediators[key]
+            leverage = np.where(active, mediator.leverage, 0.0)
+            current.no_way_out = current.no_way_out * (1.0 - leverage)
+            current.leverage_sum = current.leverage_sum + leverage
+            current.bias_sum = current.bias_sum + leverage * mediator.bias
 
     def _on_leader_removal(self, event: _Event, active: np.ndarray, week: int) -> None:
-        self._remove_leader(event.spec.leader, event.begins(week))
+        spec = event.spec
+        if spec.leader is not None:
+            leader, depth = self.leader_chain[spec.leader]
+            self._remove_leader(leader, event.begins(week), depth)
+        else:
+            faction = next(f for f in self.opposition.factions if f.key == spec.faction)
+            self._remove_leader(cast(Leader, faction.leader), event.begins(week), None)
+
+    def _on_commander_removal(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        faction = next(f for f in self.opposition.factions if f.key == event.spec.faction)
+        self.forces[:, faction.index] *= np.where(
+            begins, 1.0 - event.values["capability_loss"], 1.0
+        )
+        faction.cohesion = faction.cohesion * np.where(
+            begins, 1.0 - event.values["cohesion_shock"], 1.0
+        )
+
+    def _on_government_change(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        government = self.government
+        for field, value in self.government_leaders[event.spec.leader].items():
+            setattr(government, field, np.where(begins, value, getattr(government, field)))
+
+    def _on_referendum(self, event: _Event, active: np.ndarray, week: int) -> None:
+        # A full block at every vote keeps the stream aligned across variants.
+        vote = self.streams.uniform(f"referendum:{event.spec.id}")
+        self.talks.put_to_vote(event.begins(week), vote < event.values["approval"])
 
     def _on_patron_policy(self, event: _Event, active: np.ndarray, week: int) -> None:
         begins = event.begins(week)
@@ -460,12 +542,14 @@ class ConflictModel(mesa.Model):
         "patron_policy": _on_patron_policy,
         "stance_change": _on_stance_change,
         "shock": _on_shock,
+        "commander_removal": _on_commander_removal,
+        "government_change": _on_government_change,
+        "referendum": _on_referendum,
     }
 
-    def _remove_leader(self, key: str, where: np.ndarray) -> None:
-        leader = self.leaders[key]
+    def _remove_leader(self, leader: Leader, where: np.ndarray, depth: int | None) -> None:
         ties_before = leader.ties.copy()
-        hit = leader.replace_where(where)
+        hit = leader.replace_where(where, depth)
         if not hit.any():
             return
         p = self.parameters
@@ -543,7 +627,18 @@ class ConflictModel(mesa.Model):
         factions = self.faction_columns
         blue, red = self.side_strengths()
         effectiveness = p["attrition_rate"] * self.fighting_rate
-        blue_after, red_after = fighting.lanchester_square(blue, red, effectiveness, effectiveness)
+        # A side under a one-sided truce fires less (its share of its side's strength).
+        red_strength = self.strength[:, factions]
+        red_total = red_strength.sum(axis=-1)
+        red_calm = np.divide(
+            (red_strength * self.truce[:, factions]).sum(axis=-1),
+            red_total,
+            out=np.ones_like(red_total),
+            where=red_total > 0,
+        )
+        blue_after, red_after = fighting.lanchester_square(
+            blue, red, effectiveness * self.truce[:, government], effectiveness * red_calm
+        )
         # Losses fall on the side's own forces: patrons resupply their support
         # every week. Hurt is the weekly loss against the side's own initial
         # forces, so it rises with the enemy's strength (dB/dt = -beta R), not
@@ -711,5 +806,6 @@ class _Week:
     fighting_rate: np.ndarray
     ceasefire: np.ndarray
     in_session: np.ndarray
-    leverage: np.ndarray
-    bias: np.ndarray
+    no_way_out: np.ndarray
+    leverage_sum: np.ndarray
+    bias_sum: np.ndarray

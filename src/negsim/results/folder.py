@@ -202,6 +202,8 @@ class OutputFolder:
 
     def _check_place(self) -> None:
         path = self.path
+        if path.is_symlink() and not path.exists():
+            raise ResultsError(f"{path}: a symbolic link to nothing ({os.readlink(path)})")
         if path.exists() and not path.is_dir():
             raise ResultsError(f"{path}: exists and is not a folder")
         try:
@@ -466,7 +468,7 @@ class OutputFolder:
                         pass  # no hard links here: this file cannot be put back
                 os.replace(self._staging / name, target)
                 done.append((name, saved))
-        except OSError:
+        except BaseException:  # a failure, or Ctrl-C between two renames
             for name, saved in reversed(done):
                 try:
                     if saved:

@@ -1,4 +1,4 @@
-"""Writing a results folder: the four tables and their manifest.
+"""Writing a results folder: the five tables and their manifest.
 
 The folder is opened (checked, locked, staged) before the simulation and
 committed after it; the rules of what negsim may replace are those of
@@ -8,7 +8,7 @@ committed after it; the rules of what negsim may replace are those of
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,32 +20,34 @@ from negsim.results.lock import Holder
 
 FLOAT_FORMAT = "%.6g"
 MANIFEST = "manifest.json"
-TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
+TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "patterns.csv")
 """The tables of a results folder, in the order they are written."""
+_BEFORE_MANIFESTS = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
 
 RESULTS = FolderKind(
     what="results",
     record=MANIFEST,
     writer="negsim run",
     strict=True,
-    legacy_names=frozenset({*TABLES, MANIFEST}),
+    legacy_names=frozenset({*_BEFORE_MANIFESTS, MANIFEST}),
 )
 
 
 @dataclass(frozen=True)
 class ResultsFolder:
-    """What a run writes: the four tables and the manifest."""
+    """What a run writes: the five tables and the manifest."""
 
     runs: pd.DataFrame
     timeseries: pd.DataFrame
     hypotheses: pd.DataFrame
     events: pd.DataFrame
     manifest: dict[str, Any]
+    patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """How often the base runs reproduce the scenario's `observed` record (header only without one)."""
 
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        return dict(
-            zip(TABLES, (self.runs, self.timeseries, self.hypotheses, self.events), strict=True)
-        )
+        frames = (self.runs, self.timeseries, self.hypotheses, self.events, self.patterns)
+        return dict(zip(TABLES, frames, strict=True))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -21,6 +21,7 @@ import datetime as dt
 import difflib
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from negsim.errors import Problem, ScenarioError
-from negsim.scenario.references import check_references
+from negsim.scenario.observed import check_observed
+from negsim.scenario.references import check_effects, check_references
 from negsim.scenario.schema import Scenario
 from negsim.scenario.uncertain import check_uncertain
 
@@ -117,9 +119,19 @@ def _to_python(
     origins: Origins,
     problems: list[Problem],
     budget: list[int] | None = None,
+    ids: dict[Path_, str] | None = None,
 ) -> Any:
-    """Build plain data from a composed node, recording each path's line."""
+    """Build plain data from a composed node, recording each path's line.
+
+    ``ids`` names list items by their id in messages (`events.<id>`), as
+    `_dotted` does once the data is built.
+    """
     budget = [MAX_VALUES] if budget is None else budget
+    ids = _node_ids(node) if ids is None else ids
+
+    def shown(at: Path_) -> str:
+        return _dotted_named(at, ids)
+
     budget[0] -= 1
     origins.setdefault(path, (file, _mark_line(node)))
     if len(path) > MAX_DEPTH:
@@ -127,7 +139,7 @@ def _to_python(
             Problem(
                 file,
                 _mark_line(node),
-                _dotted(path[:3]) + "...",
+                shown(path[:3]) + "...",
                 f"nested more than {MAX_DEPTH} levels deep (a recursive alias?)",
             )
         )
@@ -138,14 +150,14 @@ def _to_python(
                 Problem(
                     file,
                     _mark_line(node),
-                    _dotted(path),
+                    shown(path),
                     f"more than {MAX_VALUES} values (aliases expanding?); the rest is ignored",
                 )
             )
         return None
     if node.tag not in _PLAIN_TAGS:
         problems.append(
-            Problem(file, _mark_line(node), _dotted(path), f"YAML tag {node.tag!r} is not allowed")
+            Problem(file, _mark_line(node), shown(path), f"YAML tag {node.tag!r} is not allowed")
         )
         return None
     if isinstance(node, yaml.MappingNode):
@@ -156,12 +168,12 @@ def _to_python(
                     Problem(
                         file,
                         _mark_line(key_node),
-                        _dotted(path),
+                        shown(path),
                         "merge keys (<<) are not supported",
                     )
                 )
                 continue
-            key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems, budget)
+            key = _to_python(key_node, loader, path + ("<key>",), file, {}, problems, budget, ids)
             if isinstance(key, dt.date):
                 key = key.isoformat()
             if not isinstance(key, str | int | float | bool) or key is None:
@@ -169,7 +181,7 @@ def _to_python(
                     Problem(
                         file,
                         _mark_line(key_node),
-                        _dotted(path),
+                        shown(path),
                         f"a key must be text (got {key!r})",
                     )
                 )
@@ -181,21 +193,23 @@ def _to_python(
                     Problem(
                         file,
                         _mark_line(key_node),
-                        _dotted(path + (key,)),
+                        shown(path + (key,)),
                         f"duplicate key (first given on line {first_line})",
                     )
                 )
                 continue
             origins[path + (key,)] = (file, _mark_line(key_node))
             result[key] = _to_python(
-                value_node, loader, path + (key,), file, origins, problems, budget
+                value_node, loader, path + (key,), file, origins, problems, budget, ids
             )
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             origins[path + (index,)] = (file, _mark_line(item))
-            items.append(_to_python(item, loader, path + (index,), file, origins, problems, budget))
+            items.append(
+                _to_python(item, loader, path + (index,), file, origins, problems, budget, ids)
+            )
         return items
     try:
         return loader.construct_object(node, deep=True)
@@ -204,11 +218,55 @@ def _to_python(
             Problem(
                 file,
                 _mark_line(node),
-                _dotted(path),
+                shown(path),
                 f"unsupported value: {_first_line(error)} (got {_show(node.value)})",
             )
         )
         return None
+
+
+def _node_ids(root: yaml.Node) -> dict[Path_, str]:
+    """Paths of the list items in a composed document that carry a unique scalar `id`."""
+    found: dict[Path_, str] = {}
+
+    def walk(node: yaml.Node, path: Path_, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    walk(value_node, path + (str(key_node.value),), depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            named: dict[int, str] = {}
+            for index, item in enumerate(node.value):
+                if isinstance(item, yaml.MappingNode):
+                    for key_node, value_node in item.value:
+                        if (
+                            isinstance(key_node, yaml.ScalarNode)
+                            and key_node.value == "id"
+                            and isinstance(value_node, yaml.ScalarNode)
+                        ):
+                            named[index] = str(value_node.value)
+                walk(item, path + (index,), depth + 1)
+            counts = Counter(named.values())
+            found.update({path + (i,): name for i, name in named.items() if counts[name] == 1})
+
+    walk(root, (), 0)
+    return found
+
+
+def _dotted_named(path: Path_, ids: dict[Path_, str]) -> str:
+    """A path as text, list items named by their id where ``ids`` has one."""
+    text = ""
+    for depth, part in enumerate(path):
+        name = ids.get(path[: depth + 1]) if isinstance(part, int) else None
+        if name is not None:
+            text += "." + name
+        elif isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + str(part)
+    return text
 
 
 def _first_line(error: Exception) -> str:
@@ -404,14 +462,56 @@ def _read_with_extends(
 # ----------------------------------------------------------------- validation
 
 
-def _dotted(path: Path_) -> str:
+def _dotted(path: Path_, data: Any = None) -> str:
+    """A path as text; with the data, list items that have an id are named by it (`events.<id>`)."""
     text = ""
+    current = data
     for part in path:
-        if isinstance(part, int):
+        item = None
+        if isinstance(part, int) and isinstance(current, list) and 0 <= part < len(current):
+            item = current[part]
+        elif isinstance(current, dict):
+            item = current.get(part)
+        # Named by its id when the id is unique in the list (a duplicate keeps its index).
+        named = (
+            isinstance(item, dict)
+            and isinstance(item.get("id"), str)
+            and isinstance(current, list)
+            and sum(isinstance(e, dict) and e.get("id") == item.get("id") for e in current) == 1
+        )
+        if isinstance(part, int) and named:
+            text += "." + str(item["id"])  # type: ignore[index]
+        elif isinstance(part, int):
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)
+        current = item
     return text
+
+
+def _indexed(path: Path_, data: Any) -> Path_:
+    """A path that names a list item by its id (``("events", "<id>", ...)``) with its index instead."""
+    result: list[str | int] = []
+    current = data
+    for part in path:
+        if isinstance(current, list) and isinstance(part, str):
+            index = next(
+                (i for i, e in enumerate(current) if isinstance(e, dict) and e.get("id") == part),
+                None,
+            )
+            if index is not None:
+                part_: str | int = index
+                result.append(part_)
+                current = current[index]
+                continue
+        result.append(part)
+        if isinstance(current, dict):
+            current = current.get(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            current = None
+    return tuple(result)
 
 
 def _yaml_path(loc: tuple[Any, ...], data: Any) -> Path_:
@@ -542,7 +642,9 @@ def _validate(
             if item["type"] == "union_tag_invalid":  # point at the `kind:` or `type:` line
                 path += (str(item.get("ctx", {}).get("discriminator", "")).strip("'"),)
             where_file, line = _line_of(path, origins, file)
-            problems.append(Problem(where_file, line, _dotted(path), _message(dict(item), loc)))
+            problems.append(
+                Problem(where_file, line, _dotted(path, data), _message(dict(item), loc))
+            )
     return scenario, problems
 
 
@@ -600,16 +702,22 @@ def apply_variant(
         for key, value in variant.items()
         if isinstance(value, dict if key in ("move_events", "set") else list)
     }
+    known = [str(e["id"]) for e in events if isinstance(e, dict) and isinstance(e.get("id"), str)]
+
+    def no_event(event_id: Any) -> str:
+        close = difflib.get_close_matches(str(event_id), known, n=1, cutoff=0.6)
+        return f"no event with id {event_id!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+
     for index, event_id in enumerate(variant.get("remove_events") or []):
         found = _event_index(result, event_id)
         if found is None:
-            problems.append((("remove_events", index), f"no event with id {event_id!r}"))
+            problems.append((("remove_events", index), no_event(event_id)))
         else:
             del events[found]
     for event_id, date in (variant.get("move_events") or {}).items():
         found = _event_index(result, event_id)
         if found is None:
-            problems.append((("move_events", event_id), f"no event with id {event_id!r}"))
+            problems.append((("move_events", event_id), no_event(event_id)))
         else:
             events[found]["date"] = date
     for index, event in enumerate(variant.get("add_events") or []):
@@ -682,7 +790,10 @@ def load(path: str | Path) -> ScenarioFile:
     scenario, structural = _validate(data, origins, file)
     for ref_path, message in check_references(data):
         where_file, line = _line_of(ref_path, origins, file)
-        structural.append(Problem(where_file, line, _dotted(ref_path), message))
+        structural.append(Problem(where_file, line, _dotted(ref_path, data), message))
+    for ref_path, message in check_observed(data):
+        where_file, line = _line_of(ref_path, origins, file)
+        structural.append(Problem(where_file, line, _dotted(ref_path, data), message))
     problems += [p for p in structural if (p.file, p.line, p.path) not in rejected]
     warnings: list[Problem] = []
     if scenario is not None:
@@ -691,6 +802,12 @@ def load(path: str | Path) -> ScenarioFile:
             for ref_path, message in found:
                 where_file, line = _line_of(ref_path, origins, file)
                 into.append(Problem(where_file, line, _dotted(ref_path), message))
+        effect_errors, effect_warnings = check_effects(data)
+        for found, into in ((effect_errors, problems), (effect_warnings, warnings)):
+            for ref_path, message in found:
+                indexed = _indexed(ref_path, data)
+                where_file, line = _line_of(indexed, origins, file)
+                into.append(Problem(where_file, line, _dotted(indexed, data), message))
 
     variants: dict[str, Scenario] = {}
     if scenario is not None:
@@ -735,12 +852,33 @@ def load(path: str | Path) -> ScenarioFile:
                             problem.message,
                         )
                     )
+            # Effects are checked on data the schema accepted (its types are then known).
+            variant_effects, variant_warnings = (
+                check_effects(edited) if variant_scenario is not None else ([], [])
+            )
+            for found, into in ((variant_effects, problems), (variant_warnings, warnings)):
+                for ref_path, message in found:
+                    if message in base_messages or any(w.message == message for w in warnings):
+                        continue
+                    indexed = _indexed(ref_path, edited)
+                    where_file, line = _line_of(indexed, edit_origins, file)
+                    into.append(
+                        Problem(
+                            where_file,
+                            line,
+                            f"{_dotted(prefix)} -> {_dotted(indexed, edited)}",
+                            message,
+                        )
+                    )
             for ref_path, message in variant_refs:
                 if message not in base_messages:
                     where_file, line = _line_of(ref_path, edit_origins, file)
                     problems.append(
                         Problem(
-                            where_file, line, f"{_dotted(prefix)} -> {_dotted(ref_path)}", message
+                            where_file,
+                            line,
+                            f"{_dotted(prefix)} -> {_dotted(ref_path, edited)}",
+                            message,
                         )
                     )
             if variant_scenario is not None and not variant_problems:

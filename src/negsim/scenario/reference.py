@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 
 from negsim.scenario import distributions, schema
 from negsim.scenario.distributions import AnyNumber, NonNegative, Share
+from negsim.scenario.observed import WEEKLY_METRICS, Pattern
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE -->"
 END = "<!-- END GENERATED REFERENCE -->"
@@ -240,6 +241,7 @@ def generate() -> str:
             for model in _ACTORS
         ),
         _section(3, "Leader", _doc(schema.Leader), table(schema.Leader)),
+        _section(3, "NamedSuccessor", _doc(schema.NamedSuccessor), table(schema.NamedSuccessor)),
         _section(3, "Successor", _doc(schema.Successor), table(schema.Successor)),
         _section(3, "Region", _doc(schema.Region), table(schema.Region)),
         _section(
@@ -272,6 +274,16 @@ def generate() -> str:
             f"`metric` is one of the columns of `runs.csv`: {metrics}.",
         ),
         _section(3, "Experiment", _doc(schema.Experiment), table(schema.Experiment)),
+        _section(
+            3,
+            "Pattern",
+            _doc(Pattern),
+            table(Pattern),
+            "`metric` is one of the per-week metrics of `timeseries.csv`: "
+            + ", ".join(f"`{name}`" for name in WEEKLY_METRICS)
+            + ", and `capability.<id>` and `control.<id>` for every government, faction "
+            "and spoiler. A pattern's rule in words is in `patterns.csv` (`rule`).",
+        ),
         _section(
             3,
             "Distributions",

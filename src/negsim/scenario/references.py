@@ -95,27 +95,78 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
             need(
                 ("actors", key, "client"),
                 actor.get("client"),
-                ("government", "opposition"),
-                "client (government or opposition)",
+                ("government", "opposition", "spoiler"),
+                "client (government, opposition or spoiler)",
             )
 
     leaders = _mapping(data.get("leaders"))
     led: dict[str, str] = {}
+    # Every id a removal may name: leaders and named successors -> their faction's leader.
+    chain_ids: dict[str, str] = {}
+    government_leaders: list[str] = []
     for key, leader in leaders.items():
         leader = _mapping(leader)
-        faction = leader.get("faction")
+        faction, government = leader.get("faction"), leader.get("government")
+        if (faction is None) == (government is None):
+            found.append(
+                (
+                    ("leaders", key),
+                    "give exactly one of 'faction' (a faction's leader) or 'government'",
+                )
+            )
+            continue
+        if government is not None:
+            need(("leaders", key, "government"), government, ("government",), "government")
+            government_leaders.append(key)
+            for field in ("successors", "ties"):
+                if leader.get(field):
+                    found.append(
+                        ((("leaders", key, field)), f"'{field}' is for faction leaders only")
+                    )
+            continue
         need(("leaders", key, "faction"), faction, ("faction",), "faction")
+        for field in ("resolve", "willingness_bias", "position", "cost_sensitivity", "optimism"):
+            if leader.get(field) is not None:
+                found.append(
+                    (
+                        ("leaders", key, field),
+                        f"'{field}' is for government leaders; a faction leader has moderation and authority",
+                    )
+                )
         if isinstance(faction, str) and faction in led:
             found.append(
                 (
                     (("leaders", key, "faction")),
-                    f"faction {faction!r} already has leader {led[faction]!r}",
+                    f"faction {faction!r} already has leader {led[faction]!r} "
+                    "(list later leaders under its `successors`)",
                 )
             )
         elif isinstance(faction, str):
             led[faction] = key
+        chain_ids[key] = key
         for patron in _mapping(leader.get("ties")):
             need(("leaders", key, "ties", patron), patron, ("patron",), "patron")
+        successors = leader.get("successors")
+        for index, successor in enumerate(successors if isinstance(successors, list) else []):
+            successor = _mapping(successor)
+            successor_id = successor.get("id")
+            if isinstance(successor_id, str):
+                if successor_id in chain_ids or successor_id in leaders:
+                    found.append(
+                        (
+                            ("leaders", key, "successors", index, "id"),
+                            f"id {successor_id!r} is already a leader's",
+                        )
+                    )
+                else:
+                    chain_ids[successor_id] = key
+            for patron in _mapping(successor.get("ties")):
+                need(
+                    ("leaders", key, "successors", index, "ties", patron),
+                    patron,
+                    ("patron",),
+                    "patron",
+                )
 
     regions = _mapping(data.get("regions"))
     for key, region in regions.items():
@@ -198,20 +249,66 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     (base + ("region",), f"unknown region {region!r}{_hint(region, list(regions))}")
                 )
         if event_type == "leader_removal":
-            leader = _text(event.get("leader"))
-            if leader is not None and leader not in leaders:
-                found.append(
-                    (base + ("leader",), f"unknown leader {leader!r}{_hint(leader, list(leaders))}")
+            leader, faction = _text(event.get("leader")), _text(event.get("faction"))
+            if (event.get("leader") is None) == (event.get("faction") is None):
+                found.append((base, "give exactly one of 'leader' or 'faction'"))
+            if leader is not None and leader not in chain_ids:
+                if leader in government_leaders:
+                    found.append(
+                        (
+                            base + ("leader",),
+                            f"{leader!r} leads the government; a `government_change` replaces him",
+                        )
+                    )
+                else:
+                    found.append(
+                        (
+                            base + ("leader",),
+                            f"unknown leader {leader!r}{_hint(leader, list(chain_ids))}",
+                        )
+                    )
+            if faction is not None:
+                need(base + ("faction",), faction, ("faction",), "faction")
+        if event_type == "commander_removal":
+            need(base + ("faction",), event.get("faction"), ("faction",), "faction")
+        if (
+            event_type in ("leader_removal", "commander_removal")
+            and _text(event.get("by")) is not None
+            and event.get("by") not in actors
+        ):
+            found.append(
+                (
+                    base + ("by",),
+                    f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(actors))}",
                 )
-            if _text(event.get("by")) is not None and event.get("by") not in actors:
+            )
+        if event_type == "government_change":
+            leader = _text(event.get("leader"))
+            if leader is not None and leader not in government_leaders:
                 found.append(
                     (
-                        base + ("by",),
-                        f"unknown actor {event.get('by')!r}{_hint(event.get('by'), list(actors))}",
+                        base + ("leader",),
+                        f"unknown government leader {leader!r}"
+                        f"{_hint(leader, government_leaders)}"
+                        + (" (it leads a faction)" if leader in chain_ids else ""),
                     )
                 )
+        if event_type == "ceasefire" and event.get("actor") is not None:
+            need(
+                base + ("actor",),
+                event.get("actor"),
+                COMBATANT_KINDS,
+                "combatant (government, faction or spoiler)",
+            )
         if event_type == "negotiation_round":
-            need(base + ("mediator",), event.get("mediator"), ("mediator",), "mediator")
+            mediators = event.get("mediator")
+            if isinstance(mediators, list):
+                for position, mediator in enumerate(mediators):
+                    need(base + ("mediator", position), mediator, ("mediator",), "mediator")
+                if not mediators:
+                    found.append((base + ("mediator",), "name at least one mediator"))
+            else:
+                need(base + ("mediator",), mediators, ("mediator",), "mediator")
 
     if variant_only:
         return found
@@ -247,3 +344,164 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
     # `uncertain` is checked against the validated scenario (defaults included):
     # negsim.scenario.uncertain.check_uncertain.
     return found
+
+
+def _zero(value: Any) -> bool:
+    """A plain number 0 (a distribution or a missing value is not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
+
+
+_CHANGES = {
+    "patron_policy": ("commitment", "capacity", "supports_talks", "responsiveness"),
+    "stance_change": ("resolve", "willingness_bias", "cost_sensitivity", "optimism", "position"),
+}
+_STRENGTHS = {
+    "intervention": ("intensity",),
+    "escalation": ("intensity",),
+    "offensive": ("intensity",),
+    "ceasefire": ("strength",),
+    "shock": ("capability_loss", "cohesion_loss"),
+    "commander_removal": ("capability_loss", "cohesion_shock"),
+}
+
+
+def check_effects(data: dict[str, Any]) -> tuple[Found, Found]:
+    """Events that validate but can never act: errors where they never can, warnings where they may not.
+
+    Returns (errors, warnings), each as (path, message), events named by id.
+    """
+    errors: Found = []
+    warnings: Found = []
+    raw_events = data.get("events")
+    events = [
+        e for e in (raw_events if isinstance(raw_events, list) else []) if isinstance(e, dict)
+    ]
+    leaders = _mapping(data.get("leaders"))
+
+    def where(event: dict[str, Any], *field: str) -> tuple[str | int, ...]:
+        return ("events", str(event.get("id")), *field)
+
+    for event in events:
+        kind = event.get("type")
+        if kind in _CHANGES and all(event.get(f) is None for f in _CHANGES[kind]):
+            errors.append(
+                (where(event), f"changes nothing: give at least one of {', '.join(_CHANGES[kind])}")
+            )
+        if kind in _STRENGTHS and all(_zero(event.get(f)) for f in _STRENGTHS[kind]):
+            fields = " and ".join(_STRENGTHS[kind])
+            warnings.append(
+                (where(event, _STRENGTHS[kind][0]), f"{fields} 0: the event has no effect")
+            )
+        if _zero(event.get("duration_weeks")):
+            warnings.append((where(event, "duration_weeks"), "lasts 0 weeks: never in force"))
+        if kind == "government_change":
+            leader = _mapping(leaders.get(str(event.get("leader"))))
+            traits = ("resolve", "willingness_bias", "position", "cost_sensitivity", "optimism")
+            if leader and all(leader.get(t) is None for t in traits):
+                errors.append(
+                    (
+                        where(event, "leader"),
+                        f"leader {event.get('leader')!r} has no traits to bring into office "
+                        f"(give at least one of {', '.join(traits)})",
+                    )
+                )
+
+    # Leader chains: a named leader acts only once, and only once in office.
+    depth_of: dict[str, tuple[str, int]] = {}
+    for key, leader in leaders.items():
+        leader = _mapping(leader)
+        faction = leader.get("faction")
+        if not isinstance(faction, str):
+            continue
+        depth_of[key] = (faction, 0)
+        successors = leader.get("successors")
+        for index, successor in enumerate(successors if isinstance(successors, list) else []):
+            successor_id = _mapping(successor).get("id")
+            if isinstance(successor_id, str):
+                depth_of.setdefault(successor_id, (faction, index + 1))
+    removals = [e for e in events if e.get("type") == "leader_removal"]
+    first_scheduled: dict[str, dict[str, Any]] = {}
+    for event in sorted(
+        (e for e in removals if _date(e.get("date"))),
+        key=lambda e: _date(e.get("date")) or dt.date.min,
+    ):
+        removed_id = event.get("leader")
+        if not isinstance(removed_id, str) or removed_id not in depth_of:
+            continue
+        if removed_id in first_scheduled:
+            earlier = first_scheduled[removed_id]
+            errors.append(
+                (
+                    where(event, "leader"),
+                    f"{removed_id!r} is already removed by event {earlier.get('id')!r} on "
+                    f"{_date(earlier.get('date'))}: this removal can never act "
+                    "(name his successor, or use `faction:` to remove whoever leads then)",
+                )
+            )
+        else:
+            first_scheduled[removed_id] = event
+    for event in removals:
+        removed_id, day = event.get("leader"), _date(event.get("date"))
+        if not isinstance(removed_id, str) or removed_id not in depth_of or day is None:
+            continue
+        faction, depth = depth_of[removed_id]
+        before = 0
+        for other in removals:
+            if other is event:
+                continue
+            other_removed_id = other.get("leader")
+            targets = other.get("faction") == faction or (
+                isinstance(other_removed_id, str)
+                and other_removed_id in depth_of
+                and depth_of[other_removed_id][0] == faction
+                and depth_of[other_removed_id][1] < depth
+            )
+            other_day = _date(other.get("date")) or _date(other.get("window_start"))
+            stochastic_from_start = other.get("date") is None and other_day is None
+            if targets and (stochastic_from_start or (other_day is not None and other_day < day)):
+                before += 1
+        if before < depth:
+            errors.append(
+                (
+                    where(event, "leader"),
+                    f"{removed_id!r} can never be in office on {day}: he is number {depth} in "
+                    f"{faction!r}'s line of succession, and only {before} removal(s) of its "
+                    "leaders can come before",
+                )
+            )
+
+    # Rounds in session at the same time: their mediators act jointly.
+    rounds = sorted(
+        (e for e in events if e.get("type") == "negotiation_round" and _date(e.get("date"))),
+        key=lambda e: _date(e.get("date")) or dt.date.min,
+    )
+    for index, first in enumerate(rounds):
+        length = first.get("duration_weeks", 4)
+        if not isinstance(length, int | float):
+            continue
+        ends = _date(first.get("date")) + dt.timedelta(weeks=float(length))  # type: ignore[operator]
+        for second in rounds[index + 1 :]:
+            if _date(second.get("date")) < ends:  # type: ignore[operator]
+                warnings.append(
+                    (
+                        where(second, "date"),
+                        f"overlaps round {first.get('id')!r} (in session to {ends}): while both "
+                        "are, their mediators act jointly (combined leverage 1 - prod(1 - leverage))",
+                    )
+                )
+
+    first_round = _date(rounds[0].get("date")) if rounds else None
+    for event in events:
+        day = _date(event.get("date"))
+        if (
+            event.get("type") == "referendum"
+            and day
+            and (first_round is None or day <= first_round)
+        ):
+            warnings.append(
+                (
+                    where(event, "date"),
+                    "no negotiation round comes before it: there can be no agreement to vote on",
+                )
+            )
+    return errors, warnings

@@ -10,12 +10,14 @@ actor, ...) are checked in :mod:`negsim.scenario.references`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from negsim.scenario.distributions import AnyNumber, NonNegative, Share
+from negsim.scenario.observed import Pattern
 
 # Outcomes the model reports per run; hypotheses may name any of them.
 RUN_METRICS: tuple[str, ...] = (
@@ -34,6 +36,7 @@ RUN_METRICS: tuple[str, ...] = (
     "walkouts_government",
     "walkouts_opposition",
     "deals_rejected",
+    "deals_voted_down",
     "talks_weeks",
     "gap_end",
     "value_government",
@@ -166,7 +169,7 @@ class Patron(ActorBase):
     kind: Literal["patron"]
     """`patron`: an outside backer of a client."""
     client: Identifier
-    """Id of the client: the government or the opposition coalition."""
+    """Id of the client: the government, the opposition coalition or a spoiler."""
     commitment: Share = 0.5
     """Strength of the patron's interest in its client (0..1)."""
     capacity: NonNegative = 0.2
@@ -227,21 +230,58 @@ class Successor(Frozen):
     """Weeks until the successor's authority is fully established."""
 
 
-class Leader(Frozen):
-    """A faction's leader."""
+class NamedSuccessor(Frozen):
+    """A known next leader of a faction, in office once his predecessor is removed."""
 
-    faction: Identifier
-    """Id of the faction the leader heads (one leader per faction)."""
+    id: Identifier
+    """Id of the successor (removal events may name it; unique among leaders and successors)."""
     name: str | None = None
     """Display name."""
     moderation: Share = 0.5
-    """Readiness to compromise (0 = none, 1 = accepts the coalition's reservation point)."""
+    """Readiness to compromise (0..1)."""
     authority: Share = 0.5
-    """Hold on the faction: drives its cohesion (0..1)."""
+    """Hold on the faction (0..1)."""
     ties: dict[Identifier, Share] = Field(default_factory=dict)
-    """Ties to patrons, by patron id (0..1): direct patron support and endorsement."""
+    """Ties to patrons, by patron id (0..1)."""
+    note: str | None = None
+    """Free text: sources, caveats."""
+
+
+class Leader(Frozen):
+    """A leader: of a faction (the default), or of the government (give `government`).
+
+    A faction's leadership is a chain: this leader, then the named
+    `successors` in order, then successors drawn from `successor`, as many as
+    removals require. A government leader carries the traits that matter for
+    talks; a `government_change` event puts him in office.
+    """
+
+    faction: Identifier | None = None
+    """Id of the faction the leader heads (one leader per faction)."""
+    government: Identifier | None = None
+    """Id of the government, for a head of government (instead of `faction`)."""
+    name: str | None = None
+    """Display name."""
+    moderation: Share = 0.5
+    """Faction leaders: readiness to compromise (0 = none, 1 = accepts the coalition's reservation point)."""
+    authority: Share = 0.5
+    """Faction leaders: hold on the faction, drives its cohesion (0..1)."""
+    ties: dict[Identifier, Share] = Field(default_factory=dict)
+    """Faction leaders: ties to patrons, by patron id (0..1): direct patron support and endorsement."""
+    successors: list[NamedSuccessor] = Field(default_factory=list)
+    """Faction leaders: named successors, in order of succession (then drawn ones)."""
     successor: Successor = Field(default_factory=Successor)
-    """How a successor is drawn if the leader is removed."""
+    """Faction leaders: how drawn successors are drawn and what every succession costs."""
+    resolve: Share | None = None
+    """Government leaders: resolve in office (unchanged if not given)."""
+    willingness_bias: AnyNumber | None = None
+    """Government leaders: baseline propensity to engage in talks (unchanged if not given)."""
+    position: Share | None = None
+    """Government leaders: ideal point on the issue (unchanged if not given)."""
+    cost_sensitivity: NonNegative | None = None
+    """Government leaders: weight of the war's expected losses (unchanged if not given)."""
+    optimism: AnyNumber | None = None
+    """Government leaders: bias of the reading of the battlefield (unchanged if not given)."""
     note: str | None = None
     """Free text: sources, caveats."""
 
@@ -328,14 +368,51 @@ class Offensive(EventBase):
 
 
 class LeaderRemoval(EventBase):
-    """A leader is killed or removed; a successor is drawn."""
+    """A faction's leader is killed or removed; the next in the chain takes over."""
 
     type: Literal["leader_removal"]
     """`leader_removal`."""
-    leader: Identifier
-    """Id of the leader removed."""
+    leader: Identifier | None = None
+    """Id of the leader (or named successor) removed; acts only where he is in office at the time."""
+    faction: Identifier | None = None
+    """Instead of `leader`: remove whoever leads this faction at the time."""
     by: Identifier | None = None
     """Id of the actor responsible (informational)."""
+
+
+class CommanderRemoval(EventBase):
+    """A commander who is not the faction's leader is killed or captured: a lesser shock, no succession."""
+
+    type: Literal["commander_removal"]
+    """`commander_removal`."""
+    faction: Identifier
+    """Id of the faction that loses the commander."""
+    commander: str | None = None
+    """Name of the commander (informational)."""
+    capability_loss: Share = 0.02
+    """Proportional loss of the faction's capability."""
+    cohesion_shock: Share = 0.05
+    """Proportional drop of the faction's cohesion."""
+    by: Identifier | None = None
+    """Id of the actor responsible (informational)."""
+
+
+class GovernmentChange(EventBase):
+    """A new head of government takes office (election, succession, coup): his traits apply from then."""
+
+    type: Literal["government_change"]
+    """`government_change`."""
+    leader: Identifier
+    """Id of a government leader (a `leaders` entry with `government`)."""
+
+
+class Referendum(EventBase):
+    """A vote on a signed agreement: rejected, the agreement ends and talks may resume."""
+
+    type: Literal["referendum"]
+    """`referendum`."""
+    approval: Share
+    """Probability that the vote approves an agreement in force (fixed or a distribution); no effect where none is."""
 
 
 class NegotiationRound(EventBase):
@@ -343,8 +420,8 @@ class NegotiationRound(EventBase):
 
     type: Literal["negotiation_round"]
     """`negotiation_round`."""
-    mediator: Identifier
-    """Id of the mediator convening the round."""
+    mediator: Identifier | list[Identifier]
+    """Id of the mediator convening the round, or a list of joint mediators or guarantors (their combined leverage is 1 - prod(1 - leverage_i), their bias the leverage-weighted mean)."""
     duration_weeks: NonNegative = 4
     """Weeks the round stays in session."""
 
@@ -354,8 +431,10 @@ class Ceasefire(EventBase):
 
     type: Literal["ceasefire"]
     """`ceasefire`."""
+    actor: Identifier | None = None
+    """A one-sided truce: the government or faction that declares it (others fight on); default: all sides."""
     strength: Share = 0.7
-    """Proportional reduction of fighting while it holds."""
+    """Proportional reduction of fighting (of the declaring side's effort, for a one-sided truce) while it holds."""
     duration_weeks: NonNegative | None = None
     """How long it holds (default: to the end)."""
 
@@ -373,6 +452,8 @@ class PatronPolicy(EventBase):
     """New capacity."""
     supports_talks: Share | None = None
     """New support for talks."""
+    responsiveness: AnyNumber | None = None
+    """New responsiveness to the client's prospects."""
 
 
 class StanceChange(EventBase):
@@ -416,7 +497,10 @@ Event = Annotated[
     | Ceasefire
     | PatronPolicy
     | StanceChange
-    | Shock,
+    | Shock
+    | CommanderRemoval
+    | GovernmentChange
+    | Referendum,
     Field(discriminator="type"),
 ]
 
@@ -550,18 +634,56 @@ class Variant(Frozen):
 
 
 class Hypothesis(Frozen):
-    """A claim tested by comparing a treatment variant with a control variant."""
+    """A claim tested by comparing a treatment variant with a control variant.
 
-    metric: str
-    """Run outcome compared (a `runs.csv` column, e.g. `agreement`)."""
+    A claim about something broad ("escalation weakens negotiations") names
+    several `metrics`; each gets its own row and verdict, and Holm's
+    adjustment keeps the chance of any false verdict among all rows of a run
+    below 1 - confidence (see docs/results.md).
+    """
+
+    metric: str | None = None
+    """Run outcome compared (a `runs.csv` column, e.g. `agreement`); or give `metrics`."""
+    metrics: list[str] = Field(default_factory=list)
+    """Several run outcomes, one verdict each (e.g. `[agreement, talks_held, value_opposition]`)."""
     treatment: Identifier
     """Variant where the cause is present (`base` is the scenario as written)."""
     control: Identifier
     """Variant where it is absent."""
     expected: Literal["increase", "decrease"]
-    """Predicted sign of treatment minus control."""
+    """Predicted sign of treatment minus control (the same for every metric)."""
+    smallest_effect: (
+        Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] | None
+    ) = None
+    """Smallest effect that matters, in the `runs.csv` unit (0.05 = 5 points for a 0/1 outcome): one number for every metric, or one per metric; default by kind of metric (docs/results.md)."""
+    given: Literal["all", "record"] = "all"
+    """`record`: this hypothesis must also be judged on the worlds that match the `observed` record (as `negsim run --given-record`); the run fails when too few do."""
     description: str | None = None
     """The claim in words."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_known(cls, metrics: list[str]) -> list[str]:
+        # (`metric` is checked with the other references, in references.py.)
+        for metric in metrics:
+            if metric not in RUN_METRICS:
+                close = difflib.get_close_matches(metric, RUN_METRICS, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown metric {metric!r}{hint}")
+        return metrics
+
+    @model_validator(mode="after")
+    def _some_metric(self) -> Hypothesis:
+        named = ([self.metric] if self.metric else []) + list(self.metrics)
+        if not named:
+            raise ValueError("give `metric` (one run outcome) or `metrics` (several)")
+        if isinstance(self.smallest_effect, dict):
+            extra = [m for m in self.smallest_effect if m not in named]
+            if extra:
+                raise ValueError(
+                    f"smallest_effect names {extra[0]!r}, not one of this hypothesis' metrics"
+                )
+        return self
 
 
 class Experiment(Frozen):
@@ -577,6 +699,8 @@ class Experiment(Frozen):
     """Confidence level of the verdicts' intervals."""
     bootstrap_resamples: int = Field(default=2000, ge=100, le=100_000)
     """Bootstrap resamples for the verdicts' intervals."""
+    auto_max_runs: int = Field(default=16_000, ge=1, le=1_000_000)
+    """Most replications per variant `negsim run --runs auto` goes up to."""
 
 
 # --------------------------------------------------------------------- scenario
@@ -613,6 +737,8 @@ class Scenario(Frozen):
     """Ranges or distributions for sensitivity sweeps, by dotted path."""
     experiment: Experiment = Field(default_factory=Experiment)
     """Default number of runs, seed and chunking."""
+    observed: list[Pattern] = Field(default_factory=list)
+    """The public record as patterns over the per-week metrics (see below); `negsim run` reports how often the base world reproduces them and judges the hypotheses again on the worlds that do."""
 
     def actors_of(self, kind: str) -> dict[str, Any]:
         """Actors of one kind, by id, in file order."""
