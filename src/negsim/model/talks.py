@@ -128,6 +128,42 @@ def bridging_proposal(
     return negotiation.mediator_proposal(low, high, government_share, bias)
 
 
+def joint_mediation(
+    leverage: np.ndarray, bias: np.ndarray, present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Leverage and bias of the mediators in session together (joint mediators, guarantors).
+
+    L = 1 - prod_i (1 - l_i),   b = sum_i l_i b_i / sum_i l_i   (over the mediators present)
+
+    Each mediator offers a way out independently (Zartman's 'way out'): the
+    parties see one unless every mediator fails to offer it, so leverage
+    combines like independent chances; the proposal's tilt is the
+    leverage-weighted mean of their biases (the plain mean where none has
+    leverage). One mediator alone keeps his own leverage and bias exactly.
+    Shapes (R, M); returns two (R,) arrays, 0 where none is present.
+
+    References:
+        Zartman, I. W. (2000). Ripeness: the hurting stalemate and beyond.
+        Crocker, C., Hampson, F. O., Aall, P. (1999). Herding Cats:
+        Multiparty Mediation in a Complex World.
+    """
+    present = np.asarray(present, dtype=bool)
+    count = present.sum(axis=-1)
+    own = np.where(present, leverage, 0.0)
+    combined = 1.0 - np.prod(1.0 - own, axis=-1)
+    weights = own.sum(axis=-1)
+    weighted = np.divide(
+        (own * bias).sum(axis=-1), weights, out=np.zeros(count.shape), where=weights > 0
+    )
+    plain = np.divide(
+        np.where(present, bias, 0.0).sum(axis=-1), count, out=np.zeros(count.shape), where=count > 0
+    )
+    alone = count == 1
+    joint_leverage = np.where(alone, own.sum(axis=-1), combined)
+    joint_bias = np.where(alone | (weights <= 0), plain, weighted)
+    return joint_leverage, joint_bias
+
+
 def ratification_probability(
     deliverable: np.ndarray, threshold: np.ndarray, spread: np.ndarray
 ) -> np.ndarray:

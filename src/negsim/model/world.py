@@ -57,6 +57,7 @@ _INSTANT_EVENTS = (
     "leader_removal",
     "commander_removal",
     "patron_policy",
+    "mediator_policy",
     "stance_change",
     "shock",
     "government_change",
@@ -81,6 +82,8 @@ _EVENT_VALUE_FIELDS = (
     "cohesion_shock",
     "approval",
     "responsiveness",
+    "leverage",
+    "bias",
 )
 
 
@@ -407,9 +410,7 @@ class ConflictModel(mesa.Model):
             ),
             ceasefire=talks_ceasefire.copy(),
             in_session=np.zeros(size, dtype=bool),
-            no_way_out=np.ones(size),
-            bias_sum=np.zeros(size),
-            leverage_sum=np.zeros(size),
+            mediating={},
         )
         self.truce = np.ones((size, len(self.combatants)))
         for event in self.events:
@@ -426,15 +427,16 @@ class ConflictModel(mesa.Model):
         current = self._week
         self.ceasefire_in_force = current.ceasefire & ~self.talks.in_force
         self.fighting_rate = current.fighting_rate * ~self.talks.in_force
-        # Joint mediators (of one round, or of rounds in session together): a way
-        # out if any offers one; their bias weighted by their leverage.
-        leverage = 1.0 - current.no_way_out
-        bias = np.divide(
-            current.bias_sum,
-            current.leverage_sum,
-            out=np.zeros(size),
-            where=current.leverage_sum > 0,
-        )
+        # Joint mediators (of one round, or of rounds in session together), each counted once.
+        if current.mediating:
+            keys = list(current.mediating)
+            leverage, bias = talks.joint_mediation(
+                np.stack([self.mediators[k].leverage for k in keys], axis=-1),
+                np.stack([self.mediators[k].bias for k in keys], axis=-1),
+                np.stack([current.mediating[k] for k in keys], axis=-1),
+            )
+        else:
+            leverage, bias = np.zeros(size), np.zeros(size)
         return current.in_session, leverage, bias
 
     def _on_intervention(self, event: _Event, active: np.ndarray, week: int) -> None:
@@ -452,9 +454,9 @@ class ConflictModel(mesa.Model):
     def _on_ceasefire(self, event: _Event, active: np.ndarray, week: int) -> None:
         calm = np.where(active, 1.0 - event.values["strength"], 1.0)
         if event.spec.actor is not None:
-            # One-sided: the declaring side holds its fire; the others fight on.
+            # One-sided: the declaring side holds its fire and its ground effort
+            # (not its strength: the enemy still reckons with what it could do).
             column = self.combatant_columns[event.spec.actor]
-            self.escalation[:, column] *= calm
             self.truce[:, column] *= calm
             return
         current = self._week
@@ -467,11 +469,9 @@ class ConflictModel(mesa.Model):
         current = self._week
         current.in_session |= active
         for key in [mediators] if isinstance(mediators, str) else mediators:
-            mediator = self.mediators[key]
-            leverage = np.where(active, mediator.leverage, 0.0)
-            current.no_way_out = current.no_way_out * (1.0 - leverage)
-            current.leverage_sum = current.leverage_sum + leverage
-            current.bias_sum = current.bias_sum + leverage * mediator.bias
+            current.mediating[key] = (
+                current.mediating.get(key, np.zeros(self.size, dtype=bool)) | active
+            )
 
     def _on_leader_removal(self, event: _Event, active: np.ndarray, week: int) -> None:
         spec = event.spec
@@ -499,17 +499,29 @@ class ConflictModel(mesa.Model):
             setattr(government, field, np.where(begins, value, getattr(government, field)))
 
     def _on_referendum(self, event: _Event, active: np.ndarray, week: int) -> None:
-        # A full block at every vote keeps the stream aligned across variants.
-        vote = self.streams.uniform(f"referendum:{event.spec.id}")
-        self.talks.put_to_vote(event.begins(week), vote < event.values["approval"])
+        # The event fires at most once per replication: one full block of draws,
+        # taken at the first vote, whatever the week (moving it shifts no draw).
+        if "vote" not in event.values:
+            event.values["vote"] = self.streams.uniform(f"referendum:{event.spec.id}")
+        approved = event.values["vote"] < event.values["approval"]
+        self.talks.put_to_vote(event.begins(week), approved)
 
     def _on_patron_policy(self, event: _Event, active: np.ndarray, week: int) -> None:
         begins = event.begins(week)
         patron = self.patrons[event.spec.actor]
-        for field in ("commitment", "capacity", "supports_talks"):
+        for field in ("commitment", "capacity", "supports_talks", "responsiveness"):
             if field in event.values:
                 setattr(
                     patron, field, np.where(begins, event.values[field], getattr(patron, field))
+                )
+
+    def _on_mediator_policy(self, event: _Event, active: np.ndarray, week: int) -> None:
+        begins = event.begins(week)
+        mediator = self.mediators[event.spec.actor]
+        for field in ("leverage", "bias"):
+            if field in event.values:
+                setattr(
+                    mediator, field, np.where(begins, event.values[field], getattr(mediator, field))
                 )
 
     def _on_stance_change(self, event: _Event, active: np.ndarray, week: int) -> None:
@@ -540,6 +552,7 @@ class ConflictModel(mesa.Model):
         "negotiation_round": _on_negotiation_round,
         "leader_removal": _on_leader_removal,
         "patron_policy": _on_patron_policy,
+        "mediator_policy": _on_mediator_policy,
         "stance_change": _on_stance_change,
         "shock": _on_shock,
         "commander_removal": _on_commander_removal,
@@ -610,7 +623,8 @@ class ConflictModel(mesa.Model):
             axis=1,
         )
         noise = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
-        effort = self.strength[:, None, :] * allocation * noise
+        # A side under a one-sided truce contests less ground (model.truce, 1 elsewhere).
+        effort = self.strength[:, None, :] * allocation * noise * self.truce[:, None, :]
         shares = fighting.tullock_shares(effort, p["contest_decisiveness"][:, None], axis=-1)
         rate = (p["front_rate"] * self.fighting_rate * self.front_rate_scale)[:, None, None]
         contested = shares.sum(axis=-1, keepdims=True) > 0
@@ -773,6 +787,8 @@ class ConflictModel(mesa.Model):
         capabilities, _, _ = self.opposition.faction_arrays()
         capability_total = capabilities.sum(axis=-1)
         for key, patron in self.patrons.items():
+            if patron.client_key not in (self.government.key, self.opposition.key):
+                continue  # a spoiler's patron has no say in the talks
             if patron.client_key == self.government.key:
                 side, reach = "government", 1.0
                 prospects = 1.0 - self.signal
@@ -806,6 +822,5 @@ class _Week:
     fighting_rate: np.ndarray
     ceasefire: np.ndarray
     in_session: np.ndarray
-    no_way_out: np.ndarray
-    leverage_sum: np.ndarray
-    bias_sum: np.ndarray
+    # Mediators in session this week, by id: where each is (R,).
+    mediating: dict[str, np.ndarray]

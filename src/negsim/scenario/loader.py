@@ -273,6 +273,32 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+# What PyYAML's context ("while parsing a flow sequence") was opened by.
+_OPENERS = {
+    "flow sequence": "the bracket '['",
+    "flow mapping": "the brace '{'",
+    "quoted scalar": "the quote",
+}
+
+
+def _opened(error: yaml.MarkedYAMLError) -> str:
+    """Where the construct the parser was inside began, when that is not where it noticed.
+
+    An unclosed bracket or quote is noticed lines later (at the next key, or
+    at the end of the file); the line that needs the fix is the one it opened on.
+    """
+    context, mark, problem = error.context, error.context_mark, error.problem_mark
+    if not context or mark is None or not context.startswith("while "):
+        return ""
+    if problem is not None and (problem.line, problem.column) == (mark.line, mark.column):
+        return ""
+    construct = context.removeprefix("while ").split(" ", 1)[-1].removeprefix("a ")
+    opener = _OPENERS.get(construct)
+    if opener is None:
+        return f" (in the {construct} that starts on line {mark.line + 1})"
+    return f" ({opener} opened on line {mark.line + 1}, column {mark.column + 1})"
+
+
 def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | None:
     file = str(path)
     limit = max_file_bytes()
@@ -330,7 +356,9 @@ def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | No
         if error.context and error.problem and not error.context.startswith("while "):
             # e.g. "expected a single document in the stream, but found another document"
             what = f"{error.context}, {error.problem}"
-        problems.append(Problem(file, line, "", f"YAML syntax error{column}: {what}"))
+        problems.append(
+            Problem(file, line, "", f"YAML syntax error{column}: {what}{_opened(error)}")
+        )
         return None
     except yaml.YAMLError as error:
         problems.append(Problem(file, None, "", f"YAML error: {_first_line(error)}"))

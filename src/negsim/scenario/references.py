@@ -19,6 +19,7 @@ COMBATANT_KINDS = ("government", "faction", "spoiler")
 _EVENT_ACTOR_KINDS = {
     "intervention": ("patron",),
     "patron_policy": ("patron",),
+    "mediator_policy": ("mediator",),
     "escalation": COMBATANT_KINDS,
     "offensive": COMBATANT_KINDS,
     "shock": COMBATANT_KINDS,
@@ -353,6 +354,7 @@ def _zero(value: Any) -> bool:
 
 _CHANGES = {
     "patron_policy": ("commitment", "capacity", "supports_talks", "responsiveness"),
+    "mediator_policy": ("leverage", "bias"),
     "stance_change": ("resolve", "willingness_bias", "cost_sensitivity", "optimism", "position"),
 }
 _STRENGTHS = {
@@ -406,69 +408,8 @@ def check_effects(data: dict[str, Any]) -> tuple[Found, Found]:
                     )
                 )
 
-    # Leader chains: a named leader acts only once, and only once in office.
-    depth_of: dict[str, tuple[str, int]] = {}
-    for key, leader in leaders.items():
-        leader = _mapping(leader)
-        faction = leader.get("faction")
-        if not isinstance(faction, str):
-            continue
-        depth_of[key] = (faction, 0)
-        successors = leader.get("successors")
-        for index, successor in enumerate(successors if isinstance(successors, list) else []):
-            successor_id = _mapping(successor).get("id")
-            if isinstance(successor_id, str):
-                depth_of.setdefault(successor_id, (faction, index + 1))
-    removals = [e for e in events if e.get("type") == "leader_removal"]
-    first_scheduled: dict[str, dict[str, Any]] = {}
-    for event in sorted(
-        (e for e in removals if _date(e.get("date"))),
-        key=lambda e: _date(e.get("date")) or dt.date.min,
-    ):
-        removed_id = event.get("leader")
-        if not isinstance(removed_id, str) or removed_id not in depth_of:
-            continue
-        if removed_id in first_scheduled:
-            earlier = first_scheduled[removed_id]
-            errors.append(
-                (
-                    where(event, "leader"),
-                    f"{removed_id!r} is already removed by event {earlier.get('id')!r} on "
-                    f"{_date(earlier.get('date'))}: this removal can never act "
-                    "(name his successor, or use `faction:` to remove whoever leads then)",
-                )
-            )
-        else:
-            first_scheduled[removed_id] = event
-    for event in removals:
-        removed_id, day = event.get("leader"), _date(event.get("date"))
-        if not isinstance(removed_id, str) or removed_id not in depth_of or day is None:
-            continue
-        faction, depth = depth_of[removed_id]
-        before = 0
-        for other in removals:
-            if other is event:
-                continue
-            other_removed_id = other.get("leader")
-            targets = other.get("faction") == faction or (
-                isinstance(other_removed_id, str)
-                and other_removed_id in depth_of
-                and depth_of[other_removed_id][0] == faction
-                and depth_of[other_removed_id][1] < depth
-            )
-            other_day = _date(other.get("date")) or _date(other.get("window_start"))
-            stochastic_from_start = other.get("date") is None and other_day is None
-            if targets and (stochastic_from_start or (other_day is not None and other_day < day)):
-                before += 1
-        if before < depth:
-            errors.append(
-                (
-                    where(event, "leader"),
-                    f"{removed_id!r} can never be in office on {day}: he is number {depth} in "
-                    f"{faction!r}'s line of succession, and only {before} removal(s) of its "
-                    "leaders can come before",
-                )
-            )
+    # Leader chains: a named leader is removed once, and only once in office.
+    errors += _chain_errors(data, events, leaders)
 
     # Rounds in session at the same time: their mediators act jointly.
     rounds = sorted(
@@ -505,3 +446,105 @@ def check_effects(data: dict[str, Any]) -> tuple[Found, Found]:
                 )
             )
     return errors, warnings
+
+
+def _chain_errors(
+    data: dict[str, Any], events: list[dict[str, Any]], leaders: dict[str, Any]
+) -> Found:
+    """Removals of a named leader that can never act: he is gone already, or never in office.
+
+    Walks each faction's scheduled removals in the order the model applies
+    them (by week, then by place in the list), keeping the range of places
+    in the line of succession that can be in office: a scheduled removal of
+    whoever leads moves both ends on, a named one moves them where he can be
+    in office, a stochastic one can only widen the range (it may not fire).
+    """
+    found: Found = []
+    place: dict[str, tuple[str, int]] = {}  # leader or named successor -> (faction, place)
+    for key, leader in leaders.items():
+        leader = _mapping(leader)
+        faction = leader.get("faction")
+        if not isinstance(faction, str):
+            continue
+        place.setdefault(key, (faction, 0))
+        successors = leader.get("successors")
+        for index, successor in enumerate(successors if isinstance(successors, list) else []):
+            successor_id = _mapping(successor).get("id")
+            if isinstance(successor_id, str):
+                place.setdefault(successor_id, (faction, index + 1))
+    calendar = _mapping(data.get("calendar"))
+    start = _date(calendar.get("start"))
+
+    def week(day: dt.date | None) -> int:
+        return (day - start).days // 7 if day is not None and start is not None else 0
+
+    # (week, position in the list, event, scheduled?) of every removal, in the model's order.
+    removals: list[tuple[int, int, dict[str, Any], bool]] = []
+    for position, event in enumerate(events):
+        if event.get("type") != "leader_removal":
+            continue
+        day = _date(event.get("date"))
+        if day is not None:
+            removals.append((week(day), position, event, True))
+        elif event.get("hazard") is not None:
+            removals.append((week(_date(event.get("window_start"))), position, event, False))
+    removals.sort(key=lambda r: (r[0], r[1]))
+
+    def target(event: dict[str, Any]) -> tuple[str | None, int | None]:
+        named = event.get("leader")
+        if isinstance(named, str) and named in place:
+            return place[named]
+        faction = event.get("faction")
+        return (faction if isinstance(faction, str) else None), None
+
+    low: dict[str, int] = {}  # fewest removals that can have acted, per faction
+    high: dict[str, int] = {}  # most
+    gone_by: dict[tuple[str, int], dict[str, Any]] = {}  # (faction, place) -> the removal
+    for _, _, event, scheduled in removals:
+        faction, depth = target(event)
+        if faction is None:
+            continue
+        least, most = low.get(faction, 0), high.get(faction, 0)
+        if depth is None:  # whoever leads the faction then
+            low[faction] = least + 1 if scheduled else least
+            if scheduled and least == most:
+                gone_by[(faction, least)] = event
+            high[faction] = most + 1
+            continue
+        if scheduled and depth < least:
+            removed_id = event.get("leader")
+            earlier = gone_by.get((faction, depth))
+            by = (
+                f" by event {earlier.get('id')!r} on {_date(earlier.get('date'))}"
+                if earlier is not None
+                else ""
+            )
+            found.append(
+                (
+                    ("events", str(event.get("id")), "leader"),
+                    f"{removed_id!r} is already removed{by}: this removal can never act "
+                    "(name his successor, or use `faction:` to remove whoever leads then)",
+                )
+            )
+            continue
+        if scheduled and depth > most:
+            found.append(
+                (
+                    ("events", str(event.get("id")), "leader"),
+                    f"{event.get('leader')!r} can never be in office on "
+                    f"{_date(event.get('date'))}: he is number {depth} in {faction!r}'s line "
+                    f"of succession, and at most {most} removal(s) of its leaders can act before",
+                )
+            )
+            continue
+        if not scheduled:
+            # It may fire any week of its window: it may act if he can still come to office.
+            if depth >= least:
+                high[faction] = max(most, depth + 1)
+            continue
+        if least == most:
+            gone_by[(faction, depth)] = event
+        if least == depth:
+            low[faction] = depth + 1
+        high[faction] = max(most, depth + 1)
+    return found

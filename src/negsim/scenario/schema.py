@@ -456,6 +456,25 @@ class PatronPolicy(EventBase):
     """New responsiveness to the client's prospects."""
 
 
+class MediatorPolicy(EventBase):
+    """A mediator's standing changes (it starts or stops facilitating, gains or loses leverage); only the fields given change.
+
+    With `patron_policy` this is how an actor's role changes over the run:
+    a neighbour that first backs the insurgents and later facilitates talks
+    is a patron whose commitment falls and a mediator whose leverage rises
+    (see "Roles that change" above).
+    """
+
+    type: Literal["mediator_policy"]
+    """`mediator_policy`."""
+    actor: Identifier
+    """Id of the mediator."""
+    leverage: Share | None = None
+    """New leverage (0: offers no way out, in session or out of it)."""
+    bias: AnyNumber | None = None
+    """New tilt of its proposals."""
+
+
 class StanceChange(EventBase):
     """A side at the table changes its stance (a new government, a change of leadership or policy); only the fields given change."""
 
@@ -496,6 +515,7 @@ Event = Annotated[
     | NegotiationRound
     | Ceasefire
     | PatronPolicy
+    | MediatorPolicy
     | StanceChange
     | Shock
     | CommanderRemoval
