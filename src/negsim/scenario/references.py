@@ -532,8 +532,8 @@ def _chain_errors(
                 (
                     ("events", str(event.get("id")), "leader"),
                     f"{event.get('leader')!r} can never be in office on "
-                    f"{_date(event.get('date'))}: he is number {depth} in {faction!r}'s line "
-                    f"of succession, and at most {most} removal(s) of its leaders can act before",
+                    f"{_date(event.get('date'))}: he is number {depth} in the line of succession "
+                    f"of {faction!r}, and at most {most} removal(s) of its leaders can act before",
                 )
             )
             continue
