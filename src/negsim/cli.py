@@ -7,6 +7,7 @@ problem, no traceback), 2 bad usage, 130 interrupted.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import warnings
@@ -51,6 +52,19 @@ def _check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         return check_argument(str(param.name), value)
     except UsageError as error:
         raise click.BadParameter(str(error).split(": ", 1)[1]) from None
+
+
+def _check_runs(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    """`--runs`: a whole number in range, or `auto`."""
+    if value is None or value.strip().lower() == "auto":
+        return None if value is None else "auto"
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"must be a whole number from 1 to 1000000, or auto (got {value!r})"
+        ) from None
+    return _check(ctx, param, number)
 
 
 def _fail(error: NegsimError) -> None:
@@ -150,9 +164,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--runs",
     "-n",
-    type=int,
-    callback=_check,
-    help="Replications per variant, 1 to 1000000 [default: the scenario's experiment.runs].",
+    callback=_check_runs,
+    help="Replications per variant, 1 to 1000000, or `auto`: add whole chunks until every "
+    "verdict is decided against its smallest effect (up to experiment.auto_max_runs) "
+    "[default: the scenario's experiment.runs].",
 )
 @click.option(
     "--seed",
@@ -165,6 +180,12 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     "-o",
     type=click.Path(path_type=Path),
     help="Results folder [default: results/<scenario name>].",
+)
+@click.option(
+    "--given-record",
+    is_flag=True,
+    help="Require the verdicts on the worlds that reproduce the scenario's `observed` record "
+    "(fails when fewer than 30 base runs do). They are computed whenever the scenario has one.",
 )
 @click.option(
     "--variant",
@@ -199,9 +220,10 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 )
 def run(
     scenario: Path,
-    runs: int | None,
+    runs: int | str | None,
     seed: int | None,
     out: Path | None,
+    given_record: bool,
     variants: tuple[str, ...],
     jobs: int | None,
     confidence: float | None,
@@ -253,6 +275,7 @@ def run(
             progress=progress,
             command=["negsim", *sys.argv[1:]],
             wait=wait,
+            given_record=given_record,
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -283,32 +306,90 @@ def run(
 
 
 def _print_verdicts(experiment: object) -> None:
+    from negsim.analysis.verdicts import format_effect, format_p
     from negsim.api import Experiment
 
     assert isinstance(experiment, Experiment)
     table = experiment.hypotheses
+    passes = (
+        f" (--runs auto: {' -> '.join(f'{n:,}' for n in experiment.auto_passes)})"
+        if len(experiment.auto_passes) > 1
+        else ""
+    )
     click.echo(
         f"{experiment.runs} runs x {len(experiment.variants)} variants in {experiment.elapsed:.1f} s "
-        f"-> {experiment.destination}/"
+        f"-> {experiment.destination}/{passes}"
     )
+    matching = experiment.record_runs
+    record = matching is not None
+    if matching is not None:
+        share = matching / experiment.runs if experiment.runs else 0.0
+        click.echo(
+            f"The record: {matching} of {experiment.runs} base runs ({share:.1%}) "
+            "reproduce every pattern of `observed` (each pattern in patterns.csv)."
+        )
     if table.empty:
         click.echo("No hypothesis could be tested with these variants.")
     else:
-        width = max(len(name) for name in table["hypothesis"])
+        rows = []
+        for row in table.to_dict("records"):
+            metric = str(row["metric"])
+            values = [
+                str(row["hypothesis"]),
+                metric,
+                format_effect(row["effect"], metric),
+                _interval(row["ci_low"], row["ci_high"], metric),
+                format_effect(row["smallest_effect"], metric, signed=False),
+                format_p(row["p_holm"]),
+                str(row["verdict"]),
+            ]
+            if record:
+                verdict = row["record_verdict"] if isinstance(row["record_verdict"], str) else "-"
+                runs = float(row["record_runs"])
+                count = "-" if math.isnan(runs) else f"{int(runs)}"
+                values.append(f"{verdict} ({count})")
+            rows.append(values)
+        header = ["hypothesis", "metric", "effect", "CI", "bound", "p (Holm)", "all worlds"]
+        if record:
+            header.append("worlds like ours (pairs)")
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        colours = {"supported": "green", "contradicted": "red", "negligible": "blue"}
+
+        def line(values: list[str], styled: bool) -> str:
+            cells = []
+            for i, value in enumerate(values):
+                cell = value.ljust(widths[i]) if i < 2 else value.rjust(widths[i])
+                if styled and i >= 6:
+                    colour = colours.get(value.split(" ")[0])
+                    cell = click.style(cell, fg=colour, bold=colour is not None)
+                cells.append(cell)
+            return "  ".join(cells).rstrip()
+
         click.echo("")
-        click.echo(f"{'hypothesis':<{width}}  {'effect':>9}  {'CI':>21}  {'p':>8}  verdict")
-        for row in table.itertuples():
-            interval = f"[{row.ci_low:+.3g}, {row.ci_high:+.3g}]"
-            colour = {"supported": "green", "contradicted": "red"}.get(str(row.verdict))
-            click.echo(
-                f"{row.hypothesis:<{width}}  {row.effect:>+9.3g}  {interval:>21}  {row.p_value:>8.2g}  "
-                + click.style(str(row.verdict), fg=colour, bold=colour is not None)
-            )
+        click.echo(line(header, False))
+        for values in rows:
+            click.echo(line(values, True))
         click.echo("")
         for text in table["sentence"]:
             click.echo(f"- {text}")
+        if record:
+            for text in table["record_sentence"]:
+                if isinstance(text, str) and text:
+                    click.echo(f"- {text}")
     for name in experiment.skipped:
         click.echo(f"(skipped {name}: its treatment or control variant was not run)")
+
+
+def _interval(low: float, high: float, metric: str) -> str:
+    """`[-0.7, +0.2] points`: both ends in the metric's unit, the unit once."""
+    from negsim.analysis.verdicts import format_effect
+
+    low_text, high_text = format_effect(low, metric), format_effect(high, metric)
+    unit = ""
+    if " " in low_text and " " in high_text:
+        (low_text, unit), high_text = low_text.split(" ", 1), high_text.split(" ", 1)[0]
+        unit = " " + unit
+    return f"[{low_text}, {high_text}]{unit}"
 
 
 def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool, wait: bool) -> None:

@@ -513,6 +513,7 @@ def escalation_runs(file: str) -> dict[str, dict[str, np.ndarray]]:
             if model.week - 1 == opening:
                 support = sum(model.patrons[k].support for k in model.opposition_patron_keys)
         result[which] = {
+            "agreement": outcomes(model)["agreement"],
             "talks_held": outcomes(model)["talks_held"],
             "ripeness": row(model, "ripeness")[opening].astype(float),
             "opposition_patron_support": support,
@@ -532,10 +533,10 @@ def interval(differences: np.ndarray) -> tuple[float, float]:
     return differences.mean() - half, differences.mean() + half
 
 
-def test_escalation_brings_the_sides_to_the_table_in_the_ripeness_world():
-    """The rival theory flips the sign: escalation raises the chance that talks are held."""
-    low, _ = interval(effect(RIPENESS, "talks_held"))
-    assert low > 0
+def test_escalation_brings_agreement_in_the_ripeness_world():
+    """The rival theory flips the sign: escalation raises the chance of agreement."""
+    low, _ = interval(effect(RIPENESS, "agreement"))
+    assert low > 0.05
 
 
 def test_escalation_effect_differs_between_the_two_worlds():
@@ -545,9 +546,11 @@ def test_escalation_effect_differs_between_the_two_worlds():
     2000 runs; effect = base - no_russian_escalation) in docs/model.md,
     section "The two worlds".
     """
-    low, _ = interval(effect(RIPENESS, "talks_held") - effect(GENEVA3, "talks_held"))
-    assert low > 0
-    ripeness_world = effect(RIPENESS, "opposition_patron_support").mean()
-    geneva3_world = effect(GENEVA3, "opposition_patron_support").mean()
-    assert ripeness_world > 0.015
-    assert ripeness_world > 10 * abs(geneva3_world)
+    low, _ = interval(effect(RIPENESS, "agreement") - effect(GENEVA3, "agreement"))
+    assert low > 0.05
+    # Both worlds' patrons answer the escalation (geneva3 by the resupply of the
+    # record, ripeness by responding to their client's prospects): what differs
+    # is whether the hurt it brings makes the conflict ripe.
+    ripeness_world = effect(RIPENESS, "ripeness").mean()
+    geneva3_world = effect(GENEVA3, "ripeness").mean()
+    assert ripeness_world > geneva3_world

@@ -44,7 +44,7 @@ class WeekPattern:
     first: int
     """First week looked at (for `change`, the earlier week)."""
     last: int
-    """Last week looked at (for `change`, the later week; for `on`, equal to `first`)."""
+    """Last week looked at (for `change`, the later week; for `date`, equal to `first`)."""
 
 
 def week_of(day: dt.date, start: dt.date) -> int:
@@ -59,8 +59,8 @@ def weeks_of(scenario: Scenario) -> list[WeekPattern]:
     dates = {event.id: event.date for event in scenario.events if event.date is not None}
     compiled = []
     for pattern in scenario.observed:
-        if pattern.on is not None:
-            first = last = week_of(pattern.on, start)
+        if pattern.date is not None:
+            first = last = week_of(pattern.date, start)
         elif pattern.change is not None:
             first, last = (week_of(day, start) for day in pattern.change)
         elif pattern.between is not None:
@@ -108,7 +108,7 @@ def match(
     for row, compiled in enumerate(patterns):
         pattern = compiled.pattern
         values = series[names.index(pattern.metric)]
-        if pattern.on is not None:
+        if pattern.date is not None:
             result[row] = _compare(pattern, values[compiled.first].astype(float))
         elif pattern.change is not None:
             change = values[compiled.last].astype(float) - values[compiled.first].astype(float)

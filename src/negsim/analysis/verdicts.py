@@ -611,12 +611,12 @@ def _adjusted(
 ) -> list[tuple[float, str, str]]:
     """Per row: Holm-adjusted p, the final verdict, and why Holm held it back (or empty)."""
     alpha = 1 - confidence
-    # Only verdicts the interval decided form the family: an undecided row claims nothing.
-    decided = [v.verdict != "inconclusive" for *_, v in judged]
-    adjusted = holm(
-        [v.p_bound if d else np.nan for d, (*_, v) in zip(decided, judged, strict=True)], alpha
-    )
-    family = int(sum(decided))
+    # The family is every row with a test, decided or not: leaving out the
+    # undecided ones would choose the family after seeing the data, and
+    # Holm's multipliers would be too small.
+    p_bounds = [v.p_bound for *_, v in judged]
+    adjusted = holm(p_bounds, alpha)
+    family = int(np.isfinite(np.asarray(p_bounds, dtype=float)).sum())
     result = []
     for p, (*_, verdict) in zip(adjusted, judged, strict=True):
         final, held = verdict.verdict, ""
@@ -624,7 +624,7 @@ def _adjusted(
             final = "inconclusive"
             held = (
                 f"it would be {verdict.verdict}, but not after Holm's adjustment across the "
-                f"{family} verdicts of this run (p = {format_p(float(p))})"
+                f"{family} tests of this run (p = {format_p(float(p))})"
             )
         result.append((float(p), final, held))
     return result

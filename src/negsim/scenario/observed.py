@@ -3,7 +3,7 @@
 Each pattern states what one per-week metric (a `timeseries.csv` metric,
 e.g. `control.regime`, `agreement`, `talks_state`) did around a date:
 
-- its value in the week of a date (``on``),
+- its value in the week of a date (``date``),
 - its change between two dates (``change``: the value in the second week
   minus the value in the first),
 - or, over a window of weeks (``between`` two dates, ``before`` a date, or
@@ -56,14 +56,14 @@ PER_COMBATANT = ("capability", "control")
 COMBATANT_KINDS = ("government", "faction", "spoiler")
 
 Window = Literal["every_week", "some_week"]
-TIMINGS = ("on", "change", "between", "before", "event")
+TIMINGS = ("date", "change", "between", "before", "event")
 COMPARISONS = ("above", "below", "equals", "within", "range")
 
 
 class Pattern(BaseModel):
     """One fact of the record as a pattern over a per-week metric.
 
-    Give one timing (`on`, `change`, `between`, `before` or `event` with
+    Give one timing (`date`, `change`, `between`, `before` or `event` with
     `weeks`), `when` for the three windows, and one comparison (`above`,
     `below`, `equals`, `within` or `range`).
     """
@@ -78,8 +78,8 @@ class Pattern(BaseModel):
     """Where the fact comes from."""
     metric: str
     """Per-week metric (a `timeseries.csv` metric, e.g. `control.regime`, `agreement`, `talks_state`)."""
-    on: dt.date | None = None
-    """The value in the week containing this date."""
+    date: dt.date | None = None
+    """The value in the week containing this date (not `on:`, which YAML reads as `true`)."""
     change: tuple[dt.date, dt.date] | None = None
     """The value in the week of the second date minus the value in the week of the first."""
     between: tuple[dt.date, dt.date] | None = None
@@ -156,8 +156,8 @@ class Pattern(BaseModel):
             test = f"within ±{value:g}"
         else:
             test = f"{self.comparison} {value:g}"
-        if self.on is not None:
-            where = f"on {self.on}"
+        if self.date is not None:
+            where = f"on {self.date}"
         elif self.change is not None:
             where = f"change from {self.change[0]} to {self.change[1]}"
         else:
@@ -236,7 +236,7 @@ def check_observed(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], st
             if day and start and end and end > start and not start <= day <= end:
                 found.append((path, f"date outside the calendar {start} to {end} (got {day})"))
 
-        for field in ("on", "before"):
+        for field in ("date", "before"):
             in_calendar(base + (field,), pattern.get(field))
         for field in ("change", "between"):
             dates = pattern.get(field)
