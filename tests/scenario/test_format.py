@@ -459,8 +459,7 @@ def test_a_variant_that_breaks_the_chain_is_reported_at_its_edit(tmp_path: Path)
     assert_reported(
         found,
         # A removed event has no line of its own: the variant's.
-        f"{file}:{line_of(text, '  no_vote:')}: "
-        "variants.no_vote -> events.second_killed.leader: ",
+        f"{file}:{line_of(text, '  no_vote:')}: variants.no_vote -> events.second_killed.leader: ",
         "can never be in office",
     )
 
