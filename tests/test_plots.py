@@ -418,7 +418,7 @@ def test_verdict_rows_and_labels(results: Path) -> None:
     # Rows from top to bottom in file order.
     rows = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()), reverse=True)
     top = rows[0][1]
-    assert top.startswith("russian_escalation_blocks_deal\n(no_russian_escalation vs base)")
+    assert top.startswith("russian_escalation_blocks_deal\n(no_russian_escalation vs base, expects")
     # The two hypotheses compare different metrics: the metric goes in each row label.
     assert top.endswith("on agreement")
     assert rows[1][1].startswith("alloush_death_splits_opposition")

@@ -54,7 +54,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.textpath import text_to_path
 from matplotlib.ticker import PercentFormatter
 
@@ -108,6 +108,7 @@ VERDICT_STYLE: dict[str, tuple[str, str]] = {
     "supported": ("#009E73", "o"),
     "contradicted": ("#D55E00", "X"),
     "inconclusive": ("#6E6E6E", "s"),
+    "negligible": ("#0072B2", "D"),
 }
 """Verdict -> (colour, marker); colour and marker both differ, for colour-blind readers."""
 
@@ -576,6 +577,12 @@ def _fan(metric: str, ts: pd.DataFrame, events: list[tuple[pd.Timestamp, str]]) 
     return fig
 
 
+def _bound_of(row: pd.Series) -> float | None:
+    """A row's smallest effect of interest (hypotheses.csv's `smallest_effect`), if readable."""
+    value = pd.to_numeric(pd.Series([row.get("smallest_effect")]), errors="coerce").iloc[0]
+    return float(value) if np.isfinite(value) and value > 0 else None
+
+
 def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
     """Forest plot of hypotheses.csv: effect, interval and verdict per hypothesis."""
     where = folder.path("hypotheses.csv")
@@ -614,6 +621,12 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
     for y, (_, row), e, l_, h_, m in zip(ys, raw.iterrows(), effect, lo, hi, metrics, strict=True):
         verdict = str(row["verdict"]).strip() if isinstance(row["verdict"], str) else "?"
         colour, marker = VERDICT_STYLE.get(verdict, ("#000000", "D"))
+        bound = _bound_of(row)
+        if bound is not None:
+            # The smallest effect that matters: an interval wholly inside is negligible.
+            ax.add_patch(
+                Rectangle((-bound, y - 0.3), 2 * bound, 0.6, color="0.88", zorder=1, linewidth=0)
+            )
         if not (math.isnan(l_) or math.isnan(h_)):
             ax.hlines(y, l_, h_, color=colour, linewidth=3, zorder=2)
         ax.plot([e], [y], marker=marker, markersize=10, color=colour, zorder=3, linestyle="")
@@ -629,14 +642,17 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
             fontweight="bold",
             clip_on=False,
         )
-        label = f"{row['hypothesis']}\n({row['treatment']} vs {row['control']})"
-        if not same_metric:
-            label += f"\non {m}"
+        label = f"{row['hypothesis']}\n({row['treatment']} vs {row['control']}, expects {row.get('expected', '?')})"
+        unit = row.get("unit")
+        if not same_metric or unit == "points":
+            # The axis is in runs.csv units: a probability's 0.05 is 5 points.
+            label += f"\non {m}" + (" (a probability)" if unit == "points" else "")
         labels.append(label)
     ax.axvline(0, color="0.2", linewidth=1, zorder=1)
     ax.set_yticks(ys, labels)
     ax.set_ylim(-0.7, n - 0.3)
-    span = np.nanmax(np.abs(np.concatenate([effect, lo, hi])))
+    bounds = [b for b in (_bound_of(row) for _, row in raw.iterrows()) if b is not None]
+    span = np.nanmax(np.abs(np.concatenate([effect, lo, hi, bounds])))
     span = float(span) if np.isfinite(span) and span > 0 else 1.0
     ax.set_xlim(-1.15 * span, 1.15 * span)
     ax.grid(axis="x", color="0.9", linewidth=0.8)
@@ -650,7 +666,8 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
     level = f"{conf * 100:g} % " if conf is not None else ""
     fig.suptitle("Hypotheses: effect and confidence interval", x=0.01, ha="left")
     ax.set_title(
-        f"point = mean paired effect, bar = {level}interval; colour and word = verdict",
+        f"point = mean paired effect, bar = {level}interval; colour and word = verdict\n"
+        "grey = ± the smallest effect that matters (an interval wholly inside is negligible)",
         loc="left",
         fontsize=10,
         color="0.3",

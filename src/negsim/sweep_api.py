@@ -228,21 +228,23 @@ class Sweep:
     notes: list[str] = field(default_factory=list)
 
 
-def _record_share(scenario_file: ScenarioFile, runs_table: pd.DataFrame) -> float | None:
-    """Hook for the record: the share of base runs that reproduce the scenario's `observed:` patterns.
+def _record_share(
+    scenario_file: ScenarioFile, ensembles: dict[str, EnsembleResult]
+) -> float | None:
+    """Share of the point's base runs that reproduce every pattern of the scenario's `observed:` block.
 
-    None while the scenario format has no `observed:` block (then sweep.csv has
-    no `record_share` column). When it gains one, this calls
-    ``negsim.analysis.patterns.reproduced_share(observed, base_runs)``.
+    None without a record or without a base run (then sweep.csv has no
+    `record_share` column). Dates are not swept, so the patterns' weeks are
+    those of the scenario as written.
     """
-    observed = getattr(scenario_file.scenario, "observed", None)
-    if not observed:
+    from negsim.analysis.patterns import match, weeks_of
+
+    scenario = scenario_file.scenario
+    if not scenario.observed or BASE not in ensembles:
         return None
-    try:
-        from negsim.analysis.patterns import reproduced_share  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return float(reproduced_share(observed, runs_table[runs_table["variant"] == BASE]))
+    base = ensembles[BASE]
+    matched = match(weeks_of(scenario), base.series, base.metric_names).all(axis=0)
+    return float(matched.mean()) if matched.size else None
 
 
 def _judge(
@@ -256,7 +258,7 @@ def _judge(
     return {
         "sample": index,
         "values": values,
-        "record_share": _record_share(plan.scenario_file, runs_table),
+        "record_share": _record_share(plan.scenario_file, ensembles),
         "hypotheses": table.to_dict("records"),
     }
 

@@ -151,12 +151,12 @@ def test_geneva3_loads_with_every_variant() -> None:
     }
     assert len(scenario.leaders) == 3
     assert len(scenario.regions) == 9
-    assert len(scenario.events) == 17
-    assert len(scenario.hypotheses) == 7
+    assert len(scenario.events) == 19
+    assert len(scenario.hypotheses) == 5
     assert len(scenario.uncertain) == 8
     assert scenario.weeks() == 47
     events = {name: len(s.events) for name, s in scenario_file.variants.items()}
-    assert events == {"base": 17, "no_russian_escalation": 10, "alloush_alive": 16, "neither": 9}
+    assert events == {"base": 19, "no_russian_escalation": 10, "alloush_alive": 18, "neither": 9}
     assert all(not s.variants for name, s in scenario_file.variants.items() if name != "base")
     assert len(scenario_file.sha256) == 64
 
@@ -172,7 +172,13 @@ def test_ripeness_extends_geneva3() -> None:
     assert scenario.actors["un"].leverage == 0.9  # type: ignore[union-attr]
     assert scenario.parameters.contest_decisiveness == 0.6
     assert scenario.parameters.attrition_rate == parent.parameters.attrition_rate
-    assert scenario.events == parent.events
+    # Events merge by id: ripeness replaces the two resupply events, keeps the rest.
+    replaced = {"saudi_resupply", "turkish_resupply"}
+    assert [e.id for e in scenario.events] == [e.id for e in parent.events]
+    assert [e for e in scenario.events if e.id not in replaced] == [
+        e for e in parent.events if e.id not in replaced
+    ]
+    assert {e.capacity for e in scenario.events if e.id in replaced} == {0.2}  # type: ignore[union-attr]
     assert scenario.hypotheses == parent.hypotheses
     assert scenario.description != parent.description
 
@@ -927,7 +933,7 @@ def test_validate_command_bundled_scenarios_ok() -> None:
     result = CliRunner().invoke(main, ["validate", str(GENEVA3), str(RIPENESS)])
     assert result.exit_code == 0, result.output
     assert result.output.count(": ok (") == 2
-    assert f"{GENEVA3}: ok (geneva3: 12 actors, 9 regions, 17 events, 3 variants" in result.output
+    assert f"{GENEVA3}: ok (geneva3: 12 actors, 9 regions, 19 events, 3 variants" in result.output
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,8 @@ class Factor:
     """The scenario's own value (a distribution's mean), None where it is unset."""
     source: str
     """`uncertain` (the scenario's block) or `screening` (a default range of `--all`)."""
+    whole: bool = False
+    """A whole-number parameter (e.g. `parameters.spinup_weeks`): values are rounded to integers."""
 
     @property
     def low(self) -> float:
@@ -99,7 +101,8 @@ class Factor:
         low, high = bounds(self.over)
         if not (math.isfinite(low) and math.isfinite(high)):
             unit = np.clip(unit, UNBOUNDED_TAIL, 1 - UNBOUNDED_TAIL)
-        return np.asarray(quantile(self.over, unit), dtype=float)
+        values = np.asarray(quantile(self.over, unit), dtype=float)
+        return np.round(values) if self.whole else values
 
     def describe(self) -> dict[str, Any]:
         """A plain description (for the manifest and for resume checks)."""
@@ -120,8 +123,13 @@ def uncertain_factors(scenario: Scenario) -> list[Factor]:
     factors = []
     for path, over in scenario.uncertain.items():
         _, value = lookup(data, path)
-        factors.append(Factor(path, over, _base_value(value), "uncertain"))
+        factors.append(Factor(path, over, _base_value(value), "uncertain", _is_whole(value)))
     return factors
+
+
+def _is_whole(value: Any) -> bool:
+    """A number the schema keeps as an int (the validated data holds floats for the others)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _accepts(data: dict[str, Any], path: str, value: float) -> bool:
@@ -173,9 +181,8 @@ def screening_factors(scenario: Scenario) -> tuple[list[Factor], dict[str, str]]
         if not low < high:
             skipped[path] = "cannot change alone (e.g. shares that must sum to 1)"
             continue
-        factors.append(
-            Factor(path, Uniform(uniform=UniformArgs(low=low, high=high)), base, "screening")
-        )
+        over = Uniform(uniform=UniformArgs(low=low, high=high))
+        factors.append(Factor(path, over, base, "screening", _is_whole(value)))
     factors.extend(declared.values())  # `uncertain` paths to unset or distribution values
     return factors, skipped
 
@@ -279,7 +286,8 @@ def point_scenarios(
     """
     data = scenario.model_dump()
     for path, value in values.items():
-        problem = apply_set(data, path, float(value))
+        _, current = lookup(data, path)
+        problem = apply_set(data, path, round(value) if _is_whole(current) else float(value))
         if problem:
             raise NegsimError(f"uncertain.{path}: {problem}")
 
@@ -290,8 +298,12 @@ def point_scenarios(
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             message = str(first["msg"]).removeprefix("Value error, ")
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
-            raise NegsimError(f"{what} at the point {shown}: {where}: {message}") from None
+            # Name the value refused, not every value of the point.
+            # (pydantic's location may hold union tags: `actors.regime.government.resolve`.)
+            parts = [str(p) for p in first["loc"]]
+            refused = next((k for k in values if set(k.split(".")) <= set(parts)), None)
+            shown = f" ({refused}={values[refused]:.4g})" if refused else ""
+            raise NegsimError(f"{what} at a sample point{shown}: {where}: {message}") from None
 
     base = validated(data, "the scenario")
     result: dict[str, Scenario] = {}
