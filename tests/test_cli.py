@@ -223,3 +223,144 @@ def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(runner, t
     assert "Interrupted" in stderr and "Traceback" not in stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["geneva3"]
+
+
+# ------------------------------------------------------ runs=auto and the record
+
+
+def child_of_geneva3(folder: Path, body: str, name: str = "child.yaml") -> Path:
+    """A scenario that `extends` the bundled geneva3.yaml (absolute path) with ``body``."""
+    path = folder / name
+    path.write_text(f"extends: {GENEVA3}\n{body}", encoding="utf-8")
+    return path
+
+
+SMALL_AUTO = "name: g3_auto\nexperiment: {chunk_size: 50, runs: 50, auto_max_runs: 200}\n"
+
+
+def test_runs_auto_gives_the_bytes_of_its_final_count(runner, tmp_path):
+    scenario = str(child_of_geneva3(tmp_path, SMALL_AUTO))
+    auto = tmp_path / "auto"
+    result = runner.invoke(main, ["run", scenario, "--runs", "auto", "-j", "1", "-o", str(auto)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((auto / "manifest.json").read_text())
+    passes, final = manifest["runs_auto"], manifest["runs"]
+    assert passes[0] == 50 and passes[-1] == final
+    assert len(passes) >= 2, "geneva3 decided everything at 50 runs: the test needs a harder case"
+    assert passes == sorted(set(passes)) and all(n % 50 == 0 and n <= 200 for n in passes)
+    assert f"--runs auto: {' -> '.join(str(n) for n in passes)}" in result.output
+    fixed = tmp_path / "fixed"
+    result = runner.invoke(
+        main, ["run", scenario, "--runs", str(final), "-j", "1", "-o", str(fixed), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((fixed / "manifest.json").read_text())["runs_auto"] is None
+    for name in ("runs.csv", "hypotheses.csv", "patterns.csv", "timeseries.csv", "events.csv"):
+        assert (auto / name).read_bytes() == (fixed / name).read_bytes(), name
+    hypotheses = pd.read_csv(auto / "hypotheses.csv")
+    assert (hypotheses["runs"] <= final).all()
+    # Stopped for a reason: every verdict decided, or the cap reached.
+    assert final == 200 or (hypotheses["verdict"] != "inconclusive").all()
+
+
+def test_auto_stops_at_the_cap_when_a_verdict_stays_undecided():
+    from negsim.api import _next_runs
+
+    undecided = pd.DataFrame({"runs_needed": [float("nan"), 1e9]})
+    assert _next_runs(undecided, 50, 200, 50) == 200  # at most four times, within the cap
+    assert _next_runs(undecided, 200, 200, 50) is None
+    near = pd.DataFrame({"runs_needed": [60.0]})
+    assert _next_runs(near, 50, 1000, 50) == 100  # at least one chunk more, whole chunks
+    on_the_bound = pd.DataFrame({"runs_needed": [float("inf"), float("nan")]})
+    assert _next_runs(on_the_bound, 50, 1000, 50) is None
+    assert _next_runs(pd.DataFrame({"runs_needed": [330.0]}), 100, 1000, 100) == 400
+
+
+def test_the_verdict_table_shows_units_and_the_worlds_like_ours(runner, tmp_path):
+    out = tmp_path / "g3"
+    result = runner.invoke(main, ["run", GENEVA3, "-n", "40", "-j", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "worlds like ours" in result.output
+    assert "points" in result.output  # agreement effects in percentage points
+    assert "base runs" in result.output and "reproduce every pattern" in result.output
+    patterns = pd.read_csv(out / "patterns.csv")
+    assert patterns["pattern"].iloc[-1] == "all"
+    assert (patterns["runs"] == 40).all()
+    rows = patterns.set_index("pattern")
+    assert rows.loc["all", "reproduced"] <= rows["reproduced"].drop("all").min()
+    runs = pd.read_csv(out / "runs.csv")
+    base = runs[runs["variant"] == "base"]
+    assert base["matches_record"].sum() == rows.loc["all", "reproduced"]
+    hypotheses = pd.read_csv(out / "hypotheses.csv")
+    assert (hypotheses["record_runs"] == rows.loc["all", "reproduced"]).all()
+
+
+def test_given_record_without_an_observed_block_is_a_one_line_error(runner, tmp_path):
+    scenario = child_of_geneva3(tmp_path, "name: no_record\nobserved: []\n")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main, ["run", str(scenario), "--given-record", "-n", "30", "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{scenario}: --given-record needs an `observed:` block (the record's patterns) "
+        "in the scenario; see docs/scenario-format.md"
+    ]
+    assert not out.exists()
+
+
+def test_given_record_in_a_hypothesis_without_an_observed_block(runner, tmp_path):
+    scenario = child_of_geneva3(
+        tmp_path,
+        "name: no_record\nobserved: []\nhypotheses:\n  escalation_ratifies_gains:\n    given: record\n",
+    )
+    result = runner.invoke(main, ["run", str(scenario), "-n", "30", "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "given: record (escalation_ratifies_gains) needs an `observed:` block" in result.output
+
+
+def test_given_record_fails_when_too_few_runs_reproduce_it_but_writes_results(runner, tmp_path):
+    impossible = (
+        "name: rare_record\nobserved:\n  - id: agreed_at_once\n    metric: agreement\n"
+        "    date: 2015-09-07\n    equals: 1\n"
+    )
+    scenario = child_of_geneva3(tmp_path, impossible)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        main, ["run", str(scenario), "--given-record", "-n", "30", "-j", "1", "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "only 0 of 30 base runs reproduce the record" in result.output
+    assert "fewer than the 30" in result.output and "Traceback" not in result.output
+    patterns = pd.read_csv(out / "patterns.csv")
+    assert patterns["pattern"].tolist() == ["agreed_at_once", "all"]
+    assert patterns["reproduced"].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "autos"])
+def test_runs_must_be_a_count_or_auto(runner, value):
+    result = runner.invoke(main, ["run", GENEVA3, "--runs", value])
+    assert result.exit_code == 2
+    assert "Usage:" in result.output
+    assert f"must be a whole number from 1 to 1000000, or auto (got {value!r})" in result.output
+
+
+def test_runs_zero_is_out_of_range(runner):
+    result = runner.invoke(main, ["run", GENEVA3, "--runs", "0"])
+    assert result.exit_code == 2
+    assert (
+        "must be a whole number from 1 to 1000000" in result.output and "(got 0)" in result.output
+    )
+
+
+def test_given_record_needs_the_base_variant(runner, tmp_path):
+    result = runner.invoke(
+        main,
+        ["run", GENEVA3, "--given-record", "-n", "30", "-v", "neither", "-o", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 1
+    assert "--given-record: the worlds like ours are base runs; run the `base` variant too" in (
+        result.output
+    )
+    assert not (tmp_path / "o").exists()

@@ -191,3 +191,405 @@ def test_few_runs_warnings_one_line_per_count():
         "a rests on 50 paired runs, a verdict, but a rough interval; "
         "run 100 or more (--runs) for intervals that mean something",
     ]
+
+
+# ------------------------------------------- against the smallest effect that matters
+
+
+def paired(rng, effect: float, spread: float, pairs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Control and treatment whose differences have exactly mean ``effect`` and sd ``spread``."""
+    noise = rng.normal(0, 1, pairs)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)
+    control = rng.normal(0, 1, pairs)
+    return control + effect + spread * noise, control
+
+
+@pytest.mark.parametrize("pairs", [200, 20_000])
+def test_an_effect_inside_the_bound_is_negligible_however_many_runs(rng, pairs):
+    treatment, control = paired(rng, 0.01, 0.1, pairs)
+    verdict = paired_verdict(treatment, control, "increase", seed=3, bound=0.05)
+    assert verdict.verdict == "negligible"
+    assert -0.05 < verdict.ci_low < 0.01 < verdict.ci_high < 0.05
+    assert np.isnan(verdict.runs_needed)
+    if pairs == 20_000:
+        # Against zero, the same effect would be "supported" on run count alone.
+        assert verdict.p_value < 1e-15 and verdict.ci_low > 0
+        assert paired_verdict(treatment, control, "increase", seed=3).verdict == "supported"
+
+
+@pytest.mark.parametrize(
+    ("effect", "expected", "verdict"),
+    [
+        (0.2, "increase", "supported"),
+        (0.2, "decrease", "contradicted"),
+        (-0.2, "decrease", "supported"),
+        (-0.2, "increase", "contradicted"),
+    ],
+)
+def test_an_effect_beyond_the_bound_is_judged_by_its_direction(rng, effect, expected, verdict):
+    treatment, control = paired(rng, effect, 0.3, 400)
+    result = paired_verdict(treatment, control, expected, seed=3, bound=0.05)
+    assert result.verdict == verdict
+    assert result.effect == pytest.approx(effect)
+    assert min(abs(result.ci_low), abs(result.ci_high)) > 0.05
+    assert np.sign(result.ci_low) == np.sign(result.ci_high) == np.sign(effect)
+
+
+def test_p_bound_is_the_one_sided_test_beyond_the_bound_or_tost_inside(rng):
+    from scipy import stats
+
+    beyond_t, beyond_c = paired(rng, 0.2, 0.5, 300)
+    differences = beyond_t - beyond_c
+    verdict = paired_verdict(beyond_t, beyond_c, "increase", bound=0.1)
+    expected = stats.ttest_1samp(differences, 0.1, alternative="greater").pvalue
+    assert verdict.p_bound == pytest.approx(expected)
+    below = paired_verdict(-beyond_t, -beyond_c, "increase", bound=0.1)
+    assert below.p_bound == pytest.approx(expected)  # mirrored: the test is against -0.1
+    inside_t, inside_c = paired(rng, 0.02, 0.5, 300)
+    differences = inside_t - inside_c
+    tost = max(
+        stats.ttest_1samp(differences, -0.1, alternative="greater").pvalue,
+        stats.ttest_1samp(differences, 0.1, alternative="less").pvalue,
+    )
+    assert paired_verdict(inside_t, inside_c, "increase", bound=0.1).p_bound == pytest.approx(tost)
+
+
+def test_an_interval_across_the_bound_is_inconclusive_with_the_runs_it_would_need(rng):
+    treatment, control = paired(rng, 0.08, 0.3, 200)
+    verdict = paired_verdict(treatment, control, "increase", seed=3, bound=0.05)
+    assert verdict.ci_low < 0.05 < verdict.ci_high
+    assert verdict.verdict == "inconclusive" and verdict.reason == ""
+    half, gap = verdict.half_width, 0.08 - 0.05
+    assert verdict.runs_needed == np.ceil(200 * (half / gap) ** 2)
+    assert 200 < verdict.runs_needed < 2000
+    # Given those runs (and a few more for the estimate's slack), the same effect is decided.
+    more_t, more_c = paired(rng, 0.08, 0.3, int(verdict.runs_needed * 1.3))
+    assert paired_verdict(more_t, more_c, "increase", seed=3, bound=0.05).verdict == "supported"
+
+
+def test_an_effect_on_the_bound_needs_infinitely_many_runs():
+    differences = np.tile([-0.5, 1.5], 50)  # mean exactly 0.5
+    verdict = paired_verdict(differences, np.zeros(100), "increase", bound=0.5)
+    assert verdict.effect == 0.5 and verdict.verdict == "inconclusive"
+    assert verdict.runs_needed == np.inf
+
+
+def test_bound_zero_is_the_test_against_zero_and_never_negligible(rng):
+    for effect in (0.0, 1e-4, -1e-4):
+        treatment, control = paired(rng, effect, 0.01, 500)
+        verdict = paired_verdict(treatment, control, "increase", seed=3, bound=0.0)
+        assert verdict.verdict != "negligible"
+    treatment, control = paired(rng, 0.0, 0.01, 500)
+    assert paired_verdict(treatment, control, "increase", bound=0.0).verdict == "inconclusive"
+    treatment, control = paired(rng, 0.01, 0.01, 500)
+    assert paired_verdict(treatment, control, "increase", bound=0.0).verdict == "supported"
+    with pytest.raises(ValueError, match="bound"):
+        paired_verdict(treatment, control, "increase", bound=-0.1)
+
+
+def test_classify_on_the_edges():
+    from negsim.analysis.verdicts import classify
+
+    assert classify(0.06, 0.2, 0.05, "increase") == "supported"
+    assert classify(0.05, 0.2, 0.05, "increase") == "inconclusive"  # touching the bound
+    assert classify(-0.04, 0.04, 0.05, "decrease") == "negligible"
+    assert classify(-0.05, 0.04, 0.05, "decrease") == "inconclusive"
+    assert classify(-0.2, -0.06, 0.05, "increase") == "contradicted"
+    assert classify(-0.01, 0.01, 0.0, "increase") == "inconclusive"
+
+
+# ----------------------------------------------------------------------- Holm
+
+
+def test_holm_equals_statsmodels_and_keeps_nan_out(rng):
+    from statsmodels.stats.multitest import multipletests
+
+    from negsim.analysis.verdicts import holm
+
+    p_values = rng.random(40) ** 3
+    expected = multipletests(p_values, alpha=0.05, method="holm")[1]
+    np.testing.assert_allclose(holm(p_values, 0.05), expected)
+    with_nan = p_values.copy()
+    missing = rng.choice(40, 7, replace=False)
+    with_nan[missing] = np.nan
+    adjusted = holm(with_nan, 0.05)
+    assert np.isnan(adjusted[missing]).all()
+    kept = ~np.isnan(with_nan)
+    np.testing.assert_allclose(
+        adjusted[kept], multipletests(with_nan[kept], alpha=0.05, method="holm")[1]
+    )
+    assert np.isnan(holm([np.nan, np.nan], 0.05)).all()
+    assert holm([], 0.05).size == 0
+
+
+def marginal_runs(rng, pairs: int = 400) -> pd.DataFrame:
+    """Paired runs whose settlement effect is 0.22 +- 0.05 (se): t = 2.4 against a bound of 0.1."""
+    noise = rng.normal(0, 1, pairs)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)
+    return pd.DataFrame(
+        {
+            "variant": ["base"] * pairs + ["control"] * pairs,
+            "replication": list(range(pairs)) * 2,
+            "settlement": np.concatenate([0.22 + noise, np.zeros(pairs)]),
+        }
+    )
+
+
+def marginal_hypotheses(count: int) -> dict[str, dict]:
+    return {
+        f"h{number}": {
+            "metric": "settlement",
+            "treatment": "base",
+            "control": "control",
+            "expected": "increase",
+            "smallest_effect": 0.1,
+        }
+        for number in range(count)
+    }
+
+
+def test_a_verdict_holm_holds_back_is_inconclusive_with_the_reason(rng):
+    from scipy import stats
+
+    runs = marginal_runs(rng)
+    alone = hypothesis_table(runs, marginal_hypotheses(1), 0.95, 2000, 0)
+    p_bound = stats.norm.sf(2.4)  # about 0.008; t with 399 df is close
+    assert alone.loc[0, "p_bound"] == pytest.approx(p_bound, rel=0.05)
+    assert alone.loc[0, "p_holm"] == pytest.approx(alone.loc[0, "p_bound"])
+    assert alone.loc[0, "verdict"] == "supported"
+    assert np.isnan(alone.loc[0, "runs_needed"])
+
+    table = hypothesis_table(runs, marginal_hypotheses(10), 0.95, 2000, 0)
+    assert len(table) == 10
+    assert (table["ci_low"] > 0.1).all()  # each interval alone would decide it
+    np.testing.assert_allclose(table["p_holm"], 10 * table["p_bound"])
+    assert (table["verdict"] == "inconclusive").all()
+    for text in table["sentence"]:
+        assert "it would be supported, but not after Holm's adjustment across the 10 tests" in text
+        assert text.endswith(": inconclusive.")
+    # Undecided, so more runs could decide it: `runs="auto"` must see a finite estimate.
+    needed = table["runs_needed"]
+    assert np.isfinite(needed).all()
+    assert 400 < needed.min() <= needed.max() < 1000
+    assert "paired runs would decide it" in table.loc[0, "sentence"]
+    more = hypothesis_table(
+        marginal_runs(rng, int(needed.max() * 1.3)), marginal_hypotheses(10), 0.95, 2000, 0
+    )
+    assert (more["verdict"] == "supported").all()
+
+
+def test_holm_family_counts_every_row_with_a_test(rng):
+    """An undecided row still counts in the family: it cannot be dropped after the fact."""
+    runs = marginal_runs(rng)
+    runs["gap_end"] = rng.normal(0, 1, len(runs))  # pure noise: inconclusive
+    hypotheses = marginal_hypotheses(1) | {
+        "noise": {
+            "metric": "gap_end",
+            "treatment": "base",
+            "control": "control",
+            "expected": "increase",
+            "smallest_effect": 0.01,
+        }
+    }
+    table = hypothesis_table(runs, hypotheses, 0.95, 2000, 0).set_index("hypothesis")
+    assert table.loc["noise", "verdict"] == "inconclusive"
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(table["p_bound"].to_numpy(), method="holm")[1]
+    np.testing.assert_allclose(table["p_holm"], expected)
+
+
+# ------------------------------------------------------------- several metrics
+
+
+def test_several_metrics_give_one_row_each_with_their_own_bound(rng):
+    pairs = 200
+    control = pd.DataFrame(
+        {
+            "agreement": (rng.random(pairs) < 0.3).astype(float),
+            "settlement": rng.random(pairs),
+            "walkouts": rng.integers(0, 4, pairs).astype(float),
+            "agreement_week": rng.integers(0, 40, pairs).astype(float),
+        }
+    )
+    treatment = control.copy()
+    treatment["settlement"] += 0.3 + rng.normal(0, 0.1, pairs)
+    treatment["walkouts"] += rng.normal(0.01, 0.1, pairs)  # inside the count's default 0.25
+    runs = pd.concat(
+        [treatment.assign(variant="base"), control.assign(variant="control")], ignore_index=True
+    )
+    runs["replication"] = list(range(pairs)) * 2
+    table = hypothesis_table(
+        runs,
+        {
+            "h": {
+                "metric": "settlement",
+                "metrics": ["agreement", "walkouts", "agreement_week"],
+                "treatment": "base",
+                "control": "control",
+                "expected": "increase",
+                "smallest_effect": {"settlement": 0.2, "agreement": 0.1},
+            }
+        },
+        0.95,
+        1000,
+        0,
+    )
+    assert list(table["metric"]) == ["settlement", "agreement", "walkouts", "agreement_week"]
+    assert list(table["hypothesis"]) == ["h"] * 4
+    assert list(table["smallest_effect"]) == [0.2, 0.1, 0.25, 2.0]
+    assert list(table["unit"]) == ["scale", "points", "scale", "weeks"]
+    by_metric = table.set_index("metric")
+    assert by_metric.loc["settlement", "verdict"] == "supported"
+    assert by_metric.loc["settlement", "effect"] == pytest.approx(0.3, abs=0.02)
+    assert by_metric.loc["walkouts", "verdict"] == "negligible"
+    # The agreement column is the same in both arms: exactly no effect, inside 10 points.
+    assert by_metric.loc["agreement", "verdict"] == "negligible"
+    assert "inside ±10 points" in by_metric.loc["agreement", "sentence"]
+
+
+def test_hypothesis_metrics_and_bounds():
+    from negsim.analysis.verdicts import default_bound, hypothesis_bound, hypothesis_metrics
+
+    assert hypothesis_metrics({"metric": "stage", "metrics": ["agreement", "stage"]}) == [
+        "stage",
+        "agreement",
+    ]
+    assert hypothesis_metrics({"metrics": ["a", "b", "a"]}) == ["a", "b"]
+    assert hypothesis_bound({"smallest_effect": 0.3}, "agreement") == 0.3
+    assert hypothesis_bound({"smallest_effect": {"stage": 0.5}}, "agreement") == 0.05
+    assert hypothesis_bound({}, "talks_weeks") == 2.0 == default_bound("talks_weeks")
+
+
+# ------------------------------------------------------------ showing numbers
+
+
+def test_format_p_has_a_floor_and_never_shows_zero():
+    from negsim.analysis.verdicts import format_p
+
+    assert format_p(0.0) == "< 1e-15"
+    assert format_p(1e-300) == "< 1e-15"
+    assert format_p(1e-15) == "1e-15"
+    assert format_p(0.04812) == "0.048"
+    assert format_p(1.0) == "1"
+    assert format_p(float("nan")) == "-"
+
+
+def test_format_effect_in_the_metric_unit():
+    from negsim.analysis.verdicts import format_effect
+
+    assert format_effect(0.031, "agreement") == "+3.1 points"
+    assert format_effect(-0.031, "settlement") == "-0.031"
+    assert format_effect(2.0, "talks_weeks") == "+2 weeks"
+    assert format_effect(0.05, "ceasefire", signed=False) == "5 points"
+    assert format_effect(float("nan"), "agreement") == "-"
+
+
+def test_no_sentence_says_p_is_zero(rng):
+    import re
+
+    pairs = 300
+    control = rng.normal(0, 1, pairs)
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * pairs + ["control"] * pairs,
+            "replication": list(range(pairs)) * 2,
+            "settlement": np.concatenate([control + 5 + rng.normal(0, 0.01, pairs), control]),
+            "agreement": np.concatenate([np.ones(pairs), np.zeros(pairs)]),
+        }
+    )
+    hypotheses = {
+        "big": {
+            "metrics": ["settlement", "agreement"],
+            "treatment": "base",
+            "control": "control",
+            "expected": "increase",
+        }
+    } | marginal_hypotheses(0)
+    table = hypothesis_table(runs, hypotheses, 0.95, 500, 0)
+    assert (table["p_value"] == 0).any() or (table["p_value"] < 1e-15).all()
+    assert (table["verdict"] == "supported").all()
+    for text in table["sentence"]:
+        assert "p < 1e-15" in text
+        assert not re.search(r"p = 0(?![.\d])", text), text
+
+
+# -------------------------------------------------------------------- selection
+
+
+def selected_runs(rng, defined_treatment: float, pairs: int = 200) -> pd.DataFrame:
+    values = rng.normal(0.5, 0.1, (2, pairs))
+    values[0, : int(pairs * (1 - defined_treatment))] = np.nan
+    return pd.DataFrame(
+        {
+            "variant": ["base"] * pairs + ["control"] * pairs,
+            "replication": list(range(pairs)) * 2,
+            "bargaining_range_at_talks": values.reshape(-1),
+        }
+    )
+
+
+SELECTION_HYPOTHESIS = {
+    "h": {
+        "metric": "bargaining_range_at_talks",
+        "treatment": "base",
+        "control": "control",
+        "expected": "decrease",
+    }
+}
+
+
+def test_a_metric_missing_in_most_of_one_arm_is_a_selection_warning(rng):
+    from negsim.analysis.verdicts import selection_warnings
+
+    table = hypothesis_table(selected_runs(rng, 0.2), SELECTION_HYPOTHESIS, 0.95, 500, 0)
+    row = table.iloc[0]
+    assert (row["runs"], row["pairs"]) == (40, 200)
+    assert row["selection"] == (
+        "uses 40 of 200 pairs (20%), those where both variants have a value "
+        "(defined in 20% of base runs, 100% of control runs); "
+        "a small share: the comparison is of selected worlds"
+    )
+    assert row["selection"] in row["sentence"]
+    assert selection_warnings(table) == [f"h on bargaining_range_at_talks: {row['selection']}"]
+
+
+def test_unequal_shares_are_a_warning_and_full_pairs_are_not(rng):
+    from negsim.analysis.verdicts import selection_warnings
+
+    unequal = hypothesis_table(selected_runs(rng, 0.7), SELECTION_HYPOTHESIS, 0.95, 500, 0)
+    assert unequal.loc[0, "selection"].endswith(
+        "; unequal shares: the variant changes which worlds are compared"
+    )
+    assert len(selection_warnings(unequal)) == 1
+    full = hypothesis_table(selected_runs(rng, 1.0), SELECTION_HYPOTHESIS, 0.95, 500, 0)
+    assert full.loc[0, "selection"] == ""
+    assert selection_warnings(full) == []
+
+
+def test_runs_needed_counts_replications_not_pairs(rng):
+    """With a metric defined in 20 % of the pairs, five times the pairs' estimate in runs."""
+    runs = selected_runs(rng, 1.0, pairs=1000)
+    base = (runs["variant"] == "base").to_numpy()
+    control = runs.loc[~base, "bargaining_range_at_talks"].to_numpy()
+    treatment = control - 0.06 + rng.normal(0, 0.1, 1000)
+    treatment[:800] = np.nan
+    runs.loc[base, "bargaining_range_at_talks"] = treatment
+    row = hypothesis_table(runs, SELECTION_HYPOTHESIS, 0.95, 1000, 0).iloc[0]
+    assert (row["runs"], row["pairs"], row["verdict"]) == (200, 1000, "inconclusive")
+    verdict = paired_verdict(treatment, control, "decrease", 0.95, 1000, seed=0, bound=0.05)
+    assert verdict.verdict == "inconclusive" and verdict.runs_needed > 200
+    assert row["runs_needed"] == pytest.approx(5 * verdict.runs_needed, rel=0.1)
+
+
+# -------------------------------------------------------------- metric kinds
+
+
+def test_every_run_metric_has_a_kind():
+    from negsim.analysis.verdicts import METRIC_KINDS
+    from negsim.scenario.schema import RUN_METRICS
+
+    missing = [name for name in RUN_METRICS if name not in METRIC_KINDS]
+    assert missing == []
+    assert set(METRIC_KINDS) <= set(RUN_METRICS)
+    assert {METRIC_KINDS[name].name for name in ("walkouts", "deals_rejected")} == {"count"}

@@ -141,6 +141,7 @@ METRIC_KINDS: dict[str, MetricKind] = {
             "walkouts_government",
             "walkouts_opposition",
             "deals_rejected",
+            "deals_voted_down",
             "leaders_removed",
         ),
         COUNT,
@@ -608,8 +609,12 @@ def _judge(
 
 def _adjusted(
     judged: list[tuple[str, str, Mapping[str, Any], Verdict]], confidence: float
-) -> list[tuple[float, str, str]]:
-    """Per row: Holm-adjusted p, the final verdict, and why Holm held it back (or empty)."""
+) -> list[tuple[float, str, str, Verdict]]:
+    """Per row: Holm-adjusted p, the final verdict, why Holm held it back (or empty), and the verdict.
+
+    A verdict Holm held back gets the paired runs that would decide it (its
+    `runs_needed`), as an undecided interval does.
+    """
     alpha = 1 - confidence
     # The family is every row with a test, decided or not: leaving out the
     # undecided ones would choose the family after seeing the data, and
@@ -622,12 +627,31 @@ def _adjusted(
         final, held = verdict.verdict, ""
         if final != "inconclusive" and not p < alpha:
             final = "inconclusive"
+            needed = _holm_needed(verdict, family, alpha)
+            verdict = _replace(verdict, verdict.verdict, runs_needed=needed)
             held = (
                 f"it would be {verdict.verdict}, but not after Holm's adjustment across the "
-                f"{family} tests of this run (p = {format_p(float(p))})"
+                f"{family} tests of this run (p = {format_p(float(p))}); about "
+                f"{_round_up(verdict.runs_needed):,} paired runs would decide it"
             )
-        result.append((float(p), final, held))
+        result.append((float(p), final, held, verdict))
     return result
+
+
+def _holm_needed(verdict: Verdict, family: int, alpha: float) -> float:
+    """Paired runs for a decided interval to pass Holm too (an estimate).
+
+    The interval's half-width scaled to Holm's strictest level (Bonferroni's
+    alpha / family, one-sided) must fit in the gap between the effect and the
+    bound; the half-width shrinks as 1/sqrt(n).
+    """
+    from scipy import stats
+
+    gap = abs(abs(verdict.effect) - verdict.bound)
+    level = stats.norm.ppf(1 - alpha / 2)
+    strict = stats.norm.ppf(1 - alpha / max(family, 1))
+    scaled = verdict.half_width * strict / level
+    return float(max(verdict.runs + 1, math.ceil(verdict.runs * (scaled / gap) ** 2)))
 
 
 def hypothesis_table(
@@ -653,7 +677,7 @@ def hypothesis_table(
     judged = _judge(runs, hypotheses, confidence, resamples, seed, None)
     finals = _adjusted(judged, confidence)
     rows = []
-    for (name, metric, spec, verdict), (p_holm, final, held) in zip(judged, finals, strict=True):
+    for (name, metric, spec, _), (p_holm, final, held, verdict) in zip(judged, finals, strict=True):
         shown = _replace(verdict, final)
         selection = selection_note(verdict, spec["treatment"], spec["control"])
         kind = metric_kind(metric)
@@ -704,7 +728,7 @@ def hypothesis_table(
     given = _judge(runs, hypotheses, confidence, resamples, seed, record)
     record_finals = _adjusted(given, confidence)
     record_rows = []
-    for (name, metric, spec, verdict), (p_holm, final, held) in zip(
+    for (name, metric, spec, _), (p_holm, final, held, verdict) in zip(
         given, record_finals, strict=True
     ):
         shown = _replace(verdict, final)
@@ -737,10 +761,10 @@ def hypothesis_table(
     return table
 
 
-def _replace(verdict: Verdict, final: str) -> Verdict:
+def _replace(verdict: Verdict, final: str, **changes: Any) -> Verdict:
     from dataclasses import replace
 
-    return replace(verdict, verdict=final)
+    return replace(verdict, verdict=final, **changes)
 
 
 def _needed(verdict: Verdict, final: str) -> float:
