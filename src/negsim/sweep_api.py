@@ -36,7 +36,7 @@ from negsim.analysis.sensitivity import (
     CONFIDENCE,
     MAIN_INDEX,
     RESAMPLES,
-    hypothesis_names,
+    claims,
     robustness_frame,
     sensitivity_frame,
     sweep_frame,
@@ -405,11 +405,10 @@ def _tables(
     tables = [pd.DataFrame(records[i]["hypotheses"]) for i in range(design.points)]
     shares = [records[i].get("record_share") for i in range(design.points)]
     sweep = sweep_frame(design.names, design.values, tables, shares)
-    metrics = hypothesis_names(tables)
+    prefixes = claims(tables)
     expected = {name: h.expected for name, h in plan.scenario_file.scenario.hypotheses.items()}
     effects = {
-        name: (metric, sweep[f"{name}.effect"].to_numpy(dtype=float))
-        for name, metric in metrics.items()
+        pair: sweep[f"{prefix}.effect"].to_numpy(dtype=float) for pair, prefix in prefixes.items()
     }
     sensitivity = sensitivity_frame(
         plan.method, design.problem(), design.unit, effects, plan.seed % (2**32)
@@ -417,10 +416,17 @@ def _tables(
     values = pd.DataFrame(design.values, columns=design.names)
     ranges = {f.path: (f.low, f.high) for f in design.factors}
     verdicts = {
-        name: (metric, expected[name], sweep[f"{name}.verdict"].astype(str).tolist())
-        for name, metric in metrics.items()
+        pair: (expected[pair[0]], sweep[f"{prefix}.verdict"].astype(str).tolist())
+        for pair, prefix in prefixes.items()
     }
-    base_verdicts = dict(zip(base["hypothesis"], base["verdict"], strict=True)) if len(base) else {}
+    base_verdicts = (
+        {
+            (str(h), str(m)): str(v)
+            for h, m, v in zip(base["hypothesis"], base["metric"], base["verdict"], strict=True)
+        }
+        if len(base)
+        else {}
+    )
     robustness = robustness_frame(values, ranges, verdicts, base_verdicts)
     return {"base": base, "sweep": sweep, "sensitivity": sensitivity, "robustness": robustness}
 

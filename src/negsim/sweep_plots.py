@@ -1,6 +1,8 @@
 """Figures of a sweep folder (`negsim sweep --plot`), drawn from its CSV files only.
 
-Per hypothesis (``<name>`` is the hypothesis name, ``<fmt>`` png, svg or pdf):
+Per hypothesis and metric (``<name>`` is the hypothesis name, or
+``<hypothesis>-<metric>`` for a hypothesis on several metrics; ``<fmt>`` png,
+svg or pdf):
 
 * ``sensitivity_<name>.<fmt>``: each parameter's index from `sensitivity.csv`
   (Morris μ*, Sobol' ST, or S1 for a Latin hypercube) with its confidence
@@ -199,32 +201,32 @@ def plot_sweep(folder: Path, out_dir: Path | None = None, fmt: str = "png") -> S
     except (OSError, ValueError) as error:
         raise NegsimError(f"{folder}: not a sweep folder ({error})") from None
     index = _main_index(sensitivity)
-    hypotheses = list(dict.fromkeys(robustness["hypothesis"]))
+    pairs = list(dict.fromkeys(zip(robustness["hypothesis"], robustness["metric"], strict=True)))
+    per_hypothesis = pd.Series([h for h, _ in pairs]).value_counts()
     figures: list[tuple[str, Callable[[], Figure]]] = []
-    for hypothesis in hypotheses:
-        rows = sensitivity[sensitivity["hypothesis"] == hypothesis]
-        verdict_rows = robustness[robustness["hypothesis"] == hypothesis]
-        metric = str(verdict_rows["metric"].iloc[0])
+    for hypothesis, metric in pairs:
+        # sweep.csv's prefix (analysis.sensitivity.claims): the name, or name.metric.
+        claim = hypothesis if per_hypothesis[hypothesis] == 1 else f"{hypothesis}.{metric}"
+        rows = sensitivity[
+            (sensitivity["hypothesis"] == hypothesis) & (sensitivity["metric"] == metric)
+        ]
+        verdict_rows = robustness[
+            (robustness["hypothesis"] == hypothesis) & (robustness["metric"] == metric)
+        ]
         base = verdict_rows.loc[verdict_rows["at_scenario_values"] == 1, "verdict"]
         base_verdict = str(base.iloc[0]) if len(base) else ""
         ranked = [str(p) for p in rows.sort_values("rank")["parameter"] if pd.notna(p)]
         boxes = verdict_rows[verdict_rows["box"].notna()]
-        figures.append(
-            (f"sensitivity_{hypothesis}", _bind(_sensitivity, hypothesis, metric, rows, index))
-        )
-        figures.append(
-            (f"effect_{hypothesis}", _bind(_effect, hypothesis, metric, sweep, ranked[:3], boxes))
-        )
+        stem = claim.replace(".", "-")
+        figures.append((f"sensitivity_{stem}", _bind(_sensitivity, claim, metric, rows, index)))
+        figures.append((f"effect_{stem}", _bind(_effect, claim, metric, sweep, ranked[:3], boxes)))
         if len(boxes):
             box = boxes.iloc[0]
             chosen = [p for p in _restricted(str(box["box"])) if p in sweep.columns]
             chosen += [p for p in ranked if p not in chosen]
             if len(chosen) >= 2:
                 figures.append(
-                    (
-                        f"flip_{hypothesis}",
-                        _bind(_flip, hypothesis, sweep, box, chosen[:2], base_verdict),
-                    )
+                    (f"flip_{stem}", _bind(_flip, claim, sweep, box, chosen[:2], base_verdict))
                 )
     report = SweepPlotReport()
     names = [f"{name}.{fmt}" for name, _ in figures]

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from negsim.analysis.sensitivity import (
+    claims,
     flip_box,
     robustness_frame,
     sensitivity_columns,
@@ -55,7 +56,7 @@ def test_ishigami_sobol_indices_lie_in_their_intervals() -> None:
     assert design.values.min() >= -math.pi and design.values.max() <= math.pi
     effect = ishigami(design.values)
     frame = sensitivity_frame(
-        "sobol", design.problem(), design.unit, {"ishigami": ("y", effect)}, seed=1
+        "sobol", design.problem(), design.unit, {("ishigami", "y"): effect}, seed=1
     )
     assert list(frame.columns) == sensitivity_columns("sobol")
     for row in frame.itertuples():
@@ -70,7 +71,7 @@ def test_morris_ranks_a_linear_function_by_its_slopes_over_the_ranges() -> None:
     # each factor over its whole range is 6, 1 and 0.
     design = make_design(factors((0, 2), (10, 11), (-1, 4)), "morris", 8, seed=3)
     y = 3 * design.values[:, 0] + design.values[:, 1]
-    frame = sensitivity_frame("morris", design.problem(), design.unit, {"h": ("m", y)}, seed=1)
+    frame = sensitivity_frame("morris", design.problem(), design.unit, {("h", "m"): y}, seed=1)
     by_name = frame.set_index("parameter")
     assert by_name.loc["x1", "mu_star"] == pytest.approx(6.0)
     assert by_name.loc["x2", "mu_star"] == pytest.approx(1.0)
@@ -82,7 +83,7 @@ def test_morris_ranks_a_linear_function_by_its_slopes_over_the_ranges() -> None:
 def test_latin_hypercube_finds_the_only_influential_factor() -> None:
     design = make_design(factors((0, 1), (0, 1), (0, 1)), "lhs", 200, seed=5)
     y = np.exp(3 * design.values[:, 1])
-    frame = sensitivity_frame("lhs", design.problem(), design.unit, {"h": ("m", y)}, seed=1)
+    frame = sensitivity_frame("lhs", design.problem(), design.unit, {("h", "m"): y}, seed=1)
     assert frame.iloc[0]["parameter"] == "x2"
     assert frame.iloc[0]["S1"] > 0.8
 
@@ -96,7 +97,7 @@ def test_undefined_or_constant_effects_give_a_note_not_a_crash() -> None:
         "morris",
         design.problem(),
         design.unit,
-        {"flat": ("m", y), "missing": ("m", y_missing)},
+        {("flat", "m"): y, ("missing", "m"): y_missing},
         seed=1,
     )
     flat = frame[frame.hypothesis == "flat"]
@@ -127,8 +128,8 @@ def test_robustness_shares_sum_to_one_and_boxes_are_for_flipped_verdicts() -> No
     frame = robustness_frame(
         values,
         {"p": (0.0, 1.0), "q": (0.0, 1.0)},
-        {"h": ("agreement", "decrease", list(verdicts))},
-        {"h": "supported"},
+        {("h", "agreement"): ("decrease", list(verdicts))},
+        {("h", "agreement"): "supported"},
     )
     assert list(frame["verdict"]) == ["supported", "contradicted"]
     assert frame["share"].sum() == pytest.approx(1.0)
@@ -146,8 +147,8 @@ def test_verdict_at_the_scenario_values_is_listed_even_where_no_sample_has_it() 
     frame = robustness_frame(
         values,
         {"p": (0.0, 1.0)},
-        {"h": ("m", "increase", ["supported"] * 3)},
-        {"h": "inconclusive"},
+        {("h", "m"): ("increase", ["supported"] * 3)},
+        {("h", "m"): "inconclusive"},
     )
     assert frame[["verdict", "samples", "at_scenario_values"]].values.tolist() == [
         ["inconclusive", 0, 1],
@@ -181,3 +182,23 @@ def test_sweep_frame_one_row_per_sample_with_every_hypothesis_measure() -> None:
     assert frame["sample"].tolist() == [0, 1]
     with_record = sweep_frame(["a.b"], np.array([[0.5], [0.6]]), [table, table], [0.25, 0.5])
     assert with_record["record_share"].tolist() == [0.25, 0.5]
+
+
+def test_a_hypothesis_on_several_metrics_gets_columns_per_metric() -> None:
+    table = pd.DataFrame(
+        {
+            "hypothesis": ["h", "h", "g"],
+            "metric": ["agreement", "stage", "settlement"],
+            "effect": [0.1, -0.2, 0.3],
+            "verdict": ["supported", "negligible", "contradicted"],
+        }
+    )
+    assert claims([table]) == {
+        ("h", "agreement"): "h.agreement",
+        ("h", "stage"): "h.stage",
+        ("g", "settlement"): "g",
+    }
+    frame = sweep_frame(["a.b"], np.array([[0.5]]), [table], None)
+    assert frame["h.agreement.effect"].tolist() == [0.1]
+    assert frame["h.stage.verdict"].tolist() == ["negligible"]
+    assert frame["g.effect"].tolist() == [0.3]

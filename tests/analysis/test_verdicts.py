@@ -438,7 +438,7 @@ def test_several_metrics_give_one_row_each_with_their_own_bound(rng):
     assert list(table["metric"]) == ["settlement", "agreement", "walkouts", "agreement_week"]
     assert list(table["hypothesis"]) == ["h"] * 4
     assert list(table["smallest_effect"]) == [0.2, 0.1, 0.25, 2.0]
-    assert list(table["unit"]) == ["scale", "points", "scale", "weeks"]
+    assert list(table["unit"]) == ["share", "points", "count", "weeks"]
     by_metric = table.set_index("metric")
     assert by_metric.loc["settlement", "verdict"] == "supported"
     assert by_metric.loc["settlement", "effect"] == pytest.approx(0.3, abs=0.02)

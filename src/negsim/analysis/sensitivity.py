@@ -63,6 +63,25 @@ rather than measure it: left out of `sweep.csv`."""
 # ---------------------------------------------------------------------- sweep.csv
 
 
+def claims(tables: Sequence[pd.DataFrame]) -> dict[tuple[str, str], str]:
+    """(hypothesis, metric) -> its column prefix in `sweep.csv`, in the order of the tables' rows.
+
+    The prefix is the hypothesis' name when it has one metric, and
+    ``<hypothesis>.<metric>`` when it names several.
+    """
+    pairs: dict[tuple[str, str], None] = {}
+    for table in tables:
+        for name, metric in zip(table["hypothesis"], table["metric"], strict=True):
+            pairs.setdefault((str(name), str(metric)), None)
+    per_hypothesis: dict[str, int] = {}
+    for name, _ in pairs:
+        per_hypothesis[name] = per_hypothesis.get(name, 0) + 1
+    return {
+        (name, metric): name if per_hypothesis[name] == 1 else f"{name}.{metric}"
+        for name, metric in pairs
+    }
+
+
 def sweep_frame(
     names: Sequence[str],
     values: np.ndarray,
@@ -72,34 +91,28 @@ def sweep_frame(
     """One row per sample: its parameter values, then every hypothesis' results.
 
     ``tables[i]`` is the hypotheses table (`hypotheses.csv` columns) of sample
-    ``i``. Each hypothesis contributes ``<hypothesis>.<column>`` for every
-    column of that table that measures it (effect, interval, p-value,
-    verdict, runs, ... whatever the verdict function reports). The column
-    `record_share` is there only when some sample has a value for it.
+    ``i``. Each row of it (a hypothesis on one metric) contributes
+    ``<prefix>.<column>`` for every column that measures it (effect,
+    interval, p-value, verdict, runs, ... whatever the verdict function
+    reports); the prefix is given by `claims`. The column `record_share` is
+    there only when some sample has a value for it.
     """
     frame = pd.DataFrame(values, columns=list(names))
     frame.insert(0, "sample", np.arange(len(frame)))
     if record_shares is not None and any(share is not None for share in record_shares):
         frame["record_share"] = [np.nan if s is None else s for s in record_shares]
+    prefixes = claims(tables)
     blocks = []
     for table in tables:
         row: dict[str, Any] = {}
         for record in table.to_dict("records"):
+            prefix = prefixes[(str(record["hypothesis"]), str(record["metric"]))]
             for column, value in record.items():
                 if column not in IDENTITY_COLUMNS:
-                    row[f"{record['hypothesis']}.{column}"] = value
+                    row[f"{prefix}.{column}"] = value
         blocks.append(row)
     results = pd.DataFrame(blocks)
     return pd.concat([frame, results], axis=1)
-
-
-def hypothesis_names(tables: Sequence[pd.DataFrame]) -> dict[str, str]:
-    """Hypothesis -> metric, in the order of the tables' rows."""
-    found: dict[str, str] = {}
-    for table in tables:
-        for name, metric in zip(table["hypothesis"], table["metric"], strict=True):
-            found.setdefault(str(name), str(metric))
-    return found
 
 
 # ---------------------------------------------------------------- sensitivity.csv
@@ -167,20 +180,20 @@ def sensitivity_frame(
     method: str,
     problem: dict[str, Any],
     unit: np.ndarray,
-    effects: Mapping[str, tuple[str, np.ndarray]],
+    effects: Mapping[tuple[str, str], np.ndarray],
     seed: int,
 ) -> pd.DataFrame:
-    """SALib's indices of each hypothesis' effect, one row per hypothesis and parameter.
+    """SALib's indices of each hypothesis' effect, one row per hypothesis, metric and parameter.
 
-    ``effects`` maps a hypothesis to (metric, effect at every sample point,
-    in design order). Parameters are ranked by the method's main index
+    ``effects`` maps (hypothesis, metric) to the effect at every sample point,
+    in design order. Parameters are ranked by the method's main index
     (`MAIN_INDEX`), 1 the most influential. An interval is the index ± SALib's
     half-width at `CONFIDENCE`. Where the effect is undefined at some point
     (no paired runs with a value) the indices are left empty, with a note.
     """
     names = list(problem["names"])
     rows = []
-    for hypothesis, (metric, y) in effects.items():
+    for (hypothesis, metric), y in effects.items():
         y = np.asarray(y, dtype=float)
         note = ""
         indices: dict[str, np.ndarray] = {}
@@ -306,12 +319,12 @@ def robustness_columns(names: Sequence[str]) -> list[str]:
 def robustness_frame(
     values: pd.DataFrame,
     ranges: Mapping[str, tuple[float, float]],
-    verdicts: Mapping[str, tuple[str, str, Sequence[str]]],
-    base_verdicts: Mapping[str, str],
+    verdicts: Mapping[tuple[str, str], tuple[str, Sequence[str]]],
+    base_verdicts: Mapping[tuple[str, str], str],
 ) -> pd.DataFrame:
-    """For each hypothesis, each verdict's share of the sample points and where it holds.
+    """For each hypothesis and metric, each verdict's share of the sample points and where it holds.
 
-    ``verdicts`` maps a hypothesis to (metric, expected, verdict at each
+    ``verdicts`` maps (hypothesis, metric) to (expected, verdict at each
     point); ``base_verdicts`` gives its verdict at the scenario's own values;
     ``ranges`` each parameter's swept range. One row per hypothesis and
     verdict that occurs (the verdict at the scenario's values first, then by
@@ -321,9 +334,9 @@ def robustness_frame(
     """
     names = list(values.columns)
     rows = []
-    for hypothesis, (metric, expected, given) in verdicts.items():
+    for (hypothesis, metric), (expected, given) in verdicts.items():
         at_points = np.asarray(given, dtype=object)
-        base = base_verdicts.get(hypothesis, "")
+        base = base_verdicts.get((hypothesis, metric), "")
         counts = pd.Series(at_points).value_counts(sort=False)
         order = sorted(counts.index, key=lambda v: (v != base, -counts[v], str(v)))
         if base and base not in counts.index:

@@ -685,7 +685,7 @@ def hypothesis_table(
             {
                 "hypothesis": name,
                 "metric": metric,
-                "unit": kind.unit or "scale",
+                "unit": kind.unit or kind.name,
                 "treatment": spec["treatment"],
                 "control": spec["control"],
                 "expected": spec["expected"],

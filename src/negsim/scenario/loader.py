@@ -186,6 +186,9 @@ def _to_python(
                     )
                 )
                 continue
+            if isinstance(key, bool) and isinstance(key_node, yaml.ScalarNode):
+                # YAML 1.1 reads `on:`, `yes:`, `off:` as booleans; a key is a name, as written.
+                key = str(key_node.value)
             key = str(key) if not isinstance(key, str) else key
             if key in result:
                 first_line = origins[path + (key,)][1]
