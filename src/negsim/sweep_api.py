@@ -489,10 +489,13 @@ def summary_lines(result: Sweep) -> list[str]:
     robustness, sensitivity = result.robustness, result.sensitivity
     column = MAIN_INDEX[plan.method]
     index = {"mu_star": "mu*"}.get(column, column)
-    for hypothesis in dict.fromkeys(robustness["hypothesis"]):
-        rows = robustness[robustness["hypothesis"] == hypothesis]
+    pairs = dict.fromkeys(zip(robustness["hypothesis"], robustness["metric"], strict=True))
+    for hypothesis, metric in pairs:
+        rows = robustness[
+            (robustness["hypothesis"] == hypothesis) & (robustness["metric"] == metric)
+        ]
         first = rows.iloc[0]
-        lines += ["", f"{hypothesis} ({first['metric']}, expected {first['expected']})"]
+        lines += ["", f"{hypothesis} on {metric} (expected {first['expected']})"]
         at_base = rows[rows["at_scenario_values"] == 1]
         shares = ", ".join(f"{r.verdict} {r.share:.0%}" for r in rows.itertuples())
         if len(at_base):
@@ -502,10 +505,10 @@ def summary_lines(result: Sweep) -> list[str]:
             )
         else:
             lines.append(f"  over the sampled space: {shares}")
-        ranked = sensitivity[
-            (sensitivity["hypothesis"] == hypothesis) & sensitivity["rank"].notna()
+        own = sensitivity[
+            (sensitivity["hypothesis"] == hypothesis) & (sensitivity["metric"] == metric)
         ]
-        ranked = ranked.sort_values("rank").head(3)
+        ranked = own[own["rank"].notna()].sort_values("rank").head(3)
         if len(ranked):
             lines.append(
                 "  turns most on: "
@@ -514,7 +517,7 @@ def summary_lines(result: Sweep) -> list[str]:
                 )
             )
         else:
-            notes = sensitivity.loc[sensitivity["hypothesis"] == hypothesis, "note"]
+            notes = own["note"]
             if len(notes) and isinstance(notes.iloc[0], str) and notes.iloc[0]:
                 lines.append(f"  no indices: {notes.iloc[0]}")
         for row in rows[rows["at_scenario_values"] == 0].itertuples():

@@ -145,9 +145,22 @@ def _flip(
     ax = fig.subplots()
     verdicts = sweep[f"{hypothesis}.verdict"].astype(str)
     x_name, y_name = axes_names
-    ax.scatter(
-        sweep[x_name], sweep[y_name], c=[_colour(v) for v in verdicts], s=22, edgecolors="none"
-    )
+    # Design points share grid levels (Morris) and hide each other: spread them
+    # a little (a fixed, seeded jitter: the figure stays byte-identical) and
+    # draw the box's verdict last, on top.
+    jitter = np.random.default_rng(0).uniform(-0.015, 0.015, size=(len(sweep), 2))
+    xs = sweep[x_name].to_numpy(float) + jitter[:, 0] * np.ptp(sweep[x_name].to_numpy(float))
+    ys = sweep[y_name].to_numpy(float) + jitter[:, 1] * np.ptp(sweep[y_name].to_numpy(float))
+    flipped = (verdicts == str(box["verdict"])).to_numpy()
+    for group in (~flipped, flipped):
+        ax.scatter(
+            xs[group],
+            ys[group],
+            c=[_colour(v) for v in verdicts[group]],
+            s=22 if group is flipped else 14,
+            edgecolors="none",
+            alpha=1.0 if group is flipped else 0.6,
+        )
     x0, x1 = float(box[f"low.{x_name}"]), float(box[f"high.{x_name}"])
     y0, y1 = float(box[f"low.{y_name}"]), float(box[f"high.{y_name}"])
     ax.add_patch(
@@ -172,7 +185,7 @@ def _flip(
     ax.set_title(
         f"{hypothesis}: {box['verdict']} instead of {base} in the box\n"
         f"coverage {float(box['box_coverage']):.0%}, density {float(box['box_density']):.0%}; "
-        f"{box['box']}",
+        + "\n".join(str(box["box"]).split("; ")),
         loc="left",
         fontsize=9,
         wrap=True,
