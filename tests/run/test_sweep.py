@@ -93,8 +93,10 @@ def test_screening_covers_every_number_within_what_each_accepts(geneva3) -> None
     assert declared <= set(by_path)
     for path in declared:  # the scenario's own ranges win
         assert by_path[path].source == "uncertain"
-    resolve = by_path["actors.opposition.resolve"]  # a share at 0.6: 0.3 to 0.9
-    assert (resolve.low, resolve.high) == pytest.approx((0.3, 0.9))
+    cohesion = by_path["actors.southern_front.cohesion"]  # a share at 0.5: 0.25 to 0.75
+    assert (cohesion.low, cohesion.high) == pytest.approx((0.25, 0.75))
+    spinup = by_path["parameters.spinup_weeks"]  # a whole number: whole values
+    assert spinup.whole and set(spinup.values(np.linspace(0, 1, 7))) <= set(range(13, 40))
     position = by_path["actors.regime.position"]  # a share at 0: pulled in to 0
     assert (position.low, position.high) == pytest.approx((0.0, 0.25))
     assert "parameters.hardline_margin" in by_path  # a default, not written in the file
@@ -186,7 +188,7 @@ def test_tiny_sweep_end_to_end(tiny, tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "Morris over 2 parameters" in result.output  # the plan, before the work
     assert "= 420 runs" in result.output  # (2 x 3 points + 1) x 2 variants x 30 runs
-    assert "push_hurts_talks (agreement, expected decrease)" in result.output
+    assert "push_hurts_talks on agreement (expected decrease)" in result.output
     import json
 
     import pandas as pd
