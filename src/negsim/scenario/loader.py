@@ -231,10 +231,14 @@ def _to_python(
 def _node_ids(root: yaml.Node) -> dict[Path_, str]:
     """Paths of the list items in a composed document that carry a unique scalar `id`."""
     found: dict[Path_, str] = {}
+    # Each node once: aliases share nodes, and walking every path through them
+    # would take as long as the expansion `_to_python` caps ("billion laughs").
+    seen: set[int] = set()
 
     def walk(node: yaml.Node, path: Path_, depth: int) -> None:
-        if depth > MAX_DEPTH:
+        if depth > MAX_DEPTH or id(node) in seen or len(seen) > MAX_VALUES:
             return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode):
