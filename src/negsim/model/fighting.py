@@ -84,12 +84,12 @@ def lanchester_square(
     # Past the moment one side reaches 0 the hyperbolic solution would let the
     # survivor grow again (dB/dt = -beta R > 0 for R < 0): hold it instead.
     invariant = alpha * blue**2 - beta * red**2
-    blue_after = np.where(
-        both & (red_after <= 0), np.sqrt(np.maximum(invariant, 0.0) / safe_alpha), blue_after
-    )
-    red_after = np.where(
-        both & (blue_after <= 0), np.sqrt(np.maximum(-invariant, 0.0) / safe_beta), red_after
-    )
+    # (Never above the starting strength: in the subnormal range the square
+    # root of the invariant can round above it.)
+    blue_held = np.minimum(np.sqrt(np.maximum(invariant, 0.0) / safe_alpha), blue)
+    red_held = np.minimum(np.sqrt(np.maximum(-invariant, 0.0) / safe_beta), red)
+    blue_after = np.where(both & (red_after <= 0), blue_held, blue_after)
+    red_after = np.where(both & (blue_after <= 0), red_held, red_after)
     return np.maximum(blue_after, 0.0), np.maximum(red_after, 0.0)
 
 
