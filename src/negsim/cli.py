@@ -625,5 +625,121 @@ def _plot_sweep(folder: Path, quiet: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Folder for the report [default: RESULTS_DIR/report].",
+)
+@click.option(
+    "--sweep",
+    "sweep_dir",
+    type=click.Path(path_type=Path),
+    help="A `negsim sweep` folder of the same scenario, for the verdicts' robustness "
+    "[default: RESULTS_DIR/../NAME-sweep if it exists].",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another negsim process is writing the report folder, wait for it instead of failing.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
+def report(
+    results_dir: Path, out: Path | None, sweep_dir: Path | None, wait: bool, quiet: bool
+) -> None:
+    """Write one self-contained HTML report of a results folder (opens offline).
+
+    The report holds the question and the scenario (actors, variants, events,
+    every value with its source tag), the verdict table with its sentences and
+    the worlds like ours, the record patterns reproduced, the sweep's
+    robustness shares (if a sweep folder is given or found), every figure,
+    and the provenance from manifest.json. Figures are embedded; the file
+    needs no network and no other file.
+
+    Every file is first checked against manifest.json, as `negsim plot` does:
+    damaged or edited results are refused (exit 1), one line per file. The
+    report computes no statistics; it shows those the CSV files hold.
+
+    \b
+      negsim run scenarios/geneva3.yaml --plot
+      negsim report results/geneva3          # results/geneva3/report/geneva3.html
+    """
+    from negsim.report import write_report
+
+    if sweep_dir is not None and not sweep_dir.is_dir():
+        raise click.BadParameter(f"{sweep_dir}: no such folder", param_hint="--sweep")
+    try:
+        result = write_report(results_dir, out, sweep_dir, wait=wait)
+    except NegsimError as error:
+        _fail(error)
+        return
+    for problem in result.problems:
+        click.echo(problem, err=True)
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        click.echo(f"wrote {result.path}")
+    if result.problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path))
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to serve the page on.",
+)
+@click.option("--host", default="localhost", show_default=True, help="Host to listen on.")
+@click.option(
+    "--open/--no-open",
+    "open_browser",
+    default=False,
+    show_default=True,
+    help="Open the page in a browser.",
+)
+def explore(scenario: Path, port: int, host: str, open_browser: bool) -> None:
+    """Serve an interactive page that steps one replication of a scenario, week by week.
+
+    A Mesa SolaraViz page: the regions as a network coloured by who holds
+    them, the state of the talks and the offers, the main observables as
+    they accrue, Step / Play / Reset, a choice of variant and seed, and an
+    input for every parameter of the scenario's `uncertain:` block (applied
+    on Reset). Stop it with Ctrl-C. Needs the `viz` extra:
+    pip install 'negsim[viz]'.
+
+    \b
+      negsim explore scenarios/geneva3.yaml   # then open http://localhost:8765
+    """
+    import importlib.util
+    import os
+    import subprocess
+
+    from negsim.scenario import loader
+
+    if importlib.util.find_spec("solara") is None:
+        click.echo(
+            "negsim explore needs solara: pip install 'negsim[viz]' (Mesa's viz extra)", err=True
+        )
+        sys.exit(1)
+    try:
+        loader.load(scenario)
+    except NegsimError as error:
+        _fail(error)
+        return
+    env = {**os.environ, "NEGSIM_EXPLORE_SCENARIO": str(scenario.resolve())}
+    command = [sys.executable, "-m", "solara", "run", "negsim.explore", "--port", str(port)]
+    command += ["--host", host, "--open" if open_browser else "--no-open", "--production"]
+    click.echo(f"serving {scenario} at http://{host}:{port} (Ctrl-C to stop)", err=True)
+    try:
+        sys.exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -52,10 +52,8 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import PercentFormatter
 
 from negsim import __version__
@@ -190,6 +188,8 @@ class _Folder:
         self.results = results
         self._cache: dict[str, pd.DataFrame | str] = {}
         self.parsed_timeseries: pd.DataFrame | None = None
+        self.scenario_file: Any = None
+        """The run's scenario file when found unchanged (event durations, hypothesis words)."""
 
     def path(self, name: str) -> str:
         """Return the display path of a file of the folder."""
@@ -327,175 +327,6 @@ def _date_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
 
-def _label_rows(xs: list[float], widths: list[float], gap: float = 0.01) -> list[tuple[int, bool]]:
-    """Stack event labels above the axes so that no label overlaps another or a connector.
-
-    Each label sits in a row above the axes, at the top of a vertical
-    connector from its event line, and extends to the right of the line or,
-    right-aligned, to its left: whichever stays inside the axes and spans
-    fewer other events' lines. A label that spans another event's line is
-    put in a higher row than that event's label, so the connector passes
-    below it.
-
-    Args:
-        xs: Event positions as fractions of the axes width, ascending, distinct.
-        widths: Label widths in the same unit.
-        gap: Minimum horizontal space between two labels, or a label and a line.
-
-    Returns:
-        ``(row, right_aligned)`` per event; row 0 is the lowest.
-    """
-    n = len(xs)
-
-    def span(i: int, right: bool) -> tuple[float, float]:
-        return (xs[i] - widths[i], xs[i]) if right else (xs[i], xs[i] + widths[i])
-
-    def covers(i: int, right: bool, j: int) -> bool:
-        """Whether the label of ``i`` (aligned as given) spans the line of ``j``."""
-        lo, hi = span(i, right)
-        return lo - gap <= xs[j] < xs[i] if right else xs[i] < xs[j] <= hi + gap
-
-    def clash(right: list[bool]) -> tuple[int, int] | None:
-        """Two labels spanning each other's lines (neither can be above the other)."""
-        return next(
-            (
-                (i, j)
-                for i in range(n)
-                for j in range(i + 1, n)
-                if covers(i, right[i], j) and covers(j, right[j], i)
-            ),
-            None,
-        )
-
-    # First choice: the side that stays inside the axes and spans fewer lines.
-    right: list[bool] = []
-    for i in range(n):
-        fits = {False: xs[i] + widths[i] <= 1, True: xs[i] - widths[i] >= 0}
-        hits = {r: sum(covers(i, r, j) for j in range(n) if j != i) for r in (False, True)}
-        right.append(hits[True] < hits[False] if all(fits.values()) else fits[True])
-    turned: set[int] = set()
-    while (pair := clash(right)) is not None:
-        i, j = pair  # i extends right over j's line, j extends left over i's line
-        if j not in turned and xs[j] + widths[j] <= 1:
-            right[j] = False
-            turned.add(j)
-        elif i not in turned and xs[i] - widths[i] >= 0:
-            right[i] = True
-            turned.add(i)
-        else:
-            # Fallback that cannot clash: extend right unless past the end of the
-            # axes or over the line of a label that extends left.
-            right = [False] * n
-            for k in reversed(range(n)):
-                right[k] = xs[k] + widths[k] > 1 or any(
-                    right[m] and covers(k, False, m) for m in range(k + 1, n)
-                )
-            break
-
-    rows: list[int | None] = [None] * n
-    visiting: set[int] = set()
-
-    def place(i: int) -> int:
-        done = rows[i]
-        if done is not None:
-            return done
-        visiting.add(i)
-        floor = 0
-        for j in range(n):  # events whose line this label spans sit lower
-            if j not in visiting and covers(i, right[i], j):
-                floor = max(floor, place(j) + 1)
-        lo, hi = span(i, right[i])
-        row = floor
-        while any(
-            rows[k] == row and span(k, right[k])[0] - gap < hi and lo < span(k, right[k])[1] + gap
-            for k in range(n)
-        ):
-            row += 1
-        rows[i] = row
-        visiting.discard(i)
-        return row
-
-    return [(place(i), right[i]) for i in range(n)]
-
-
-def _event_marks(
-    ax: Any,
-    events: list[tuple[pd.Timestamp, str]],
-    first: pd.Timestamp,
-    last: pd.Timestamp,
-    axes_width_pt: float,
-) -> int:
-    """Draw dashed event lines, labelled horizontally above the axes.
-
-    Labels are stacked in as many rows as needed (see :func:`_label_rows`).
-    Events outside ``[first, last]`` are left out; events on one date share a
-    line and a label. Returns the number of event dates drawn.
-    """
-    by_date: dict[pd.Timestamp, list[str]] = {}
-    for when, label in events:
-        if first <= when <= last:
-            by_date.setdefault(when, []).append(label)
-    dates = sorted(by_date)
-    texts = [" / ".join(dict.fromkeys(by_date[d])) for d in dates]
-    span = (last - first) / pd.Timedelta(days=1) or 1.0
-    xs = [((d - first) / pd.Timedelta(days=1)) / span for d in dates]
-    font = FontProperties(size=_EVENT_FONT_PT)
-    widths = [
-        text_to_path.get_text_width_height_descent(f" {t} ", font, ismath=False)[0] / axes_width_pt
-        for t in texts
-    ]
-    for when, text, (row, right_aligned) in zip(dates, texts, _label_rows(xs, widths), strict=True):
-        ax.axvline(when, color="0.35", linestyle="--", linewidth=1.1, zorder=1)
-        ax.annotate(
-            f"{text} " if right_aligned else f" {text}",  # space keeps text off the connector
-            xy=(mdates.date2num(when), 1.0),
-            xycoords=ax.get_xaxis_transform(),
-            xytext=(0, 5 + row * 16),
-            textcoords="offset points",
-            ha="right" if right_aligned else "left",
-            va="bottom",
-            fontsize=_EVENT_FONT_PT,
-            color="0.15",
-            annotation_clip=False,
-            arrowprops={
-                "arrowstyle": "-",
-                "color": "0.35",
-                "linewidth": 1.0,
-                "linestyle": "--",
-                "shrinkA": 0,
-                "shrinkB": 0,
-                "relpos": (1.0, 0.0) if right_aligned else (0.0, 0.0),
-            },
-        )
-    return len(dates)
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _base_events(folder: _Folder, problems: list[str]) -> list[tuple[pd.Timestamp, str]]:
-    """Events of the ``base`` variant as ``(date, label)``; problems are recorded, not raised."""
-    where = folder.path("events.csv")
-    try:
-        ev = folder.table("events.csv", ("variant", "date", "label"))
-    except _Skip as exc:
-        problems.append(f"{where}: {exc}; event lines not drawn on the fan charts")
-        return []
-    ev = ev[ev["variant"] == "base"]
-    if ev.empty:
-        return []
-    dates = _dates(ev, "date", where, problems)
-    ids = ev["id"] if "id" in ev.columns else ev["label"]
-    out: list[tuple[pd.Timestamp, str]] = []
-    for when, label, event_id in zip(dates, ev["label"], ids, strict=True):
-        if pd.isna(when):
-            continue
-        text = label if isinstance(label, str) and label.strip() else event_id
-        text = " ".join(text.split()) if isinstance(text, str) else ""
-        out.append((when, text))
-    return out
-
-
 _VALUE_COLUMNS = ("mean", "p05", "p25", "p50", "p75", "p95")
 
 
@@ -523,68 +354,480 @@ def _timeseries(folder: _Folder, needed: tuple[str, ...], problems: list[str]) -
 _BANDS = ("p05", "p25", "p50", "p75", "p95")
 
 
-def _fan(metric: str, ts: pd.DataFrame, events: list[tuple[pd.Timestamp, str]]) -> Figure:
-    """Fan chart of one metric: median and 50 % / 90 % bands per variant, base events."""
-    title, ylabel = FAN_METRICS[metric]
-    rows = ts[ts["metric"] == metric]
-    order = _variant_order(rows["variant"])
-    colours = _colours(order)
-    fig = _new_figure()
-    ax = fig.add_subplot()
-    drawn = 0
-    for variant in order:
-        d = rows[rows["variant"] == variant].sort_values("date")
-        d = d.dropna(subset=["p50"])
-        if d.empty:
-            continue
-        drawn += 1
-        c = colours[variant]
-        x = d["date"].to_numpy()
-        ax.fill_between(x, d["p05"], d["p95"], color=c, alpha=0.12, linewidth=0)
-        ax.fill_between(x, d["p25"], d["p75"], color=c, alpha=0.25, linewidth=0)
-        # Earlier variants (base first) drawn on top, so identical medians show base.
-        ax.plot(x, d["p50"], color=c, linewidth=2.2, label=variant, zorder=4 + len(order) - drawn)
-    if not drawn:
-        raise _Skip(f"no readable values for metric {metric!r}")
-    if metric == "bargaining_range":
-        ax.axhline(0, color="0.2", linewidth=0.9, zorder=2)
-    first, last = rows["date"].min(), rows["date"].max()
-    ax.set_xlim(first, last)
-    n_events = _event_marks(ax, events, first, last, axes_width_pt=FIGSIZE[0] * 72 * 0.88)
-    _date_axis(ax)
-    ax.set_ylabel(ylabel)
-    ax.grid(axis="y", color="0.9", linewidth=0.8)
-    ax.set_axisbelow(True)
-    fig.suptitle(title, x=0.01, ha="left")
-    handles, labels = ax.get_legend_handles_labels()
-    handles += [
-        Patch(facecolor="0.55", alpha=0.55, label="50 % of runs (p25–p75)"),
-        Patch(facecolor="0.55", alpha=0.25, label="90 % of runs (p05–p95)"),
-    ]
-    if n_events:
-        handles.append(Line2D([], [], color="0.35", linestyle="--", label="event (base)"))
-    labels = [str(h.get_label()) for h in handles]
-    # Median lines first, then band and event keys; below the axes so no data is hidden.
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=min(len(handles), 3 if len(handles) > 4 else len(handles)),
-        frameon=False,
-        title="variant (line = median of runs)",
-        title_fontsize=10,
-    )
-    return fig
-
-
 def _bound_of(row: pd.Series) -> float | None:
     """A row's smallest effect of interest (hypotheses.csv's `smallest_effect`), if readable."""
     value = pd.to_numeric(pd.Series([row.get("smallest_effect")]), errors="coerce").iloc[0]
     return float(value) if np.isfinite(value) and value > 0 else None
 
 
-def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
-    """Forest plot of hypotheses.csv: effect, interval and verdict per hypothesis."""
+# --------------------------------------------------------------------------- what every figure says
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What every figure carries: the scenario's name, the runs per variant and the seed."""
+
+    scenario: str
+    runs: str
+    seed: str
+
+    def text(self) -> str:
+        """``geneva3 · 1000 runs per variant · seed 20160129``."""
+        return f"{self.scenario} · {self.runs} runs per variant · seed {self.seed}"
+
+
+def read_stamp(results_dir: Path, manifest: dict[str, Any] | None) -> Stamp:
+    """The stamp of a results folder, from its manifest (the folder's name when there is none)."""
+    manifest = manifest or {}
+    name = manifest.get("scenario_name") or results_dir.resolve().name
+    runs = manifest.get("runs")
+    seed = manifest.get("seed")
+    return Stamp(str(name), "?" if runs is None else str(runs), "?" if seed is None else str(seed))
+
+
+def _headline(fig: Figure, title: str, stamp: Stamp) -> None:
+    """Title at the top left, the stamp at the top right, in every figure."""
+    fig.suptitle(title, x=0.01, ha="left")
+    fig.text(0.995, 0.995, stamp.text(), ha="right", va="top", fontsize=8.5, color="0.3")
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class Event:
+    """One scheduled event of one variant, as drawn."""
+
+    variant: str
+    id: str
+    start: pd.Timestamp
+    end: pd.Timestamp | None
+    """Last day of an event that lasts (``duration_weeks`` in the scenario), else None."""
+    kind: str
+    label: str
+
+
+def scenario_of(results_dir: Path, manifest: dict[str, Any] | None) -> Any:
+    """The scenario file the manifest names (a ``ScenarioFile``), or None.
+
+    Read only when the file is found (as given, or relative to the results
+    folder) and its sha256 is the manifest's, so a scenario edited since the
+    run never puts other durations or words on its results.
+    """
+    if not manifest or not isinstance(manifest.get("scenario"), str):
+        return None
+    path = Path(manifest["scenario"])
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, results_dir / path]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        return None
+    import hashlib
+
+    try:
+        if hashlib.sha256(found.read_bytes()).hexdigest() != manifest.get("scenario_sha256"):
+            return None
+        from negsim.scenario import loader
+
+        return loader.load(found)
+    except (NegsimError, OSError):
+        return None
+
+
+def _durations(scenario_file: Any) -> dict[tuple[str, str], float]:
+    """``(variant, event id) -> duration_weeks`` of every event that lasts."""
+    if scenario_file is None:
+        return {}
+    out: dict[tuple[str, str], float] = {}
+    for variant, scenario in scenario_file.variants.items():
+        for event in scenario.events:
+            weeks = getattr(event, "duration_weeks", None)
+            if isinstance(weeks, int | float) and weeks > 0:
+                out[(variant, event.id)] = float(weeks)
+    return out
+
+
+def hypothesis_titles(scenario_file: Any) -> dict[str, str]:
+    """Hypothesis name -> the first clause of its description (the name when it has none)."""
+    if scenario_file is None:
+        return {}
+    out = {}
+    for name, hypothesis in scenario_file.scenario.hypotheses.items():
+        text = " ".join((hypothesis.description or name).split())
+        short = re.split(r"[:;(]", text, maxsplit=1)[0].strip()
+        out[name] = short if len(short) <= 60 else short[:57].rstrip() + "…"
+    return out
+
+
+def _events(folder: _Folder, problems: list[str]) -> list[Event]:
+    """Every variant's scheduled events (events.csv), with durations where the scenario gives them."""
+    where = folder.path("events.csv")
+    try:
+        ev = folder.table("events.csv", ("variant", "date", "label"))
+    except _Skip as exc:
+        problems.append(f"{where}: {exc}; events not drawn on the fan charts")
+        return []
+    if ev.empty:
+        return []
+    dates = _dates(ev, "date", where, problems)
+    ids = ev["id"] if "id" in ev.columns else ev["label"]
+    kinds = ev["type"] if "type" in ev.columns else pd.Series([""] * len(ev), index=ev.index)
+    durations = _durations(folder.scenario_file)
+    out: list[Event] = []
+    for variant, when, label, event_id, kind in zip(
+        ev["variant"], dates, ev["label"], ids, kinds, strict=True
+    ):
+        if pd.isna(when) or not isinstance(variant, str):
+            continue
+        text = label if isinstance(label, str) and label.strip() else event_id
+        text = " ".join(text.split()) if isinstance(text, str) else ""
+        key = str(event_id) if isinstance(event_id, str) else text
+        weeks = durations.get((variant, key))
+        end = when + pd.Timedelta(weeks=weeks) - pd.Timedelta(days=1) if weeks else None
+        out.append(Event(variant, key, when, end, str(kind) if isinstance(kind, str) else "", text))
+    return out
+
+
+def event_numbers(events: list[Event]) -> dict[str, int]:
+    """Number every event id once, in order of its earliest date (then id), from 1."""
+    first: dict[str, pd.Timestamp] = {}
+    for event in events:
+        if event.id not in first or event.start < first[event.id]:
+            first[event.id] = event.start
+    return {eid: i + 1 for i, eid in enumerate(sorted(first, key=lambda e: (first[e], e)))}
+
+
+def _clusters(xs: list[float], width: float) -> list[list[int]]:
+    """Group ascending positions closer than ``width`` into one marker each."""
+    groups: list[list[int]] = []
+    for i, x in enumerate(xs):
+        if groups and x - xs[groups[-1][0]] < width:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _numbers_text(numbers: list[int]) -> str:
+    """``[3, 4, 5]`` -> ``3–5``; ``[2, 7]`` -> ``2,7``."""
+    numbers = sorted(set(numbers))
+    if len(numbers) > 2 and numbers[-1] - numbers[0] == len(numbers) - 1:
+        return f"{numbers[0]}–{numbers[-1]}"
+    return ",".join(str(n) for n in numbers)
+
+
+def _timeline(
+    strip: Any,
+    events: list[Event],
+    order: list[str],
+    colours: dict[str, str],
+    numbers: dict[str, int],
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+) -> list[str]:
+    """Draw one row per variant with its own events: numbered markers, durations as bars.
+
+    Returns the variants that have a row, top to bottom.
+    """
+    rows = [v for v in order if any(e.variant == v for e in events)]
+    span_days = max((last - first) / pd.Timedelta(days=1), 1.0)
+    for r, variant in enumerate(rows):
+        y = len(rows) - 1 - r
+        mine = sorted(
+            (e for e in events if e.variant == variant and first <= e.start <= last),
+            key=lambda e: (e.start, numbers[e.id]),
+        )
+        colour = colours.get(variant, "0.3")
+        for e in mine:
+            if e.end is not None:
+                end = min(e.end, last)
+                strip.broken_barh(
+                    [(mdates.date2num(e.start), mdates.date2num(end) - mdates.date2num(e.start))],
+                    (y - 0.16, 0.32),
+                    facecolors=colour,
+                    alpha=0.35,
+                    linewidth=0,
+                    zorder=2,
+                )
+        xs = [(e.start - first) / pd.Timedelta(days=1) / span_days for e in mine]
+        for group in _clusters(xs, 0.028):
+            when = mine[group[0]].start
+            strip.text(
+                mdates.date2num(when),
+                y,
+                _numbers_text([numbers[mine[i].id] for i in group]),
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color="black",
+                zorder=4,
+                bbox={
+                    "boxstyle": "round,pad=0.22",
+                    "facecolor": "white",
+                    "edgecolor": colour,
+                    "linewidth": 1.2,
+                },
+            )
+    strip.set_ylim(-0.6, len(rows) - 0.4)
+    strip.set_yticks(range(len(rows))[::-1], rows)
+    for tick, variant in zip(strip.get_yticklabels(), rows, strict=True):
+        tick.set_color(colours.get(variant, "0.2"))
+    strip.tick_params(axis="y", length=0, labelsize=8.5)
+    strip.tick_params(axis="x", labelbottom=False, length=0)
+    for side in ("left", "bottom"):
+        strip.spines[side].set_visible(False)
+    strip.set_title(
+        "events of each variant (numbers: key below; bars: how long a round, ceasefire or "
+        "escalation lasts)",
+        loc="left",
+        fontsize=9,
+        color="0.3",
+    )
+    return rows
+
+
+def _event_key(key: Any, events: list[Event], numbers: dict[str, int], columns: int = 2) -> None:
+    """The numbered key of the events, in columns, on an axes without frame."""
+    key.axis("off")
+    by_id: dict[str, Event] = {}
+    for e in events:
+        if e.id not in by_id or e.variant == "base":
+            by_id[e.id] = e
+    variants_of: dict[str, set[str]] = {}
+    for e in events:
+        variants_of.setdefault(e.id, set()).add(e.variant)
+    lines = []
+    for eid, n in sorted(numbers.items(), key=lambda item: item[1]):
+        e = by_id[eid]
+        text = f"{n:>2}  {e.start:%d %b %Y}  {e.label}"
+        if e.end is not None:
+            text += f" ({round(((e.end - e.start).days + 1) / 7):g} wk)"
+        if "base" not in variants_of[eid]:
+            text += " *"
+        lines.append(text)
+    per_column = max(1, math.ceil(len(lines) / columns))
+    for c in range(columns):
+        chunk = lines[c * per_column : (c + 1) * per_column]
+        if chunk:
+            key.text(
+                c / columns,
+                1.0,
+                "\n".join(chunk),
+                transform=key.transAxes,
+                ha="left",
+                va="top",
+                fontsize=8.5,
+                linespacing=1.35,
+            )
+    if any("base" not in v for v in variants_of.values()):
+        key.text(
+            1.0,
+            0.0,
+            "* not in base: added by a variant",
+            transform=key.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="0.3",
+        )
+
+
+# --------------------------------------------------------------------------- fan charts
+
+
+_LINESTYLES = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (3, 1, 1, 1, 1, 1)))
+
+
+def _styles(order: list[str]) -> dict[str, Any]:
+    """A line style per variant, so variants with the same median stay apart."""
+    return {v: _LINESTYLES[i % len(_LINESTYLES)] for i, v in enumerate(order)}
+
+
+def _same_as_base(rows: pd.DataFrame, variant: str) -> bool:
+    """Whether a variant's median equals base's in every week (it would hide behind it)."""
+    if variant == "base":
+        return False
+    base = rows[rows["variant"] == "base"].set_index("date")["p50"]
+    other = rows[rows["variant"] == variant].set_index("date")["p50"]
+    joined = pd.concat([base, other], axis=1, join="inner").dropna()
+    if joined.empty:
+        return False
+    scale = max(float(np.nanmax(np.abs(joined.to_numpy()))), 1e-12)
+    return bool(np.all(np.abs(joined.iloc[:, 0] - joined.iloc[:, 1]) <= 1e-9 * scale))
+
+
+def _bands(
+    ax: Any,
+    rows: pd.DataFrame,
+    order: list[str],
+    colours: dict[str, str],
+    styles: dict[str, Any],
+    outer: bool = True,
+) -> list[tuple[Any, str]]:
+    """Median lines with the 50 % band filled and the 90 % band as thin lines, per variant.
+
+    Returns legend entries ``(handle, label)``: the band's colour and the line's style.
+    """
+    from matplotlib.legend_handler import HandlerTuple  # noqa: F401 (tuple handles below)
+
+    entries: list[tuple[Any, str]] = []
+    n = len(order)
+    for rank, variant in enumerate(order):
+        d = rows[rows["variant"] == variant].sort_values("date").dropna(subset=["p50"])
+        if d.empty:
+            continue
+        c = colours[variant]
+        x = d["date"].to_numpy()
+        z = 2 + (n - rank)  # base on top, so the lines behind it stay visible by their style
+        if {"p25", "p75"} <= set(d.columns):
+            ax.fill_between(x, d["p25"], d["p75"], color=c, alpha=0.16, linewidth=0, zorder=z)
+        if outer and {"p05", "p95"} <= set(d.columns):
+            for col in ("p05", "p95"):
+                ax.plot(x, d[col], color=c, linewidth=0.8, alpha=0.8, linestyle=":", zorder=z)
+        ax.plot(x, d["p50"], color=c, linewidth=2.0, linestyle=styles[variant], zorder=z + 0.5)
+        label = variant + (" (median same as base)" if _same_as_base(rows, variant) else "")
+        handle = (
+            Patch(facecolor=c, alpha=0.3, linewidth=0),
+            Line2D([], [], color=c, linewidth=2.0, linestyle=styles[variant]),
+        )
+        entries.append((handle, label))
+    return entries
+
+
+def _legend(
+    ax: Any, entries: list[tuple[Any, str]], extra: list[tuple[Any, str]], **kw: Any
+) -> None:
+    from matplotlib.legend_handler import HandlerTuple
+
+    handles = [h for h, _ in entries] + [h for h, _ in extra]
+    labels = [label for _, label in entries] + [label for _, label in extra]
+    ax.legend(
+        handles,
+        labels,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
+        frameon=False,
+        **kw,
+    )
+
+
+def _fan(metric: str, ts: pd.DataFrame, events: list[Event], stamp: Stamp) -> Figure:
+    """Fan chart of one metric: median, 50 % and 90 % of runs per variant; each variant's events."""
+    title, ylabel = FAN_METRICS[metric]
+    rows = ts[ts["metric"] == metric]
+    order = _variant_order(rows["variant"])
+    colours = _colours(order)
+    styles = _styles(order)
+    if rows["p50"].notna().sum() == 0:
+        raise _Skip(f"no readable values for metric {metric!r}")
+    first, last = rows["date"].min(), rows["date"].max()
+    shown = [e for e in events if first <= e.start <= last]
+    numbers = event_numbers(shown)
+    strip_rows = len({e.variant for e in shown})
+    key_lines = math.ceil(len(numbers) / 2)
+    height = 4.6 + (0.5 + 0.28 * strip_rows if strip_rows else 0) + 0.17 * key_lines
+    fig = _new_figure(height=height)
+    ratios = [4.2]
+    if strip_rows:
+        ratios = [0.35 + 0.28 * strip_rows, *ratios, 0.05 + 0.17 * key_lines]
+    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
+    if strip_rows:
+        strip = fig.add_subplot(grid[0])
+        ax = fig.add_subplot(grid[1], sharex=strip)
+    else:
+        ax = fig.add_subplot(grid[0])
+    entries = _bands(ax, rows, order, colours, styles)
+    if metric == "bargaining_range":
+        ax.axhline(0, color="0.2", linewidth=0.9, zorder=2)
+    ax.set_xlim(first, last)
+    if strip_rows:
+        _timeline(strip, shown, order, colours, numbers, first, last)
+        for when in sorted({e.start for e in shown}):
+            ax.axvline(
+                mdates.date2num(when), color="0.75", linestyle=(0, (1, 2)), linewidth=0.8, zorder=1
+            )
+        _event_key(fig.add_subplot(grid[2]), shown, numbers)
+    _date_axis(ax)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", color="0.9", linewidth=0.8)
+    ax.set_axisbelow(True)
+    _headline(fig, title, stamp)
+    extra = [
+        (Line2D([], [], color="0.4", linewidth=0.8, linestyle=":"), "90 % of runs (p05–p95)"),
+    ]
+    _legend(
+        ax,
+        entries,
+        extra,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        title="variant: line = median,\nband = 50 % of runs",
+        title_fontsize=9,
+        fontsize=9,
+        alignment="left",
+    )
+    return fig
+
+
+# --------------------------------------------------------------------------- verdicts
+
+_KIND_AXIS = {
+    "points": ("chance of an outcome", "percentage points", 100.0),
+    "share": ("shares of a 0–1 scale", "share of the scale (0–1)", 1.0),
+    "count": ("counts per run", "events per run", 1.0),
+    "stage": ("stage of the talks", "stages (0–4)", 1.0),
+    "weeks": ("weeks", "weeks", 1.0),
+    "capability": ("forces lost", "capability units (1.0 = regime's 2015 forces)", 1.0),
+}
+_KIND_ORDER = list(_KIND_AXIS)
+
+_METRIC_WORDS = {
+    "agreement": "chance of agreement",
+    "agreement_held": "chance an agreement holds",
+    "agreement_broke": "chance an agreement breaks down",
+    "compromise": "chance of a compromise",
+    "talks_held": "chance talks are held",
+    "framework": "chance of a framework",
+    "ceasefire": "chance of a ceasefire at the table",
+    "ceasefire_held": "chance a ceasefire holds",
+    "fragmented": "chance the opposition fragments",
+    "stage": "furthest stage reached",
+    "value_opposition": "what the opposition ends up with",
+    "value_government": "what the government ends up with",
+    "regime_control_end": "regime's territory at the end",
+    "opposition_control_end": "opposition's territory at the end",
+    "bargaining_range_at_talks": "bargaining range when talks open",
+    "bargaining_range_mean_talks": "bargaining range during talks",
+    "opposition_cohesion_at_talks": "opposition cohesion when talks open",
+    "opposition_cohesion_mean_talks": "opposition cohesion during talks",
+    "settlement": "terms of the settlement",
+    "gap_end": "gap between the sides at the end",
+    "walkouts": "walkouts",
+    "walkouts_government": "government walkouts",
+    "walkouts_opposition": "opposition walkouts",
+    "agreement_week": "week of the agreement",
+    "talks_weeks": "weeks in session",
+}
+
+
+def metric_words(metric: str) -> str:
+    """A run outcome in words (its column name, spaced, when negsim has no words for it)."""
+    return _METRIC_WORDS.get(metric, metric.replace("_", " "))
+
+
+def _kind_of(row: pd.Series) -> str:
+    unit = row.get("unit")
+    return str(unit) if isinstance(unit, str) and unit in _KIND_AXIS else "share"
+
+
+def _verdicts(
+    folder: _Folder, problems: list[str], stamp: Stamp, titles: dict[str, str] | None = None
+) -> Figure:
+    """Forest plot of hypotheses.csv, one panel per kind of metric, each in its own unit.
+
+    Each row shades where its interval would give each verdict: grey inside
+    ± the smallest effect that matters, green beyond it on the predicted
+    side, orange on the other. The interval has end caps, so it shows however
+    narrow, and its numbers are written beside it.
+    """
     where = folder.path("hypotheses.csv")
     cols = (
         "hypothesis",
@@ -605,78 +848,116 @@ def _verdicts(folder: _Folder, problems: list[str]) -> Figure:
     keep = effect.notna()
     if not keep.any():
         raise _Skip("no readable 'effect' values")
-    raw, effect, lo, hi = raw[keep], effect[keep], lo[keep], hi[keep]
-    metrics = raw["metric"].fillna("?").astype(str)
-    same_metric = metrics.nunique() == 1
+    raw = raw[keep].assign(_effect=effect[keep], _lo=lo[keep], _hi=hi[keep])
+    raw = raw.assign(_kind=[_kind_of(row) for _, row in raw.iterrows()])
+    kinds = [k for k in _KIND_ORDER if (raw["_kind"] == k).any()]
     conf = None
     if "confidence" in raw.columns:
         c = pd.to_numeric(raw["confidence"], errors="coerce").dropna().unique()
         if len(c) == 1 and 0 < c[0] < 1:
             conf = float(c[0])
-    n = len(raw)
-    fig = _new_figure(height=max(FIGSIZE[1], 1.9 + 0.62 * n))
-    ax = fig.add_subplot()
-    ys = np.arange(n)[::-1]  # first hypothesis at the top
-    labels = []
-    for y, (_, row), e, l_, h_, m in zip(ys, raw.iterrows(), effect, lo, hi, metrics, strict=True):
-        verdict = str(row["verdict"]).strip() if isinstance(row["verdict"], str) else "?"
-        colour, marker = VERDICT_STYLE.get(verdict, ("#000000", "D"))
-        bound = _bound_of(row)
-        if bound is not None:
-            # The smallest effect that matters: an interval wholly inside is negligible.
-            ax.add_patch(
-                Rectangle((-bound, y - 0.3), 2 * bound, 0.6, color="0.88", zorder=1, linewidth=0)
-            )
-        if not (math.isnan(l_) or math.isnan(h_)):
-            ax.hlines(y, l_, h_, color=colour, linewidth=3, zorder=2)
-        ax.plot([e], [y], marker=marker, markersize=10, color=colour, zorder=3, linestyle="")
-        ax.text(
-            1.01,
-            y,
-            verdict,
-            transform=ax.get_yaxis_transform(),
-            va="center",
-            ha="left",
-            color=colour,
-            fontsize=11,
-            fontweight="bold",
-            clip_on=False,
+    counts = [int((raw["_kind"] == k).sum()) for k in kinds]
+    fig = _new_figure(width=11.0, height=max(FIGSIZE[1], 1.6 + sum(0.62 * n + 0.9 for n in counts)))
+    axes = fig.subplots(len(kinds), 1, height_ratios=[n + 1.6 for n in counts], squeeze=False)
+    titles = titles or {}
+    for ax, kind in zip(axes[:, 0], kinds, strict=True):
+        rows = raw[raw["_kind"] == kind]
+        what, unit, scale = _KIND_AXIS[kind]
+        n = len(rows)
+        ys = np.arange(n)[::-1]
+        values = np.concatenate(
+            [rows["_effect"], rows["_lo"], rows["_hi"]]
+            + [[b] for b in (_bound_of(r) for _, r in rows.iterrows()) if b is not None]
         )
-        label = f"{row['hypothesis']}\n({row['treatment']} vs {row['control']}, expects {row.get('expected', '?')})"
-        unit = row.get("unit")
-        if not same_metric or unit == "points":
-            # The axis is in runs.csv units: a probability's 0.05 is 5 points.
-            label += f"\non {m}" + (" (a probability)" if unit == "points" else "")
-        labels.append(label)
-    ax.axvline(0, color="0.2", linewidth=1, zorder=1)
-    ax.set_yticks(ys, labels)
-    ax.set_ylim(-0.7, n - 0.3)
-    bounds = [b for b in (_bound_of(row) for _, row in raw.iterrows()) if b is not None]
-    span = np.nanmax(np.abs(np.concatenate([effect, lo, hi, bounds])))
-    span = float(span) if np.isfinite(span) and span > 0 else 1.0
-    ax.set_xlim(-1.15 * span, 1.15 * span)
-    ax.grid(axis="x", color="0.9", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.spines["left"].set_visible(False)
-    ax.tick_params(axis="y", length=0)
-    xlabel = "effect (treatment − control)"
-    if same_metric:
-        xlabel += f" on {metrics.iloc[0]}"
-    ax.set_xlabel(xlabel)
+        span = float(np.nanmax(np.abs(values))) * scale
+        span = 1.25 * span if np.isfinite(span) and span > 0 else 1.0
+        bounds = [b * scale for b in (_bound_of(r) for _, r in rows.iterrows()) if b is not None]
+        if bounds:  # the zones beyond the bound stay visible
+            span = max(span, 1.8 * max(bounds))
+        labels = []
+        for y, (_, row) in zip(ys, rows.iterrows(), strict=True):
+            verdict = str(row["verdict"]).strip() if isinstance(row["verdict"], str) else "?"
+            colour, marker = VERDICT_STYLE.get(verdict, ("#000000", "D"))
+            expected = str(row.get("expected", ""))
+            bound = _bound_of(row)
+            if bound is not None:
+                b = bound * scale
+                sign = 1 if expected == "increase" else -1 if expected == "decrease" else 0
+                ax.add_patch(Rectangle((-b, y - 0.38), 2 * b, 0.76, color="0.88", lw=0, zorder=1))
+                if sign:
+                    for side, tint in ((sign, "#DDF1EA"), (-sign, "#FBE3D6")):
+                        start = b if side > 0 else -span
+                        ax.add_patch(
+                            Rectangle((start, y - 0.38), span - b, 0.76, color=tint, lw=0, zorder=1)
+                        )
+            e, l_, h_ = row["_effect"] * scale, row["_lo"] * scale, row["_hi"] * scale
+            if not (math.isnan(l_) or math.isnan(h_)):
+                ax.hlines(y, l_, h_, color=colour, linewidth=2.5, zorder=3)
+                ax.vlines([l_, h_], y - 0.2, y + 0.2, color=colour, linewidth=2, zorder=4)
+            ax.plot(
+                [e],
+                [y],
+                marker=marker,
+                markersize=7,
+                color=colour,
+                zorder=5,
+                linestyle="",
+                markerfacecolor="white",
+                markeredgewidth=1.8,
+            )
+            arrow = "→" if expected == "increase" else "←" if expected == "decrease" else "?"
+            numbers = (
+                f"{e:+.3g} [{l_:+.3g}, {h_:+.3g}]"
+                if not (math.isnan(l_) or math.isnan(h_))
+                else f"{e:+.3g}"
+            )
+            ax.text(
+                1.01,
+                y,
+                f"{verdict}  {numbers}",
+                transform=ax.get_yaxis_transform(),
+                va="center",
+                ha="left",
+                color=colour,
+                fontsize=9,
+                fontweight="bold",
+                clip_on=False,
+            )
+            name = titles.get(str(row["hypothesis"]), str(row["hypothesis"]))
+            name = name if len(name) <= 44 else name[:43].rstrip() + "…"
+            labels.append(
+                f"{name}\n{metric_words(str(row['metric']))}, expects {arrow}\n"
+                f"{row['treatment']} − {row['control']}"
+            )
+        ax.axvline(0, color="0.2", linewidth=1, zorder=2)
+        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_ylim(-0.6, n - 0.4)
+        ax.set_xlim(-span, span)
+        ax.grid(axis="x", color="0.8", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+        ax.set_xlabel(f"effect (treatment − control), {unit}", fontsize=9.5)
+        ax.set_title(what, loc="left", fontsize=10.5, fontweight="bold")
     level = f"{conf * 100:g} % " if conf is not None else ""
-    fig.suptitle("Hypotheses: effect and confidence interval", x=0.01, ha="left")
-    ax.set_title(
-        f"point = mean paired effect, bar = {level}interval; colour and word = verdict\n"
-        "grey = ± the smallest effect that matters (an interval wholly inside is negligible)",
-        loc="left",
-        fontsize=10,
+    _headline(fig, "Hypotheses: effect and confidence interval", stamp)
+    fig.supxlabel(
+        f"○ = mean paired effect, bar with caps = {level}interval, numbers = effect [interval]. "
+        "Row shading: grey = within ± the smallest effect that matters (negligible), "
+        "green = the predicted side (supported), orange = the other side (contradicted). "
+        "→ / ← = the direction the hypothesis predicts.",
+        fontsize=8.5,
         color="0.3",
+        wrap=True,
     )
     return fig
 
 
-def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
-    """Chance of agreement (Wilson interval) and settlement distribution per variant."""
+# --------------------------------------------------------------------------- outcomes
+
+
+def _outcomes(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
+    """Chance of agreement (Wilson interval) and settlement distribution per variant, with n."""
     where = folder.path("runs.csv")
     raw = folder.table("runs.csv", ("variant", "agreement", "settlement"))
     if raw.empty:
@@ -698,6 +979,8 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.15])
     ys = np.arange(len(order))[::-1]  # base at the top
     rng = np.random.default_rng(0)  # fixed jitter: identical figures from identical files
+    top = 0.0
+    texts = []
     for y, variant in zip(ys, order, strict=True):
         d = df[df["variant"] == variant]
         c = colours[variant]
@@ -705,15 +988,17 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
         if len(a):
             k, n = int(a.sum()), len(a)
             lo, hi = wilson_interval(k, n)
+            top = max(top, hi)
             left.hlines(y, lo, hi, color=c, linewidth=3)
-            left.plot([k / n], [y], "o", color=c, markersize=9)
-            left.text(
-                hi + 0.02, y, f"{100 * k / n:.0f} % ({k}/{n})", va="center", ha="left", fontsize=10
+            left.vlines([lo, hi], y - 0.15, y + 0.15, color=c, linewidth=2)
+            left.plot(
+                [k / n], [y], "o", color=c, markersize=8, markerfacecolor="white", markeredgewidth=2
             )
+            texts.append((y, hi, f"{100 * k / n:.1f} % ({k} of {n} runs)"))
         else:
-            left.text(0.5, y, "no readable runs", va="center", ha="center", color="0.4")
+            texts.append((y, 0.0, "no readable runs"))
         s = d.loc[d["agreement"] == 1, "settlement"].dropna().to_numpy()
-        if s.size:
+        if s.size >= 10:
             right.boxplot(
                 [s],
                 positions=[y],
@@ -726,74 +1011,346 @@ def _outcomes(folder: _Folder, problems: list[str]) -> Figure:
                 whiskerprops={"color": c},
                 capprops={"color": c},
             )
+        if s.size:
             jitter = rng.uniform(-0.18, 0.18, s.size)
             alpha = 0.8 if s.size <= 100 else max(0.08, 8 / math.sqrt(s.size))
-            right.plot(s, y + jitter, ".", color=c, alpha=alpha, markersize=6)
+            right.plot(s, y + jitter, ".", color=c, alpha=alpha, markersize=7)
+            note = f"n = {s.size}" + (" (too few for a box)" if s.size < 10 else "")
+            right.text(
+                1.0,
+                y + 0.3,
+                note,
+                ha="right",
+                va="bottom",
+                fontsize=8.5,
+                color="0.25",
+                transform=right.get_yaxis_transform(),
+            )
         else:
             right.text(
                 0.5, y, "no agreements", va="center", ha="center", color="0.35", fontstyle="italic"
             )
+    # The axis fits the data: 0-4 % is not drawn on a 0-100 % axis.
+    limit = min(1.0, max(0.05, top * 1.45))
+    for y, hi, text in texts:
+        x = hi + limit * 0.02
+        left.text(x, y + 0.12, text, va="bottom", ha="left", fontsize=9)
     left.set_yticks(ys, order)
+    for tick, variant in zip(left.get_yticklabels(), order, strict=True):
+        tick.set_color(colours[variant])
     left.set_ylim(-0.6, len(order) - 0.4)
-    left.set_xlim(-0.03, 1.25)
-    left.set_xticks([0, 0.25, 0.5, 0.75, 1])
-    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
-    left.set_xlabel("chance of agreement\n(share of runs, Wilson 95 % interval)")
+    left.set_xlim(-limit * 0.02, limit)
+    decimals = 0 if limit >= 0.1 else 1
+    left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=decimals, symbol=" %"))
+    left.set_xlabel(
+        "chance of agreement\n(share of runs, Wilson 95 % interval; axis fitted to the data)"
+    )
     left.set_title("Agreement reached", loc="left")
     right.set_xlim(-0.02, 1.02)
     right.set_xlabel(
         "settlement on the issue scale\n(0 = regime keeps full power, 1 = full transition)"
     )
-    right.set_title("Settlement, runs with an agreement", loc="left")
+    right.set_title("Settlement, runs with an agreement (n per variant)", loc="left")
     right.tick_params(axis="y", length=0)
     for ax in (left, right):
         ax.grid(axis="x", color="0.9", linewidth=0.8)
         ax.set_axisbelow(True)
-    fig.suptitle("Outcomes by variant", x=0.01, ha="left")
+    _headline(fig, "Outcomes by variant", stamp)
     return fig
 
 
-def _territory(ts: pd.DataFrame) -> Figure:
-    """Stacked median territorial control of every actor in variant ``base``."""
-    if not (ts["variant"] == "base").any():
-        raise _NotApplicable("the 'base' variant was not run")
-    rows = ts[(ts["variant"] == "base") & ts["metric"].str.startswith("control.")]
+# --------------------------------------------------------------------------- territory
+
+
+def _territory(ts: pd.DataFrame, stamp: Stamp) -> Figure:
+    """Each actor's territorial control over time, one panel per actor: median and bands per variant."""
+    rows = ts[ts["metric"].str.startswith("control.")]
     if rows.empty:
-        raise _Skip("no 'control.<actor>' rows for variant 'base'")
+        raise _Skip("no 'control.<actor>' rows")
     actors = list(dict.fromkeys(rows["metric"]))  # order of first appearance
-    wide = rows.pivot_table(index="date", columns="metric", values="p50", aggfunc="first")
-    wide = wide.reindex(columns=actors).sort_index().clip(lower=0)
-    total = wide.sum(axis=1, min_count=1)
-    wide = wide.div(total.where(total > 0), axis=0).dropna(how="all")
-    if wide.empty:
-        raise _Skip("no readable 'p50' values of 'control.<actor>' for variant 'base'")
-    wide = wide.fillna(0.0)
-    fig = _new_figure()
-    ax = fig.add_subplot()
-    names = [a.removeprefix("control.") for a in actors]
-    ax.stackplot(
-        wide.index.to_numpy(),
-        *(wide[a].to_numpy() for a in actors),
-        labels=names,
-        colors=[OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(actors))],
-        alpha=0.85,
-        edgecolor="white",
-        linewidth=0.6,
+    order = _variant_order(rows["variant"])
+    colours = _colours(order)
+    styles = _styles(order)
+    columns = 3 if len(actors) > 4 else 2 if len(actors) > 1 else 1
+    lines = math.ceil(len(actors) / columns)
+    fig = _new_figure(width=11.0, height=1.4 + 2.4 * lines)
+    axes = fig.subplots(lines, columns, squeeze=False, sharex=True)
+    entries: list[tuple[Any, str]] = []
+    for i, ax in enumerate(axes.flat):
+        if i >= len(actors):
+            ax.axis("off")
+            continue
+        metric = actors[i]
+        got = _bands(ax, rows[rows["metric"] == metric], order, colours, styles)
+        entries = entries if len(entries) >= len(got) else got
+        ax.set_title(metric.removeprefix("control."), loc="left", fontsize=10.5)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="0.9", linewidth=0.8)
+        ax.set_axisbelow(True)
+        _date_axis(ax)
+    axes[0, 0].set_xlim(rows["date"].min(), rows["date"].max())
+    fig.supylabel("share of territory (weighted by strategic value)", fontsize=10)
+    _headline(fig, "Territorial control by actor", stamp)
+    handles = [h for h, _ in entries] + [Line2D([], [], color="0.4", linewidth=0.8, linestyle=":")]
+    labels = [label for _, label in entries] + ["90 % of runs (p05–p95)"]
+    from matplotlib.legend_handler import HandlerTuple
+
+    fig.legend(
+        handles,
+        labels,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
+        loc="outside lower center",
+        ncols=min(len(handles), 5),
+        frameon=False,
+        title="variant: line = median of runs, band = 50 % of runs",
+        title_fontsize=9,
     )
-    ax.set_xlim(wide.index.min(), wide.index.max())
-    ax.set_ylim(0, 1)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
-    _date_axis(ax)
-    ax.set_ylabel("share of territory\n(weighted by strategic value)")
-    fig.suptitle("Territorial control, variant base", x=0.01, ha="left")
+    return fig
+
+
+# --------------------------------------------------------------------------- the talks
+
+
+_TALKS_METRICS = ("talks_in_session", "agreement", "ceasefire_in_force")
+
+
+def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp) -> Figure:
+    """The talks themselves: at the table, offers, agreement, ceasefires, walkouts by side."""
+    present = set(ts["metric"].unique())
+    if not set(_TALKS_METRICS) <= present:
+        raise _NotApplicable(
+            "timeseries.csv has no talks metrics (results written by an older negsim)"
+        )
+    order = _variant_order(ts["variant"])
+    colours = _colours(order)
+    styles = _styles(order)
+    fig = _new_figure(width=11.0, height=9.0)
+    grid = fig.add_gridspec(4, 2, width_ratios=[2.3, 1])
+    panels = [fig.add_subplot(grid[0, 0])]
+    panels += [fig.add_subplot(grid[i, 0], sharex=panels[0]) for i in range(1, 4)]
+
+    def means(ax: Any, metric: str, fit: bool = False) -> None:
+        rows = ts[ts["metric"] == metric]
+        for rank, variant in enumerate(order):
+            d = rows[rows["variant"] == variant].sort_values("date").dropna(subset=["mean"])
+            ax.plot(
+                d["date"],
+                d["mean"],
+                color=colours[variant],
+                linestyle=styles[variant],
+                linewidth=2,
+                label=variant,
+                zorder=3 + len(order) - rank,
+            )
+        top = float(rows["mean"].max()) if fit and rows["mean"].notna().any() else 1.0
+        top = min(1.0, max(0.05, 1.3 * top))  # fitted: a 1 % chance is not drawn on 0-100 %
+        ax.yaxis.set_major_formatter(
+            PercentFormatter(1.0, decimals=0 if top >= 0.1 else 1, symbol=" %")
+        )
+        ax.set_ylim(-0.02 * top, 1.02 * top)
+        ax.grid(axis="y", color="0.9", linewidth=0.8)
+
+    means(panels[0], "talks_in_session")
+    panels[0].set_title(
+        "At the table: share of runs with a round in session", loc="left", fontsize=10
+    )
+    offer = ts[
+        ts["metric"].isin(["offer.government", "demand.opposition"]) & (ts["variant"] == "base")
+    ]
+    ax = panels[1]
+    for metric, colour, name in (
+        ("offer.government", "#0072B2", "government's offer"),
+        ("demand.opposition", "#D55E00", "opposition's demand"),
+    ):
+        d = offer[offer["metric"] == metric].sort_values("date").dropna(subset=["p50"])
+        if d.empty:
+            continue
+        ax.fill_between(d["date"], d["p25"], d["p75"], color=colour, alpha=0.18, linewidth=0)
+        ax.plot(d["date"], d["p50"], color=colour, linewidth=2, label=f"{name} (median, 50 %)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("issue scale")
+    ax.grid(axis="y", color="0.9", linewidth=0.8)
+    ax.legend(frameon=False, fontsize=8, loc="center right")
     ax.set_title(
-        "median (p50) share of each actor across runs, rescaled so each week's stack sums to 100 %",
+        "Offers, base: 0 = regime keeps full power, 1 = full transition "
+        "(reservation points are not in the results)",
         loc="left",
         fontsize=10,
+    )
+    means(panels[2], "agreement", fit=True)
+    panels[2].set_title(
+        "Cumulative chance of agreement (share of runs agreed by that week; axis fitted)",
+        loc="left",
+        fontsize=10,
+    )
+    means(panels[3], "ceasefire_in_force")
+    panels[3].set_title("Ceasefire in force (share of runs)", loc="left", fontsize=10)
+    for p in panels[:-1]:
+        p.tick_params(labelbottom=False)
+    _date_axis(panels[-1])
+    panels[0].set_xlim(ts["date"].min(), ts["date"].max())
+    panels[0].legend(frameon=False, fontsize=8, ncols=min(4, len(order)), loc="upper left")
+
+    # Right column: per-run outcomes from runs.csv.
+    where = folder.path("runs.csv")
+    walk = fig.add_subplot(grid[0:2, 1])
+    held = fig.add_subplot(grid[2:4, 1])
+    try:
+        runs = folder.table("runs.csv", ("variant", "walkouts_government", "walkouts_opposition"))
+        wg = _numeric(runs, "walkouts_government", where, problems)
+        wo = _numeric(runs, "walkouts_opposition", where, problems)
+        ys = np.arange(len(order))[::-1]
+        for y, variant in zip(ys, order, strict=True):
+            mask = runs["variant"] == variant
+            g, o = float(wg[mask].mean()), float(wo[mask].mean())
+            walk.barh(y + 0.18, g, height=0.34, color="0.3")
+            walk.barh(y - 0.18, o, height=0.34, color="0.7")
+            walk.text(g, y + 0.18, f" {g:.2f}", va="center", fontsize=8)
+            walk.text(o, y - 0.18, f" {o:.2f}", va="center", fontsize=8)
+        walk.set_yticks(ys, order, fontsize=8.5)
+        walk.legend(
+            [Patch(color="0.3"), Patch(color="0.7")],
+            ["government", "opposition"],
+            frameon=False,
+            fontsize=8,
+            loc="lower right",
+        )
+        walk.set_xlabel("walkouts per run (mean)")
+        walk.set_title("Walkouts by side", loc="left", fontsize=10)
+    except _Skip as exc:
+        walk.axis("off")
+        walk.text(0, 0.5, f"walkouts by side: {exc}", fontsize=8, transform=walk.transAxes)
+    try:
+        runs = folder.table("runs.csv", ("variant", "ceasefire_held"))
+        ch = _numeric(runs, "ceasefire_held", where, problems)
+        ys = np.arange(len(order))[::-1]
+        for y, variant in zip(ys, order, strict=True):
+            values = ch[runs["variant"] == variant].dropna()
+            if not len(values):
+                continue
+            k, n = int(values.sum()), len(values)
+            lo, hi = wilson_interval(k, n)
+            held.hlines(y, lo, hi, color=colours[variant], linewidth=3)
+            held.plot(
+                [k / n],
+                [y],
+                "o",
+                color=colours[variant],
+                markerfacecolor="white",
+                markeredgewidth=2,
+            )
+            held.text(
+                lo - 0.03, y, f"{100 * k / n:.0f} % ({k}/{n})", fontsize=8, ha="right", va="center"
+            )
+        held.set_yticks(ys, order, fontsize=8.5)
+        held.set_ylim(-0.6, len(order) - 0.4)
+        held.set_xlim(0, 1)
+        held.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
+        held.set_xlabel("share of runs (Wilson 95 % interval)")
+        held.set_title("A ceasefire held (none collapsed)", loc="left", fontsize=10)
+    except _Skip as exc:
+        held.axis("off")
+        held.text(0, 0.5, f"ceasefires held: {exc}", fontsize=8, transform=held.transAxes)
+    _headline(fig, "The talks", stamp)
+    return fig
+
+
+# --------------------------------------------------------------------------- paired differences
+
+
+def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
+    """Per hypothesis row, the distribution of paired differences (treatment − control) over replications.
+
+    The differences are those the verdict's mean and interval summarise
+    (same replication index in both variants: common random numbers).
+    """
+    hyp = folder.table("hypotheses.csv", ("hypothesis", "metric", "treatment", "control"))
+    if hyp.empty:
+        raise _NotApplicable("no hypothesis was tested")
+    runs = folder.table("runs.csv", ("variant", "replication"))
+    panels = []
+    for _, row in hyp.iterrows():
+        metric = str(row["metric"])
+        if metric not in runs.columns:
+            continue
+        where = folder.path("runs.csv")
+        values = pd.DataFrame(
+            {
+                "variant": runs["variant"],
+                "replication": runs["replication"],
+                "value": _numeric(runs, metric, where, problems),
+            }
+        )
+        t = values[values["variant"] == row["treatment"]].set_index("replication")["value"]
+        c = values[values["variant"] == row["control"]].set_index("replication")["value"]
+        joined = pd.concat([t, c], axis=1, join="inner").dropna()
+        if joined.empty:
+            continue
+        panels.append((row, (joined.iloc[:, 0] - joined.iloc[:, 1]).to_numpy()))
+    if not panels:
+        raise _NotApplicable("runs.csv has none of the hypotheses' metrics for both variants")
+    columns = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
+    lines = math.ceil(len(panels) / columns)
+    fig = _new_figure(width=11.0, height=1.3 + 2.3 * lines)
+    axes = fig.subplots(lines, columns, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(panels):
+            ax.axis("off")
+            continue
+        row, diff = panels[i]
+        kind = _kind_of(row)
+        _, unit, scale = _KIND_AXIS[kind]
+        diff = diff * scale
+        verdict = str(row.get("verdict", "?"))
+        colour = VERDICT_STYLE.get(verdict, ("#000000", "D"))[0]
+        bound = _bound_of(row)
+        if bound is not None:
+            ax.axvspan(-bound * scale, bound * scale, color="0.9", zorder=0, linewidth=0)
+        distinct = np.unique(diff)
+        if distinct.size <= 12:
+            counts = np.array([(diff == v).sum() for v in distinct])
+            width = 0.6 * (np.min(np.diff(distinct)) if distinct.size > 1 else 1.0)
+            ax.bar(distinct, counts / diff.size, width=width, color=colour, alpha=0.6)
+        else:
+            ax.hist(
+                diff, bins=30, weights=np.full(diff.size, 1 / diff.size), color=colour, alpha=0.6
+            )
+        effect = pd.to_numeric(pd.Series([row.get("effect")]), errors="coerce").iloc[0]
+        lo = pd.to_numeric(pd.Series([row.get("ci_low")]), errors="coerce").iloc[0]
+        hi = pd.to_numeric(pd.Series([row.get("ci_high")]), errors="coerce").iloc[0]
+        if np.isfinite(effect):
+            ax.axvline(effect * scale, color="black", linewidth=1.5)
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.axvspan(lo * scale, hi * scale, color="black", alpha=0.25, linewidth=0)
+        ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
+        ax.set_title(
+            f"{metric_words(str(row['metric']))}\n{row['treatment']} − {row['control']}: {verdict}",
+            loc="left",
+            fontsize=9,
+            color=colour,
+        )
+        ax.set_xlabel(unit, fontsize=8.5)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
+        ax.tick_params(labelsize=8)
+        ax.text(
+            0.99,
+            0.95,
+            f"n = {diff.size} pairs",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color="0.3",
+        )
+    fig.supylabel("share of paired runs", fontsize=10)
+    _headline(fig, "Paired differences behind each verdict", stamp)
+    fig.supxlabel(
+        "bars = paired runs by their difference (same replication in both variants); "
+        "black line = mean effect, dark band = its interval, grey = ± the smallest effect that matters",
+        fontsize=8.5,
         color="0.3",
     )
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles[::-1], labels[::-1], loc="outside right upper", frameon=False, title="actor")
     return fig
 
 
@@ -815,8 +1372,7 @@ def _save(fig: Figure, path: Path, fmt: str) -> None:
 
 def _figure_names(fmt: str) -> list[str]:
     """Every figure file :func:`plot_results` may write in format ``fmt``."""
-    stems = ["fan_" + metric.replace(".", "_") for metric in FAN_METRICS]
-    return [f"{stem}.{fmt}" for stem in (*stems, "verdicts", "outcomes", "territory")]
+    return [f"{stem}.{fmt}" for stem in FIGURE_STEMS]
 
 
 def plot_results(
@@ -881,6 +1437,9 @@ def _plot_results(
         wait=wait,
     )
     folder = _Folder(results_dir, results)
+    manifest = results.manifest if results is not None else _plain_manifest(results_dir)
+    folder.scenario_file = scenario_of(results_dir, manifest)
+    stamp = read_stamp(results_dir, manifest)
     written: list[Path] = []
     problems: list[str] = []
     skipped: list[str] = []
@@ -906,36 +1465,121 @@ def _plot_results(
         written.append(output.path / filename)
 
     with output.open(), _style():
-        # Fan charts: one file per key metric present.
-        ts_where = folder.path("timeseries.csv")
-        try:
-            fan_ts: pd.DataFrame | None = _timeseries(folder, _BANDS, problems)
-        except _Skip as exc:
-            problems.append(f"{ts_where}: {exc}; fan charts not drawn")
-            fan_ts = None
-        if fan_ts is not None:
-            present = set(fan_ts["metric"].unique())
-            events = _base_events(folder, problems)
-            for metric in FAN_METRICS:
-                fname = "fan_" + metric.replace(".", "_")
-                if metric not in present:
-                    if metric not in _SCENARIO_DEPENDENT:
-                        problems.append(
-                            f"{ts_where}: no rows for metric {metric!r}; {fname} not drawn"
-                        )
-                    continue
-                draw(fname, "timeseries.csv", fname, partial(_fan, metric, fan_ts, events))
-        draw("verdicts", "hypotheses.csv", "verdicts", lambda: _verdicts(folder, problems))
-        draw("outcomes", "runs.csv", "outcomes", lambda: _outcomes(folder, problems))
-        draw(
-            "territory",
-            "timeseries.csv",
-            "territory",
-            lambda: _territory(_timeseries(folder, ("p50",), problems)),
-        )
+        for name, source, what, build in _builders(folder, stamp, problems):
+            draw(name, source, what, build)
         output.commit(
             {"negsim": __version__, "results": str(results_dir), "format": fmt},
             # Figures of another format stay listed; this format's not drawn now are stale.
             keep_listed=lambda name: not name.endswith(f".{fmt}"),
         )
     return PlotReport(written=written, problems=problems, skipped=skipped)
+
+
+def _plain_manifest(results_dir: Path) -> dict[str, Any] | None:
+    """manifest.json read without checks (``check=False``), for the stamp only."""
+    import json
+
+    try:
+        document = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _builders(
+    folder: _Folder, stamp: Stamp, problems: list[str]
+) -> Iterator[tuple[str, str, str, Callable[[], Figure]]]:
+    """Every figure as ``(name, source file, what, build)``, in the order drawn."""
+    ts_where = folder.path("timeseries.csv")
+    try:
+        fan_ts: pd.DataFrame | None = _timeseries(folder, _BANDS, problems)
+    except _Skip as exc:
+        problems.append(f"{ts_where}: {exc}; fan charts not drawn")
+        fan_ts = None
+    if fan_ts is not None:
+        present = set(fan_ts["metric"].unique())
+        events = _events(folder, problems)
+        for metric in FAN_METRICS:
+            fname = "fan_" + metric.replace(".", "_")
+            if metric not in present:
+                if metric not in _SCENARIO_DEPENDENT:
+                    problems.append(f"{ts_where}: no rows for metric {metric!r}; {fname} not drawn")
+                continue
+            yield fname, "timeseries.csv", fname, partial(_fan, metric, fan_ts, events, stamp)
+    titles = hypothesis_titles(folder.scenario_file)
+    yield (
+        "verdicts",
+        "hypotheses.csv",
+        "verdicts",
+        lambda: _verdicts(folder, problems, stamp, titles),
+    )
+    yield "differences", "runs.csv", "differences", lambda: _differences(folder, problems, stamp)
+    yield "outcomes", "runs.csv", "outcomes", lambda: _outcomes(folder, problems, stamp)
+    yield (
+        "territory",
+        "timeseries.csv",
+        "territory",
+        lambda: _territory(_timeseries(folder, ("p50",), problems), stamp),
+    )
+    yield (
+        "talks",
+        "timeseries.csv",
+        "talks",
+        lambda: _talks(folder, _timeseries(folder, ("mean",), problems), problems, stamp),
+    )
+
+
+FIGURE_STEMS = (
+    *("fan_" + metric.replace(".", "_") for metric in FAN_METRICS),
+    "verdicts",
+    "differences",
+    "outcomes",
+    "territory",
+    "talks",
+)
+"""Every figure :func:`plot_results` may draw, in the order drawn (file name without format)."""
+
+
+def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str], list[str]]:
+    """Draw every figure of a checked results folder as PNG bytes in memory (for the report).
+
+    Returns:
+        ``([(name, png bytes), ...], problems, skipped)``.
+
+    Raises:
+        PlotError: the folder is not a results folder or a file does not match its manifest.
+    """
+    results_dir = Path(results_dir)
+    try:
+        results = open_results(results_dir)
+    except ResultsError as error:
+        raise PlotError(str(error)) from None
+    folder = _Folder(results_dir, results)
+    folder.scenario_file = scenario_of(results_dir, results.manifest)
+    stamp = read_stamp(results_dir, results.manifest)
+    figures: list[tuple[str, bytes]] = []
+    problems: list[str] = []
+    skipped: list[str] = []
+    with _style():
+        for name, source, what, build in _builders(folder, stamp, problems):
+            try:
+                fig = build()
+            except _NotApplicable as exc:
+                skipped.append(f"{what}: {exc}")
+                continue
+            except _Skip as exc:
+                problems.append(f"{folder.path(source)}: {exc}; {what} not drawn")
+                continue
+            except Exception as exc:  # bad data must never surface as a traceback
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                problems.append(
+                    f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {detail})"
+                )
+                continue
+            buffer = io.BytesIO()
+            try:
+                fig.savefig(buffer, format="png", dpi=DPI, metadata=_METADATA["png"])
+            finally:
+                fig.clear()
+            figures.append((name, buffer.getvalue()))
+    return figures, problems, skipped
