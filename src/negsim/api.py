@@ -428,6 +428,12 @@ def run_experiment(
             "scenario": str(scenario_file.path),
             "scenario_name": scenario.name,
             "scenario_sha256": scenario_file.sha256,
+            # What the issue line means, for figures that read results only.
+            "issue": {
+                "name": scenario.issue.name,
+                "low": scenario.issue.low,
+                "high": scenario.issue.high,
+            },
             "seed": seed,
             "runs": runs,
             "runs_auto": passes if auto else None,

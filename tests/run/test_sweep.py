@@ -208,6 +208,14 @@ def test_tiny_sweep_end_to_end(tiny, tmp_path) -> None:
     assert manifest["sweep"]["identity"]["seed"] == 1 and set(TABLES) <= set(manifest["files"])
     assert (out / "figures" / "sensitivity_push_hurts_talks.png").is_file()
     assert not (tmp_path / ".out.sweep-checkpoint").exists()
+    # `negsim plot` on a sweep folder draws the sweep's figures.
+    from click.testing import CliRunner
+
+    from negsim.cli import main
+
+    plotted = CliRunner().invoke(main, ["plot", str(out), "--out", str(tmp_path / "figs")])
+    assert plotted.exit_code == 0, plotted.output
+    assert (tmp_path / "figs" / "effect_push_hurts_talks.png").is_file()
     # A run folder is never taken for a sweep folder.
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "manifest.json").write_text('{"negsim": "0.1.0", "files": {}}')
