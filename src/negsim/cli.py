@@ -446,8 +446,24 @@ def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool)
     `base` variant run) is skipped with a note; a figure that fails on bad
     data is reported (exit 1) and the others are still drawn. Only figure
     files an earlier `negsim plot` wrote (listed in figures.json) are replaced.
+
+    A sweep folder (written by `negsim sweep`) gets the sweep's figures: per
+    hypothesis and metric, its sensitivity, its effect against the most
+    influential parameters, and the box where its verdict flips.
     """
+    if _is_sweep_folder(results_dir):
+        _plot_sweep(results_dir, quiet, out, fmt)
+        return
     _plot(results_dir, out, fmt, quiet, wait)
+
+
+def _is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder``'s manifest says `negsim sweep` wrote it."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("kind") == "sweep results"
 
 
 @main.command()
@@ -608,11 +624,11 @@ def _print_sweep(result: Any) -> None:
         click.echo(line)
 
 
-def _plot_sweep(folder: Path, quiet: bool) -> None:
+def _plot_sweep(folder: Path, quiet: bool, out: Path | None = None, fmt: str = "png") -> None:
     from negsim.sweep_plots import plot_sweep
 
     try:
-        report = plot_sweep(folder)
+        report = plot_sweep(folder, out, fmt)
     except NegsimError as error:
         _fail(error)
         return
