@@ -9,18 +9,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from negsim.plots import (
+    FIGURE_STEMS,
     FORMATS,
+    Event,
     PlotError,
     PlotReport,
+    Stamp,
+    _clusters,
     _Folder,
-    _label_rows,
+    _numbers_text,
     _outcomes,
     _verdicts,
+    event_numbers,
     plot_results,
+    scenario_of,
     wilson_interval,
 )
 
@@ -33,8 +39,17 @@ FANS = [
     "fan_willingness_opposition",
     "fan_willingness_government",
 ]
-ALL = [*FANS, "verdicts", "outcomes", "territory"]
-PNG_SHAPE = (840, 1500)  # 10 x 5.6 inches at 150 dpi
+# The fixture was written before the talks were recorded: every figure but the talks.
+ALL = [*FANS, "verdicts", "differences", "outcomes", "territory"]
+OLD_FIXTURE = "talks: timeseries.csv has no talks metrics (results written by an older negsim)"
+STAMP = Stamp("results_small", "50", "20150907")
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
+
+
+def _sane_png(path: Path) -> None:
+    """A figure is 10 or 11 inches wide at 150 dpi, and at least 4 inches high."""
+    height, width = _pixels(path)
+    assert width in (1500, 1650) and 600 <= height <= 3600, (path.name, height, width)
 
 
 def _pixels(path: Path) -> tuple[int, int]:
@@ -75,11 +90,12 @@ def _names(report: PlotReport) -> set[str]:
 
 def test_every_figure_is_written_as_png(png_report: PlotReport) -> None:
     assert png_report.problems == []
+    assert png_report.skipped == [OLD_FIXTURE]
     assert [p.stem for p in png_report.written] == ALL
     for path in png_report.written:
         assert path.suffix == ".png"
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert _pixels(path) == PNG_SHAPE, path.name
+        _sane_png(path)
 
 
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
@@ -262,7 +278,9 @@ def test_a_figure_not_drawn_again_is_removed_other_formats_stay(
     hyp.iloc[:0].to_csv(results / "hypotheses.csv", index=False)
     report = plot_results(results, out, "png", check=False)
     assert report.skipped == [
-        "verdicts: no hypothesis was tested (their variants were not all run)"
+        "verdicts: no hypothesis was tested (their variants were not all run)",
+        "differences: no hypothesis was tested",
+        OLD_FIXTURE,
     ]
     assert not (out / "verdicts.png").exists(), "a stale verdicts figure would mislead"
     assert (out / "verdicts.svg").exists() and (out / "outcomes.png").exists()
@@ -296,9 +314,9 @@ def test_missing_column_skips_fans_only(results: Path, tmp_path: Path) -> None:
         "timeseries.csv" in p and "missing column 'p95'" in p and "fan charts not drawn" in p
         for p in report.problems
     ), report.problems
-    assert _names(report) == {"verdicts", "outcomes", "territory"}
+    assert _names(report) == {"verdicts", "differences", "outcomes", "territory"}
     for path in report.written:
-        assert _pixels(path) == PNG_SHAPE
+        _sane_png(path)
 
 
 def test_empty_runs_csv_header_only(results: Path, tmp_path: Path) -> None:
@@ -308,14 +326,17 @@ def test_empty_runs_csv_header_only(results: Path, tmp_path: Path) -> None:
     _assert_one_line(report.problems)
     assert len(report.problems) == 1
     assert "runs.csv" in report.problems[0] and "outcomes not drawn" in report.problems[0]
-    assert _names(report) == set(ALL) - {"outcomes"}
+    assert _names(report) == set(ALL) - {"outcomes", "differences"}
 
 
 def test_zero_byte_runs_csv(results: Path, tmp_path: Path) -> None:
     (results / "runs.csv").write_bytes(b"")
     report = plot_results(results, tmp_path, check=False)
-    assert report.problems == [f"{results / 'runs.csv'}: file is empty; outcomes not drawn"]
-    assert _names(report) == set(ALL) - {"outcomes"}
+    assert report.problems == [
+        f"{results / 'runs.csv'}: file is empty; differences not drawn",
+        f"{results / 'runs.csv'}: file is empty; outcomes not drawn",
+    ]
+    assert _names(report) == set(ALL) - {"outcomes", "differences"}
 
 
 def test_unparseable_csv_becomes_a_problem(results: Path, tmp_path: Path) -> None:
@@ -326,7 +347,7 @@ def test_unparseable_csv_becomes_a_problem(results: Path, tmp_path: Path) -> Non
     _assert_one_line(report.problems)
     assert any("timeseries.csv" in p and "fan charts not drawn" in p for p in report.problems)
     assert any("timeseries.csv" in p and "territory not drawn" in p for p in report.problems)
-    assert _names(report) == {"verdicts", "outcomes"}
+    assert _names(report) == {"verdicts", "differences", "outcomes"}
 
 
 def test_binary_garbage_is_a_problem_not_a_traceback(results: Path, tmp_path: Path) -> None:
@@ -365,7 +386,7 @@ def test_missing_events_still_draws_fans(results: Path, tmp_path: Path) -> None:
     report = plot_results(results, tmp_path, check=False)
     assert _names(report) == set(ALL)
     assert report.problems == [
-        f"{results / 'events.csv'}: file missing; event lines not drawn on the fan charts"
+        f"{results / 'events.csv'}: file missing; events not drawn on the fan charts"
     ]
 
 
@@ -380,13 +401,13 @@ def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
     assert "'willingness.government'" in report.problems[0]
 
 
-def test_no_base_variant_skips_territory(results: Path, tmp_path: Path) -> None:
+def test_no_base_variant_still_draws_territory(results: Path, tmp_path: Path) -> None:
     ts = pd.read_csv(results / "timeseries.csv", dtype=str)
     ts[ts["variant"] != "base"].to_csv(results / "timeseries.csv", index=False)
     report = plot_results(results, tmp_path, check=False)
-    assert "territory" not in _names(report)
-    # Not a problem: a run of other variants only cannot give this figure.
-    assert report.skipped == ["territory: the 'base' variant was not run"]
+    # Territory shows every variant run, so a run without base still has it.
+    assert "territory" in _names(report)
+    assert report.skipped == [OLD_FIXTURE]
     assert report.problems == []
     assert {f"{n}" for n in FANS} <= _names(report)
 
@@ -401,29 +422,40 @@ def test_variant_without_agreements_says_so(results: Path) -> None:
     runs.loc[alive, "settlement"] = ""
     runs.to_csv(results / "runs.csv", index=False)
     problems: list[str] = []
-    fig = _outcomes(_Folder(results), problems)
+    fig = _outcomes(_Folder(results), problems, STAMP)
     assert problems == []
     left, right = fig.axes[:2]
     rows = sorted((t.get_position()[1], t.get_text()) for t in left.get_yticklabels())[::-1]
     assert [name for _, name in rows] == ["base", "alloush_alive", "no_russian_escalation"]
     assert "no agreements" in [t.get_text() for t in right.texts]
-    assert "0 % (0/50)" in [t.get_text() for t in left.texts]
+    assert "0.0 % (0 of 50 runs)" in [t.get_text() for t in left.texts]
+    # n is shown beside every variant's settlements.
+    assert any(t.get_text().startswith("n = ") for t in right.texts)
+    assert "results_small · 50 runs per variant · seed 20150907" in [
+        t.get_text() for t in fig.texts
+    ]
 
 
 def test_verdict_rows_and_labels(results: Path) -> None:
     problems: list[str] = []
-    fig = _verdicts(_Folder(results), problems)
+    fig = _verdicts(_Folder(results), problems, STAMP)
     assert problems == []
     ax = fig.axes[0]
-    # Rows from top to bottom in file order.
+    # Rows from top to bottom in file order, named by the metric in words and the pair.
     rows = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()), reverse=True)
     top = rows[0][1]
-    assert top.startswith("russian_escalation_blocks_deal\n(no_russian_escalation vs base, expects")
-    # The two hypotheses compare different metrics: the metric goes in each row label.
-    assert top.endswith("on agreement")
-    assert rows[1][1].startswith("alloush_death_splits_opposition")
-    assert ax.get_xlabel() == "effect (treatment − control)"
-    assert {t.get_text() for t in ax.texts} == {"supported"}
+    assert top == (
+        "russian_escalation_blocks_deal\nchance of agreement, expects →\n"
+        "no_russian_escalation − base"
+    )
+    assert rows[1][1].startswith("alloush_death_splits_opposition\nchance the opposition fragments")
+    # No unit column (an older file): both rows in one panel, on a 0-1 scale.
+    assert ax.get_xlabel() == "effect (treatment − control), share of the scale (0–1)"
+    # Every interval is written out, so a narrow one is never hidden by its marker.
+    assert [t.get_text() for t in ax.texts] == [
+        "supported  +0.1 [+0.02, +0.2]",
+        "supported  -0.26 [-0.38, -0.14]",
+    ]
 
 
 def test_verdicts_with_one_metric_and_odd_rows(results: Path) -> None:
@@ -435,12 +467,12 @@ def test_verdicts_with_one_metric_and_odd_rows(results: Path) -> None:
     hyp = pd.concat([hyp.iloc[[0]], extra])
     hyp.to_csv(results / "hypotheses.csv", index=False)
     problems: list[str] = []
-    fig = _verdicts(_Folder(results), problems)
+    fig = _verdicts(_Folder(results), problems, STAMP)
     assert problems == []
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "effect (treatment − control) on agreement"
-    words = [t.get_text() for t in ax.texts]
+    words = [t.get_text().split()[0] for t in ax.texts]
     assert words == ["supported", "contradicted", "inconclusive", "maybe"]
+    assert ax.texts[-1].get_text() == "maybe  +0.1"  # no interval: the effect alone
 
 
 def test_wilson_interval_matches_scipy() -> None:
@@ -451,42 +483,34 @@ def test_wilson_interval_matches_scipy() -> None:
         assert np.allclose(wilson_interval(k, n), (ci.low, ci.high), atol=1e-9)
 
 
-def _check_label_layout(xs: list[float], widths: list[float]) -> list[tuple[int, bool]]:
-    placed = _label_rows(xs, widths)
-    spans = [
-        (x - w, x) if r else (x, x + w) for x, w, (_, r) in zip(xs, widths, placed, strict=True)
+def _event(variant: str, eid: str, date: str) -> Event:
+    return Event(variant, eid, pd.Timestamp(date), None, "offensive", eid)
+
+
+def test_events_are_numbered_once_by_first_date() -> None:
+    events = [
+        _event("base", "b", "2016-01-01"),
+        _event("base", "a", "2015-10-01"),
+        _event("moved", "b", "2015-11-01"),  # a variant moved it earlier
+        _event("added", "c", "2015-10-01"),
     ]
-    rows = [row for row, _ in placed]
-    for i in range(len(xs)):
-        for j in range(len(xs)):
-            if i == j:
-                continue
-            if rows[i] == rows[j]:  # labels in one row do not overlap
-                assert spans[i][1] <= spans[j][0] or spans[j][1] <= spans[i][0]
-            if spans[i][0] < xs[j] < spans[i][1]:  # a connector passes below the label
-                assert rows[j] < rows[i]
-    return placed
+    assert event_numbers(events) == {"a": 1, "c": 2, "b": 3}
 
 
-def test_event_labels_fit_in_one_row_when_far_apart() -> None:
-    placed = _check_label_layout([0.1, 0.5, 0.95], [0.1, 0.1, 0.1])
-    assert placed == [(0, False), (0, False), (0, True)]  # the last one turns left
+def test_close_events_share_one_marker() -> None:
+    assert _clusters([0.0, 0.01, 0.02, 0.5, 0.51, 0.9], 0.028) == [[0, 1, 2], [3, 4], [5]]
+    assert _numbers_text([3, 4, 5]) == "3–5"
+    assert _numbers_text([7, 2]) == "2,7"
+    assert _numbers_text([4]) == "4"
 
 
-def test_event_labels_stack_when_crowded() -> None:
-    xs = [0.15, 0.34, 0.44, 0.61, 0.66, 0.70, 0.89, 0.98]
-    placed = _check_label_layout(xs, [0.2, 0.1, 0.3, 0.18, 0.12, 0.15, 0.12, 0.25])
-    assert max(row for row, _ in placed) <= 4
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.integers(0, 100), min_size=1, max_size=10, unique=True),
-    st.lists(st.floats(0.02, 0.35), min_size=10, max_size=10),
-)
-def test_event_labels_never_cover_text_or_connectors(ticks: list[int], widths: list[float]) -> None:
-    xs = [t / 100 for t in sorted(ticks)]
-    _check_label_layout(xs, widths[: len(xs)])
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30))
+def test_clusters_cover_every_event_once_in_order(xs: list[float]) -> None:
+    xs = sorted(xs)
+    groups = _clusters(xs, 0.03)
+    assert [i for g in groups for i in g] == list(range(len(xs)))
+    for group in groups:
+        assert xs[group[-1]] - xs[group[0]] < 0.03
 
 
 def test_dollar_signs_in_names_are_plain_text(results: Path, tmp_path: Path) -> None:
@@ -499,3 +523,101 @@ def test_dollar_signs_in_names_are_plain_text(results: Path, tmp_path: Path) -> 
     report = plot_results(results, tmp_path, check=False)
     assert report.problems == []
     assert _names(report) == set(ALL)
+
+
+# --------------------------------------------------------------------------- a real run of geneva3
+
+
+@pytest.fixture(scope="module")
+def geneva3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real results folder (40 runs per variant) with the talks recorded."""
+    from negsim.api import run_experiment
+
+    out = tmp_path_factory.mktemp("geneva3") / "results"
+    run_experiment(SCENARIO, runs=40, out=out, jobs=1)
+    return out
+
+
+def test_a_real_run_gives_every_figure(geneva3: Path, tmp_path: Path) -> None:
+    report = plot_results(geneva3, tmp_path / "a")
+    assert report.problems == [] and report.skipped == []
+    assert [p.stem for p in report.written] == list(FIGURE_STEMS)
+    for path in report.written:
+        _sane_png(path)
+    again = plot_results(geneva3, tmp_path / "b")
+    for a, b in zip(report.written, again.written, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs"
+
+
+def _figures(geneva3: Path) -> dict[str, object]:
+    from negsim.plots import _builders, _style, read_stamp
+    from negsim.results import open_results
+
+    results = open_results(geneva3)
+    folder = _Folder(geneva3, results)
+    folder.scenario_file = scenario_of(geneva3, results.manifest)
+    problems: list[str] = []
+    with _style():
+        built = {
+            name: build()
+            for name, _, _, build in _builders(
+                folder, read_stamp(geneva3, results.manifest), problems
+            )
+        }
+    assert problems == []
+    return built
+
+
+def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
+    figures = _figures(geneva3)
+    for name, fig in figures.items():
+        texts = [t.get_text() for t in fig.texts]  # type: ignore[attr-defined]
+        assert "geneva3 · 40 runs per variant · seed 20160129" in texts, name
+    fan = figures["fan_control_regime"]
+    strip, main, key = fan.axes[:3]  # type: ignore[attr-defined]
+    # Each variant's own events, one row each; durations come from the scenario.
+    assert {t.get_text() for t in strip.get_yticklabels()} == {
+        "base",
+        "no_russian_escalation",
+        "alloush_alive",
+        "neither",
+    }
+    key_text = "\n".join(t.get_text() for t in key.texts)
+    assert " 1  30 Sep 2015  Russian intervention (24 wk)" in key_text
+    assert "Geneva III (1 wk)" in key_text
+    # The legend matches bands to variants: each entry is the variant's colour.
+    legend = main.get_legend()
+    assert [t.get_text().split()[0] for t in legend.get_texts()][:4] == [
+        "base",
+        "alloush_alive",
+        "neither",
+        "no_russian_escalation",
+    ]
+    verdicts = figures["verdicts"]
+    titles = [ax.get_title(loc="left") for ax in verdicts.axes]  # type: ignore[attr-defined]
+    assert titles == ["chance of an outcome", "shares of a 0–1 scale", "stage of the talks"]
+    assert "percentage points" in verdicts.axes[0].get_xlabel()  # type: ignore[attr-defined]
+    talks = figures["talks"]
+    talk_titles = " | ".join(ax.get_title(loc="left") for ax in talks.axes)  # type: ignore[attr-defined]
+    for part in (
+        "At the table",
+        "Offers",
+        "Cumulative chance of agreement",
+        "Ceasefire in force",
+        "Walkouts by side",
+        "A ceasefire held",
+    ):
+        assert part in talk_titles
+    outcomes = figures["outcomes"]
+    # Agreement is rare in geneva3: the axis is fitted, not 0-100 %.
+    assert outcomes.axes[0].get_xlim()[1] < 0.5  # type: ignore[attr-defined]
+
+
+def test_a_scenario_changed_since_the_run_is_not_used(geneva3: Path) -> None:
+    from negsim.results import open_results
+
+    manifest = dict(open_results(geneva3).manifest)
+    assert scenario_of(geneva3, manifest) is not None
+    manifest["scenario_sha256"] = "0" * 64
+    assert scenario_of(geneva3, manifest) is None
+    assert scenario_of(geneva3, {**manifest, "scenario": "nowhere.yaml"}) is None

@@ -1292,7 +1292,7 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         raise _NotApplicable("runs.csv has none of the hypotheses' metrics for both variants")
     columns = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
     lines = math.ceil(len(panels) / columns)
-    fig = _new_figure(width=11.0, height=1.3 + 2.3 * lines)
+    fig = _new_figure(width=11.0, height=1.9 + 2.3 * lines)
     axes = fig.subplots(lines, columns, squeeze=False)
     for i, ax in enumerate(axes.flat):
         if i >= len(panels):
@@ -1310,7 +1310,7 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         distinct = np.unique(diff)
         if distinct.size <= 12:
             counts = np.array([(diff == v).sum() for v in distinct])
-            width = 0.6 * (np.min(np.diff(distinct)) if distinct.size > 1 else 1.0)
+            width = 0.3 * (np.min(np.diff(distinct)) if distinct.size > 1 else 1.0)
             ax.bar(distinct, counts / diff.size, width=width, color=colour, alpha=0.6)
         else:
             ax.hist(
