@@ -123,10 +123,13 @@ def assumptions(text: str) -> list[dict[str, Any]]:
         value, _, comment = rest.partition(" #")
         value = value.strip()
         key = match.group("key")
-        while stack and stack[-1][0] >= indent:
+        while stack and stack[-1][0] >= (
+            len(match.group("indent")) if match.group("dash") else indent
+        ):
             stack.pop()
         if match.group("dash") is not None and key == "id":
-            stack.append((indent, value))  # a list item named by its id: events.<id>.field
+            # A list item named by its id (events.<id>.field): its fields sit deeper than the dash.
+            stack.append((len(match.group("indent")), value))
             label = value
         else:
             stack.append((indent, key))
