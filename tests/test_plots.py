@@ -401,13 +401,13 @@ def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
     assert "'willingness.government'" in report.problems[0]
 
 
-def test_no_base_variant_still_draws_territory(results: Path, tmp_path: Path) -> None:
+def test_no_base_variant_skips_territory(results: Path, tmp_path: Path) -> None:
     ts = pd.read_csv(results / "timeseries.csv", dtype=str)
     ts[ts["variant"] != "base"].to_csv(results / "timeseries.csv", index=False)
     report = plot_results(results, tmp_path, check=False)
-    # Territory shows every variant run, so a run without base still has it.
-    assert "territory" in _names(report)
-    assert report.skipped == [OLD_FIXTURE]
+    assert "territory" not in _names(report)
+    # Not a problem: a run of other variants only cannot give this figure.
+    assert report.skipped == ["territory: the 'base' variant was not run", OLD_FIXTURE]
     assert report.problems == []
     assert {f"{n}" for n in FANS} <= _names(report)
 

@@ -1,23 +1,43 @@
 """Figures drawn from a negsim results folder.
 
 The figures read only the CSV files described in ``docs/results.md``
-(``runs.csv``, ``timeseries.csv``, ``hypotheses.csv``, ``events.csv``); they
-never run or import a simulation, so a results folder can be plotted on any
-machine, long after the run. The statistics shown are those already in the
-files; the only things computed here are the Wilson interval of the chance of
-agreement and the renormalisation of the territory stack.
+(``runs.csv``, ``timeseries.csv``, ``hypotheses.csv``, ``events.csv``) and
+``manifest.json``; they never run or import a simulation, so a results folder
+can be plotted on any machine, long after the run. The one other file read is
+the scenario the manifest names, and only when its sha256 is still the
+recorded one: it gives how long events last and the hypotheses' words. The
+statistics shown are those already in the files; the only things computed
+here are the Wilson interval of a share of runs, means of per-run counts, and
+the paired differences behind each verdict (replication by replication).
 
-Figures written by :func:`plot_results` (``<fmt>`` is ``png``, ``svg`` or ``pdf``):
+Every figure carries the scenario's name, the runs per variant and the seed
+(top right). Figures written by :func:`plot_results` (``<fmt>`` is ``png``,
+``svg`` or ``pdf``):
 
 * ``fan_<metric>.<fmt>`` for ``bargaining_range``, ``opposition_cohesion``,
   ``control.regime``, ``willingness.opposition`` and ``willingness.government``
-  (dots become underscores): median and 50 % / 90 % bands over calendar dates,
-  one colour per variant, the ``base`` variant's events as dashed lines.
-* ``verdicts.<fmt>``: forest plot of the hypotheses' effects and intervals.
+  (dots become underscores): per variant the median (its own colour and line
+  style), the 50 % band filled and the 90 % band as thin dotted lines; above
+  it a timeline strip with one row per variant showing that variant's own
+  events as numbered markers (close ones share a marker, ``3–5``) and bars
+  for how long rounds, ceasefires and escalations last; below it the key of
+  the numbers with dates and durations. A variant whose median equals
+  base's throughout says so in the legend.
+* ``verdicts.<fmt>``: forest plot, one panel per kind of metric (chances in
+  percentage points, shares of a scale, counts, stages, weeks, capability),
+  each row shaded where each verdict would lie (grey inside ± the smallest
+  effect, green on the predicted side, orange on the other), the interval
+  with end caps and its numbers written beside it.
+* ``differences.<fmt>``: per verdict, the distribution of paired differences
+  (treatment − control) with the effect, its interval and the bound.
 * ``outcomes.<fmt>``: chance of agreement per variant (Wilson 95 % interval)
-  and the distribution of the agreed settlement.
-* ``territory.<fmt>``: stacked median territorial control of every actor in
-  the ``base`` variant.
+  on an axis fitted to the data, and the agreed settlements with their n (a
+  box only from 10 agreements).
+* ``territory.<fmt>``: one panel per actor, each variant's median share of
+  territory with its bands.
+* ``talks.<fmt>``: the share of runs at the table each week, offers against
+  demands (base), the cumulative chance of agreement, ceasefires in force,
+  walkouts by side and whether ceasefires held.
 
 Before anything is drawn, every file of the results folder is checked
 against the row counts and sha256 that ``manifest.json`` records
@@ -1064,6 +1084,9 @@ def _outcomes(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
 
 def _territory(ts: pd.DataFrame, stamp: Stamp) -> Figure:
     """Each actor's territorial control over time, one panel per actor: median and bands per variant."""
+    if not (ts["variant"] == "base").any():
+        # The panels compare every variant with the scenario as written.
+        raise _NotApplicable("the 'base' variant was not run")
     rows = ts[ts["metric"].str.startswith("control.")]
     if rows.empty:
         raise _Skip("no 'control.<actor>' rows")
