@@ -31,7 +31,14 @@ from negsim.results.folder import STAGING_PREFIX
 from negsim.results.lock import LOCK_NAME
 
 GENEVA3 = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
-TABLES = ["events.csv", "hypotheses.csv", "manifest.json", "runs.csv", "timeseries.csv"]
+TABLES = [
+    "events.csv",
+    "hypotheses.csv",
+    "manifest.json",
+    "patterns.csv",
+    "runs.csv",
+    "timeseries.csv",
+]
 # Small chunks keep each run to a few seconds (a run simulates whole chunks).
 TINY = f"extends: {GENEVA3}\nname: tiny\nexperiment:\n  runs: 40\n  chunk_size: 20\n  seed: 7\n"
 # Two variants of the bundled scenario: one hypothesis between them.
