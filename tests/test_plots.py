@@ -35,7 +35,7 @@ RESULTS = FIXTURES / "results_small"
 FANS = [
     "fan_bargaining_range",
     "fan_opposition_cohesion",
-    "fan_control_regime",
+    "fan_control_government",
     "fan_willingness_opposition",
     "fan_willingness_government",
 ]
@@ -395,7 +395,7 @@ def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
     keep = ~ts["metric"].isin(["ripeness", "willingness.government", "control.regime"])
     ts[keep].to_csv(results / "timeseries.csv", index=False)
     report = plot_results(results, tmp_path, check=False)
-    assert _names(report) == set(ALL) - {"fan_willingness_government", "fan_control_regime"}
+    assert _names(report) == set(ALL) - {"fan_willingness_government", "fan_control_government"}
     # control.<actor> depends on the scenario's actor ids: skipped silently.
     assert len(report.problems) == 1
     assert "'willingness.government'" in report.problems[0]
@@ -573,7 +573,7 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
     for name, fig in figures.items():
         texts = [t.get_text() for t in fig.texts]  # type: ignore[attr-defined]
         assert "geneva3 · 40 runs per variant · seed 20160129" in texts, name
-    fan = figures["fan_control_regime"]
+    fan = figures["fan_control_government"]
     strip, main, key = fan.axes[:3]  # type: ignore[attr-defined]
     # Each variant's own events, one row each; durations come from the scenario.
     assert {t.get_text() for t in strip.get_yticklabels()} == {

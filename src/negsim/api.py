@@ -429,6 +429,9 @@ def run_experiment(
             "scenario_name": scenario.name,
             "scenario_sha256": scenario_file.sha256,
             # What the issue line means, for figures that read results only.
+            "government": next(
+                (key for key, actor in scenario.actors.items() if actor.kind == "government"), None
+            ),
             "issue": {
                 "name": scenario.issue.name,
                 "low": scenario.issue.low,

@@ -15,7 +15,7 @@ Every figure carries the scenario's name, the runs per variant and the seed
 ``svg`` or ``pdf``):
 
 * ``fan_<metric>.<fmt>`` for ``bargaining_range``, ``opposition_cohesion``,
-  ``control.regime``, ``willingness.opposition`` and ``willingness.government``
+  ``control.<government id>``, ``willingness.opposition`` and ``willingness.government``
   (dots become underscores): per variant the median (its own colour and line
   style), the 50 % band filled and the 90 % band as thin dotted lines; above
   it a timeline strip with one row per variant showing that variant's own
@@ -91,8 +91,8 @@ FAN_METRICS: dict[str, tuple[str, str]] = {
         "width on the issue scale\n(negative = gap no deal can bridge)",
     ),
     "opposition_cohesion": ("Opposition cohesion", "cohesion [0, 1]"),
-    "control.regime": (
-        "Territory held by the regime",
+    "control.government": (
+        "Territory held by the government",
         "share of territory [0, 1]\n(weighted by strategic value)",
     ),
     "willingness.opposition": (
@@ -107,7 +107,8 @@ FAN_METRICS: dict[str, tuple[str, str]] = {
 """Key time-series metrics drawn as fan charts: metric -> (title, y label with unit)."""
 
 # Metrics whose actor id comes from the scenario: silently skipped when absent.
-_SCENARIO_DEPENDENT = {"control.regime"}
+# `control.government` stands for `control.<the government's id>` (the manifest's `government`).
+_SCENARIO_DEPENDENT = {"control.government"}
 
 RESULT_FILES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
 
@@ -390,6 +391,16 @@ class Stamp:
     scenario: str
     runs: str
     seed: str
+    issue_low: str = "0"
+    """What 0 on the scenario's issue line means (manifest `issue.low`)."""
+    issue_high: str = "1"
+    """What 1 on it means."""
+    government: str = "regime"
+    """Id of the scenario's government (manifest `government`; `regime` in folders older than it)."""
+
+    def scale(self) -> str:
+        """``0 = regime keeps full power, 1 = full political transition``: the issue line in words."""
+        return f"0 = {self.issue_low}, 1 = {self.issue_high}"
 
     def text(self) -> str:
         """``geneva3 · 1000 runs per variant · seed 20160129``."""
@@ -402,7 +413,16 @@ def read_stamp(results_dir: Path, manifest: dict[str, Any] | None) -> Stamp:
     name = manifest.get("scenario_name") or results_dir.resolve().name
     runs = manifest.get("runs")
     seed = manifest.get("seed")
-    return Stamp(str(name), "?" if runs is None else str(runs), "?" if seed is None else str(seed))
+    found = manifest.get("issue")
+    issue: dict[str, Any] = found if isinstance(found, dict) else {}
+    return Stamp(
+        str(name),
+        "?" if runs is None else str(runs),
+        "?" if seed is None else str(seed),
+        str(issue.get("low", "0")),
+        str(issue.get("high", "1")),
+        str(manifest.get("government") or "regime"),
+    )
 
 
 def _headline(fig: Figure, title: str, stamp: Stamp) -> None:
@@ -1067,9 +1087,7 @@ def _outcomes(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
     )
     left.set_title("Agreement reached", loc="left")
     right.set_xlim(-0.02, 1.02)
-    right.set_xlabel(
-        "settlement on the issue scale\n(0 = regime keeps full power, 1 = full transition)"
-    )
+    right.set_xlabel(f"settlement on the issue scale\n({stamp.scale()})")
     right.set_title("Settlement, runs with an agreement (n per variant)", loc="left")
     right.tick_params(axis="y", length=0)
     for ax in (left, right):
@@ -1196,8 +1214,7 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.legend(frameon=False, fontsize=8, loc="center right")
     ax.set_title(
-        "Offers, base: 0 = regime keeps full power, 1 = full transition "
-        "(reservation points are not in the results)",
+        f"Offers, base: {stamp.scale()} (reservation points are not in the results)",
         loc="left",
         fontsize=10,
     )
@@ -1524,11 +1541,15 @@ def _builders(
         events = _events(folder, problems)
         for metric in FAN_METRICS:
             fname = "fan_" + metric.replace(".", "_")
-            if metric not in present:
+            recorded = f"control.{stamp.government}" if metric == "control.government" else metric
+            if recorded not in present:
                 if metric not in _SCENARIO_DEPENDENT:
                     problems.append(f"{ts_where}: no rows for metric {metric!r}; {fname} not drawn")
                 continue
-            yield fname, "timeseries.csv", fname, partial(_fan, metric, fan_ts, events, stamp)
+            rows = fan_ts
+            if recorded != metric:
+                rows = fan_ts[fan_ts["metric"] == recorded].assign(metric=metric)
+            yield fname, "timeseries.csv", fname, partial(_fan, metric, rows, events, stamp)
     titles = hypothesis_titles(folder.scenario_file)
     yield (
         "verdicts",

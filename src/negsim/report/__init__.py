@@ -40,7 +40,7 @@ _FIGURE_CAPTIONS = {
     "fan_bargaining_range": "Bargaining range over time: median and bands of runs per variant, "
     "each variant's events on the strip above (numbers: key below the chart).",
     "fan_opposition_cohesion": "Opposition cohesion over time.",
-    "fan_control_regime": "Territory held by the regime over time.",
+    "fan_control_government": "Territory held by the government over time.",
     "fan_willingness_opposition": "The opposition's willingness to talk, week by week.",
     "fan_willingness_government": "The government's willingness to talk, week by week.",
     "verdicts": "Every verdict: effect and interval in the metric's own unit, one panel per kind "
