@@ -1214,9 +1214,9 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
     ax.legend(frameon=False, fontsize=8, loc="center right")
     ax.set_title(
-        f"Offers, base: {stamp.scale()} (reservation points are not in the results)",
+        f"Offers, base ({stamp.scale()});\nreservation points are not in the results",
         loc="left",
-        fontsize=10,
+        fontsize=9,
     )
     means(panels[2], "agreement", fit=True)
     panels[2].set_title(
