@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from negsim.scenario.observed import WEEKLY_METRICS
+
 if TYPE_CHECKING:
     from negsim.model.world import ConflictModel
 
@@ -14,24 +16,8 @@ def metric_names(model: ConflictModel) -> list[str]:
     """Names of the per-step observables, in recording order."""
     names = [f"capability.{c.key}" for c in model.combatants]
     names += [f"control.{c.key}" for c in model.combatants]
-    names += [
-        "expected_outcome.government",
-        "expected_outcome.opposition",
-        "opposition_cohesion",
-        "bargaining_range",
-        "willingness.government",
-        "willingness.opposition",
-        "ripeness",
-        "talks_in_session",
-        "talks_state",
-        "talks_stage",
-        "offer.government",
-        "demand.opposition",
-        "trust",
-        "ceasefire_in_force",
-        "agreement",
-        "agreement_in_force",
-    ]
+    # The list the scenario format checks `observed:` patterns against.
+    names += list(WEEKLY_METRICS)
     return names
 
 
