@@ -452,16 +452,17 @@ def test_a_stochastic_removal_may_bring_a_successor_into_office(tmp_path: Path) 
     )
 
 
-def test_a_variant_that_breaks_the_chain_is_reported_at_its_edit(tmp_path: Path) -> None:
+def test_a_variant_that_breaks_the_chain_is_warned_of_at_its_edit(tmp_path: Path) -> None:
+    # Sparing the founder makes the later removal of his successor moot in that
+    # counterfactual: its meaning, not a mistake, so a warning and not an error.
     text = edit("    remove_events: [vote]\n", "    remove_events: [founder_dies]\n", SCHEDULED)
     file = write(tmp_path, text)
-    found = problems(file)
-    assert_reported(
-        found,
-        # A removed event has no line of its own: the variant's.
-        f"{file}:{line_of(text, '  no_vote:')}: variants.no_vote -> events.second_killed.leader: ",
-        "can never be in office",
+    warnings = [str(w) for w in load(file).warnings]
+    # A removed event has no line of its own: the variant's.
+    where = (
+        f"{file}:{line_of(text, '  no_vote:')}: variants.no_vote -> events.second_killed.leader: "
     )
+    assert any(w.startswith(where) and "can never be in office" in w for w in warnings), warnings
 
 
 # -------------------------------------------------------- effects: warnings

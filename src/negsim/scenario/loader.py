@@ -889,7 +889,7 @@ def load(path: str | Path) -> ScenarioFile:
                     )
             # Effects are checked on data the schema accepted (its types are then known).
             variant_effects, variant_warnings = (
-                check_effects(edited) if variant_scenario is not None else ([], [])
+                check_effects(edited, variant=True) if variant_scenario is not None else ([], [])
             )
             for found, into in ((variant_effects, problems), (variant_warnings, warnings)):
                 for ref_path, message in found:

@@ -367,10 +367,14 @@ _STRENGTHS = {
 }
 
 
-def check_effects(data: dict[str, Any]) -> tuple[Found, Found]:
+def check_effects(data: dict[str, Any], variant: bool = False) -> tuple[Found, Found]:
     """Events that validate but can never act: errors where they never can, warnings where they may not.
 
     Returns (errors, warnings), each as (path, message), events named by id.
+    With ``variant`` (the data is a variant's edit of a scenario) a removal
+    that can never act is a warning: a counterfactual that spares a leader
+    makes the later removal of his successor moot, which is its meaning, not
+    a mistake.
     """
     errors: Found = []
     warnings: Found = []
@@ -409,7 +413,7 @@ def check_effects(data: dict[str, Any]) -> tuple[Found, Found]:
                 )
 
     # Leader chains: a named leader is removed once, and only once in office.
-    errors += _chain_errors(data, events, leaders)
+    (warnings if variant else errors).extend(_chain_errors(data, events, leaders))
 
     # Rounds in session at the same time: their mediators act jointly.
     rounds = sorted(
