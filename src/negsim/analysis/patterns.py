@@ -175,13 +175,3 @@ def record_column(
 ) -> np.ndarray:
     """Per run: 1.0 if it reproduces every pattern of the scenario's record, else 0.0."""
     return match(weeks_of(scenario), series, metric_names).all(axis=0).astype(float)
-
-
-def reproduced_share(observed: Any, base_runs: pd.DataFrame) -> float:
-    """Share of base runs that reproduce the whole record, from a runs frame with `matches_record`.
-
-    (The column is what `negsim run` writes to `runs.csv`; `record_column` computes it.)
-    """
-    if not observed or "matches_record" not in base_runs or base_runs.empty:
-        return float("nan")
-    return float(base_runs["matches_record"].astype(float).mean())
