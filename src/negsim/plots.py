@@ -1486,23 +1486,14 @@ def _plot_results(
 
     def draw(name: str, source: str, what: str, build: Callable[[], Figure]) -> None:
         filename = f"{name}.{fmt}"
-        try:
+
+        def write() -> bool:
             output.write_file(filename, lambda path: _save(build(), path, fmt))
-        except NegsimError:
-            raise  # the folders themselves failed: no figure can be trusted
-        except _NotApplicable as exc:
-            skipped.append(f"{what}: {exc}")
-            return
-        except _Skip as exc:
-            problems.append(f"{folder.path(source)}: {exc}; {what} not drawn")
-            return
-        except Exception as exc:  # bad data must never surface as a traceback
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            problems.append(
-                f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {detail})"
-            )
-            return
-        written.append(output.path / filename)
+            return True
+
+        # A NegsimError here is the folders themselves failing: no figure can be trusted.
+        if _attempt(write, folder.path(source), what, problems, skipped, fatal=(NegsimError,)):
+            written.append(output.path / filename)
 
     with output.open(), _style():
         for name, source, what, build in _builders(folder, stamp, problems):
@@ -1584,6 +1575,35 @@ FIGURE_STEMS = (
 """Every figure :func:`plot_results` may draw, in the order drawn (file name without format)."""
 
 
+def _attempt[T](
+    action: Callable[[], T],
+    where: str,
+    what: str,
+    problems: list[str],
+    skipped: list[str],
+    fatal: tuple[type[BaseException], ...] = (),
+) -> T | None:
+    """Run one figure's ``action`` and return what it returns; on failure, None, and why in ``problems`` or ``skipped``.
+
+    A figure the results cannot give (`_NotApplicable`) is skipped with a
+    note; one the data does not allow (`_Skip`) or that fails on bad data is a
+    problem naming ``where``, the file it was drawn from. Bad data never
+    surfaces as a traceback; exceptions in ``fatal`` propagate.
+    """
+    try:
+        return action()
+    except fatal:
+        raise
+    except _NotApplicable as exc:
+        skipped.append(f"{what}: {exc}")
+    except _Skip as exc:
+        problems.append(f"{where}: {exc}; {what} not drawn")
+    except Exception as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        problems.append(f"{where}: cannot draw {what} ({type(exc).__name__}: {detail})")
+    return None
+
+
 def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str], list[str]]:
     """Draw every figure of a checked results folder as PNG bytes in memory (for the report).
 
@@ -1606,19 +1626,8 @@ def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str
     skipped: list[str] = []
     with _style():
         for name, source, what, build in _builders(folder, stamp, problems):
-            try:
-                fig = build()
-            except _NotApplicable as exc:
-                skipped.append(f"{what}: {exc}")
-                continue
-            except _Skip as exc:
-                problems.append(f"{folder.path(source)}: {exc}; {what} not drawn")
-                continue
-            except Exception as exc:  # bad data must never surface as a traceback
-                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                problems.append(
-                    f"{folder.path(source)}: cannot draw {what} ({type(exc).__name__}: {detail})"
-                )
+            fig = _attempt(build, folder.path(source), what, problems, skipped)
+            if fig is None:
                 continue
             buffer = io.BytesIO()
             try:
