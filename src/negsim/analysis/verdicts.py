@@ -704,17 +704,7 @@ def hypothesis_table(
                 "pairs": verdict.pairs,
                 "runs_needed": _needed(verdict, final),
                 "selection": selection,
-                "sentence": sentence(
-                    name,
-                    spec.get("description"),
-                    metric,
-                    spec["treatment"],
-                    spec["control"],
-                    shown,
-                    confidence,
-                    held,
-                    selection,
-                ),
+                "sentence": _row_sentence(name, metric, spec, shown, confidence, held, selection),
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -742,12 +732,10 @@ def hypothesis_table(
             verdict.p_bound,
             p_holm,
             final,
-            sentence(
+            _row_sentence(
                 name,
-                spec.get("description"),
                 metric,
-                spec["treatment"],
-                spec["control"],
+                spec,
                 shown,
                 confidence,
                 held,
@@ -775,3 +763,28 @@ def _needed(verdict: Verdict, final: str) -> float:
     if math.isinf(verdict.runs_needed) or share == 0:
         return math.inf
     return float(math.ceil(verdict.runs_needed / share))
+
+
+def _row_sentence(
+    name: str,
+    metric: str,
+    spec: Mapping[str, Any],
+    verdict: Verdict,
+    confidence: float,
+    held: str,
+    selection: str,
+    subset: str = "",
+) -> str:
+    """`sentence` for one row of the table, its claim and variants taken from the hypothesis."""
+    return sentence(
+        name,
+        spec.get("description"),
+        metric,
+        spec["treatment"],
+        spec["control"],
+        verdict,
+        confidence,
+        held,
+        selection,
+        subset,
+    )
