@@ -495,6 +495,25 @@ def test_rounds_that_only_touch_do_not_warn(tmp_path: Path) -> None:
     assert load(write(tmp_path, text)).warnings == ()
 
 
+def test_a_round_longer_than_any_calendar_still_warns_of_overlap(tmp_path: Path) -> None:
+    # Found by the fuzz test: the overlap check added 1e30 weeks to a date and
+    # raised OverflowError. Such a round is in session to the end of time.
+    text = edit(
+        "    duration_weeks: 12\n", "    duration_weeks: 1000000000000000000000000000000\n", CHAIN
+    )
+    text = edit(
+        "variants:\n",
+        "  - id: second_track\n    type: negotiation_round\n    date: 2021-05-03\n"
+        "    mediator: envoy\nvariants:\n",
+        text,
+    )
+    file = write(tmp_path, text)
+    (warning,) = load(file).warnings
+    assert str(warning).startswith(
+        f"{file}:{line_of(text, 'date: 2021-05-03')}: events.second_track.date: overlaps round 'talks'"
+    ), warning
+
+
 def test_a_referendum_before_any_round_is_a_warning(tmp_path: Path) -> None:
     text = edit("    date: 2021-01-04\n    approval:", "    date: 2020-03-02\n    approval:", CHAIN)
     file = write(tmp_path, text)

@@ -422,9 +422,16 @@ def check_effects(data: dict[str, Any], variant: bool = False) -> tuple[Found, F
     )
     for index, first in enumerate(rounds):
         length = first.get("duration_weeks", 4)
-        if not isinstance(length, int | float):
+        if not isinstance(length, int | float) or isinstance(length, bool):
             continue
-        ends = _date(first.get("date")) + dt.timedelta(weeks=float(length))  # type: ignore[operator]
+        try:
+            ends = _date(first.get("date")) + dt.timedelta(weeks=float(length))  # type: ignore[operator]
+        except (OverflowError, ValueError):
+            # Longer than any calendar (1e30 weeks): in session to the end of time.
+            # A nan is the schema's to report, by field.
+            if not length > 0:
+                continue
+            ends = dt.date.max
         for second in rounds[index + 1 :]:
             if _date(second.get("date")) < ends:  # type: ignore[operator]
                 warnings.append(
