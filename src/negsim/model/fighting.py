@@ -28,7 +28,10 @@ def tullock_shares(
     m = np.expand_dims(np.asarray(decisiveness, dtype=float), axis)
     positive = efforts > 0
     with np.errstate(over="ignore", invalid="ignore"):
-        powered = np.where(positive, np.power(np.maximum(efforts, 1e-300), m), 0.0)
+        floored = np.maximum(efforts, 1e-300)
+        # x^1 is x exactly (IEEE pow), so m = 1 (the Tullock lottery, the
+        # usual case) skips the power and gives the same bits.
+        powered = np.where(positive, floored if np.all(m == 1.0) else np.power(floored, m), 0.0)
         total = powered.sum(axis=axis, keepdims=True)
     # x^m can overflow (inf / inf = nan) or underflow (all zero, or subnormal
     # and imprecise) when m is large or efforts extreme. Shares depend only on
@@ -40,7 +43,9 @@ def tullock_shares(
         top = efforts.max(axis=axis, keepdims=True)
         relative = np.divide(efforts, top, out=np.zeros_like(efforts), where=top > 0)
         with np.errstate(under="ignore"):
-            scaled = np.where(positive, np.power(relative, m), 0.0)
+            scaled = np.where(
+                positive, relative if np.all(m == 1.0) else np.power(relative, m), 0.0
+            )
         powered = np.where(degenerate, scaled, powered)
         total = powered.sum(axis=axis, keepdims=True)
     return np.divide(powered, total, out=np.zeros_like(powered), where=total > 0)

@@ -48,6 +48,17 @@ class Streams:
         """One standard normal value per replication."""
         return self.generator(name).standard_normal(self.size)
 
+    def normals_into(self, generators: list[np.random.Generator], out: np.ndarray) -> np.ndarray:
+        """One block of standard normals from each generator into the rows of ``out``.
+
+        ``out`` has shape (len(generators), R), C-contiguous; row i gets the
+        same draws as ``normal`` on generator i's stream would. Drawing into a
+        buffer the caller keeps saves a temporary per stream and a copy per week.
+        """
+        for row, generator in zip(out, generators, strict=True):
+            generator.standard_normal(out=row)
+        return out
+
     def parameter(self, name: str, value: float | Distribution) -> np.ndarray:
         """A scenario number as one value per replication (fixed or drawn)."""
         return draw(value, self.generator(f"parameter:{name}"), self.size)

@@ -289,6 +289,16 @@ class ConflictModel(mesa.Model):
         self.fighting_rate = np.ones(size)
         self.offensive = np.ones_like(self.control)
         self.truce = np.ones((size, len(self.combatants)))
+        # The fighting noise's streams, region by region and combatant by
+        # combatant, and the buffer their weekly draws go into: one row of R
+        # per (region, combatant), so each stream writes a contiguous block.
+        self._noise_generators = [
+            self.streams.generator(f"fighting:{region}:{c.key}")
+            for region in self.region_keys
+            for c in self.combatants
+        ]
+        self._noise = np.empty((len(self.region_keys), len(self.combatants), size))
+        self._value_column = self.value[None, :, None]
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
@@ -400,9 +410,10 @@ class ConflictModel(mesa.Model):
         """Apply the events due this week; return the round in session, its leverage and bias."""
         size = self.size
         for patron in self.patrons.values():
-            patron.direct = np.zeros(size)
+            patron.direct.fill(0.0)
         self.escalation[:] = 1.0
-        self.offensive = np.ones_like(self.control)
+        # Reset in place: the handlers add to these, nothing keeps last week's.
+        self.offensive.fill(1.0)
         talks_ceasefire = week < self.talks.ceasefire_until
         self._week = _Week(
             fighting_rate=np.where(
@@ -412,7 +423,7 @@ class ConflictModel(mesa.Model):
             in_session=np.zeros(size, dtype=bool),
             mediating={},
         )
-        self.truce = np.ones((size, len(self.combatants)))
+        self.truce.fill(1.0)
         for event in self.events:
             spec = event.spec
             if event.hazard is not None:
@@ -608,20 +619,11 @@ class ConflictModel(mesa.Model):
         self.strength = (self.forces + self.support) * self.escalation
         reach = p["adjacency_reach"][:, None, None]
         presence = self.control + reach * np.matmul(self.adjacency, self.control)
-        weight = presence * self.value[None, :, None] * self.offensive
+        weight = presence * self._value_column * self.offensive
         total = weight.sum(axis=1, keepdims=True)
         allocation = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
         sigma = p["fighting_noise"]
-        noise = np.stack(
-            [
-                np.stack(
-                    [self.streams.normal(f"fighting:{region}:{c.key}") for c in self.combatants],
-                    axis=-1,
-                )
-                for region in self.region_keys
-            ],
-            axis=1,
-        )
+        noise = np.ascontiguousarray(self._draw_fighting_noise().transpose(2, 0, 1))
         noise = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
         # A side under a one-sided truce contests less ground (model.truce, 1 elsewhere).
         effort = self.strength[:, None, :] * allocation * noise * self.truce[:, None, :]
@@ -704,6 +706,14 @@ class ConflictModel(mesa.Model):
         )
         self.opposition_territory = territory
         return shares
+
+    def _draw_fighting_noise(self) -> np.ndarray:
+        """This week's standard normals of the fighting noise, shape (regions, combatants, R)."""
+        regions, combatants, size = self._noise.shape
+        self.streams.normals_into(
+            self._noise_generators, self._noise.reshape(regions * combatants, size)
+        )
+        return self._noise
 
     def side_strengths(self) -> tuple[np.ndarray, np.ndarray]:
         """Fighting strength of the government and of the factions together (R,)."""
