@@ -32,7 +32,12 @@ from negsim.analysis.patterns import (
     patterns_table,
     weeks_of,
 )
-from negsim.analysis.verdicts import hypothesis_table, runs_warnings, selection_warnings
+from negsim.analysis.verdicts import (
+    hypothesis_metrics,
+    hypothesis_table,
+    runs_warnings,
+    selection_warnings,
+)
 from negsim.errors import NegsimError, NegsimWarning, UsageError
 from negsim.results import (
     Holder,
@@ -44,8 +49,10 @@ from negsim.results import (
     timeseries_frame,
     write_results,
 )
+from negsim.results.stream import EnsembleStream
+from negsim.results.writer import SERIES
 from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
-from negsim.run.executors import available_cores, make_executor
+from negsim.run.executors import EXECUTORS, Executor, available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
 
 __all__ = [
@@ -95,6 +102,10 @@ def check_argument(name: str, value: Any) -> Any:
         return _whole(name, value, 0, None)
     if name == "jobs":
         return _whole(name, value, 1, None)
+    if name == "executor":
+        if value not in EXECUTORS:
+            raise UsageError(f"{name}: must be one of {', '.join(EXECUTORS)} (got {value!r})")
+        return value
     if name == "confidence":
         if (
             isinstance(value, bool)
@@ -305,6 +316,9 @@ def run_experiment(
     command: Sequence[str] | None = None,
     wait: bool = False,
     given_record: bool = False,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    keep_series: bool = False,
 ) -> Experiment:
     """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results.
 
@@ -325,6 +339,13 @@ def run_experiment(
     `MIN_RECORD_RUNS` matching base runs is then an error, raised after the
     results (patterns.csv included) are written.
 
+    ``executor`` is where chunks run: ``"processes"`` (``jobs`` of this
+    machine's cores, the default), ``"serial"`` or ``"dask"`` (the cluster
+    at ``scheduler``, or a `LocalCluster` of ``jobs`` workers); the files are
+    the same bytes whichever runs them. Chunks are written as they finish, so
+    memory is bounded by the chunk, not by ``runs`` (docs/scaling.md);
+    ``keep_series`` also writes every run's weekly series (`series.parquet`).
+
     Raises:
         UsageError: an argument out of range (the message `negsim run` shows).
         ScenarioError: the scenario file has problems.
@@ -336,6 +357,7 @@ def run_experiment(
     seed = _optional("seed", seed)
     jobs = _optional("jobs", jobs)
     confidence = _optional("confidence", confidence)
+    executor = check_argument("executor", executor)
     scenario_file = _scenario_file(scenario_path)
     scenario = scenario_file.scenario
     experiment = scenario.experiment
@@ -378,44 +400,73 @@ def run_experiment(
         destination,
         protect=[("the current folder", Path.cwd()), ("the scenario file", scenario_file.path)],
         estimate=estimated_bytes(
-            cap if auto else runs, len(chosen), scenario.weeks(), len(scenario.actors)
+            cap if auto else runs,
+            len(chosen),
+            scenario.weeks(),
+            len(scenario.actors),
+            keep_series=keep_series,
         ),
         wait=wait,
         on_wait=waiting,
         command=command,
     )
     passes: list[int] = []
+    columns = [m for spec in hypotheses_spec.values() for m in hypothesis_metrics(spec)]
     with output:
-        while True:
-            passes.append(runs)
-            ensembles, summaries, matches = _simulate_and_summarise(
-                scenario_file, chosen, runs, seed, jobs, progress, patterns
-            )
-            runs_table = runs_frame(ensembles)
-            record = None
-            if BASE in matches:
-                matched = matches[BASE].all(axis=0)
-                record = pd.Series(matched.tolist(), index=pd.RangeIndex(runs, name="replication"))
-                runs_table["matches_record"] = (
-                    runs_table["replication"].map(record).astype(float).to_numpy()
+        # After the folder's checks, before any work: a scheduler that cannot be reached is an error here.
+        workers = make_executor(jobs, executor, scheduler)
+        stream: EnsembleStream | None = None
+        try:
+            while True:
+                passes.append(runs)
+                if stream is not None:
+                    stream.discard()
+                stream = _stream_variants(
+                    scenario_file,
+                    chosen,
+                    runs,
+                    seed,
+                    workers,
+                    progress,
+                    patterns,
+                    columns,
+                    output.staging,
+                    keep_series,
                 )
-            hypotheses = hypothesis_table(
-                runs_table,
-                hypotheses_spec,
-                confidence,
-                experiment.bootstrap_resamples,
-                seed,
-                record,
-            )
-            following = _next_runs(hypotheses, runs, cap, experiment.chunk_size) if auto else None
-            if following is None:
-                break
-            runs = following
+                runs_table = stream.verdict_table()
+                record = None
+                if patterns and BASE in chosen:
+                    matched = stream.matches.all(axis=0)
+                    record = pd.Series(
+                        matched.tolist(), index=pd.RangeIndex(runs, name="replication")
+                    )
+                hypotheses = hypothesis_table(
+                    runs_table,
+                    hypotheses_spec,
+                    confidence,
+                    experiment.bootstrap_resamples,
+                    seed,
+                    record,
+                )
+                del runs_table
+                following = (
+                    _next_runs(hypotheses, runs, cap, experiment.chunk_size) if auto else None
+                )
+                if following is None:
+                    break
+                runs = following
+            workers.close()
+        except BaseException:
+            workers.terminate()
+            if stream is not None:
+                stream.close()
+            raise
         skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
+        summaries = stream.summaries()
         timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
         events = events_frame({name: scenario_file.variant(name) for name in chosen})
-        if BASE in matches:
-            patterns_frame = patterns_table(patterns, matches[BASE], confidence)
+        if patterns and BASE in chosen:
+            patterns_frame = patterns_table(patterns, stream.matches, confidence)
         else:
             patterns_frame = patterns_table([], np.zeros((0, 0), dtype=bool), confidence).iloc[:0]
         record_runs = int(record.sum()) if record is not None else None
@@ -441,6 +492,7 @@ def run_experiment(
             "runs": runs,
             "runs_auto": passes if auto else None,
             "chunk_size": experiment.chunk_size,
+            "executor": executor,
             "variants": chosen,
             "confidence": confidence,
             "bootstrap_resamples": experiment.bootstrap_resamples,
@@ -452,8 +504,12 @@ def run_experiment(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": command,
         }
+        output.write_file("runs.csv", stream.write_runs, runs * len(chosen))
+        if keep_series:
+            rows = runs * len(chosen) * scenario.weeks()
+            output.write_file(SERIES, stream.write_series, rows)
         write_results(
-            ResultsFolder(runs_table, timeseries, hypotheses, events, manifest, patterns_frame),
+            ResultsFolder(None, timeseries, hypotheses, events, manifest, patterns_frame),
             output,
         )
     paired = zip(hypotheses["hypothesis"].astype(str), hypotheses["runs"].astype(int), strict=True)
@@ -481,33 +537,54 @@ def run_experiment(
     )
 
 
-def _simulate_and_summarise(
+def _stream_variants(
     scenario_file: ScenarioFile,
     chosen: list[str],
     runs: int,
     seed: int,
-    jobs: int,
+    executor: Executor,
     progress: ProgressCallback | None,
     patterns: list[WeekPattern],
-) -> tuple[list[EnsembleResult], dict[str, pd.DataFrame], dict[str, np.ndarray]]:
-    """Every chosen variant's ensemble, its per-week summary and the base runs' record matches.
+    columns: list[str],
+    staging: Path,
+    keep_series: bool,
+) -> EnsembleStream:
+    """Every chosen variant simulated over ``executor``, its chunks written as they finish.
 
-    Each ensemble's (metric, week, run) array is dropped once summarised, so
-    only one variant's array is held at a time.
+    The base variant's chunks go first: the other variants' rows carry the
+    record match of the base run of the same replication.
     """
-    summaries: dict[str, pd.DataFrame] = {}
-    matches: dict[str, np.ndarray] = {}
+    chunk_size = scenario_file.scenario.experiment.chunk_size
+    first = sorted(chosen, key=lambda name: name != BASE)
+    tasks = [
+        task
+        for name in first
+        for task in chunk_tasks(name, scenario_file.variant(name), runs, seed, chunk_size)
+    ]
 
-    def summarise(ensemble: EnsembleResult) -> EnsembleResult:
-        summaries[ensemble.variant] = timeseries_frame(ensemble)
-        if patterns and ensemble.variant == BASE:
-            matches[BASE] = match(patterns, ensemble.series, ensemble.metric_names)
-        # A fresh empty array, not a view: a view would keep the whole array alive.
-        ensemble.series = np.empty(ensemble.series.shape[:2] + (0,), ensemble.series.dtype)
-        return ensemble
+    def matcher(series: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        return match(patterns, series, names)
 
-    ensembles = _simulate_variants(scenario_file, chosen, runs, seed, jobs, progress, summarise)
-    return ensembles, summaries, matches
+    stream = EnsembleStream(
+        [(name, scenario_file.variant(name)) for name in chosen],
+        runs,
+        chunk_size,
+        staging,
+        columns,
+        matcher if patterns else None,
+        len(patterns),
+        keep_series,
+    )
+    try:
+        for done, chunk in enumerate(executor.map(simulate_chunk, tasks), start=1):
+            stream.add(chunk)
+            if progress:
+                progress(done, len(tasks))
+    except BaseException:
+        stream.close()
+        raise
+    assert stream.complete()
+    return stream
 
 
 def _next_runs(hypotheses: pd.DataFrame, runs: int, cap: int, chunk: int) -> int | None:

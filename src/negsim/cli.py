@@ -18,6 +18,7 @@ import click
 
 from negsim import __version__
 from negsim.errors import NegsimError, NegsimWarning, ScenarioError
+from negsim.run.executors import EXECUTORS
 
 
 def _show_warning(
@@ -65,6 +66,23 @@ def _check_runs(ctx: click.Context, param: click.Parameter, value: str | None) -
             f"must be a whole number from 1 to 1000000, or auto (got {value!r})"
         ) from None
     return _check(ctx, param, number)
+
+
+# Where chunks run: shared by `run` and `sweep` (docs/scaling.md).
+EXECUTOR_OPTION = click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="processes",
+    show_default=True,
+    help="Where chunks run: this process (serial), --jobs processes of this machine, "
+    "or a Dask cluster (dask; needs `pip install 'negsim[dask]'`). Same bytes on each.",
+)
+SCHEDULER_OPTION = click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    help="With --executor dask: the running Dask scheduler to use [default: start a local "
+    "cluster of --jobs workers].",
+)
 
 
 def _fail(error: NegsimError) -> None:
@@ -207,6 +225,14 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     callback=_check,
     help="Confidence level of the verdicts' intervals [default: the scenario's, 0.95].",
 )
+@EXECUTOR_OPTION
+@SCHEDULER_OPTION
+@click.option(
+    "--keep-series",
+    is_flag=True,
+    help="Also write every run's weekly series (series.parquet; large: about 6 KB per run "
+    "for geneva3). Without it they are summarised in timeseries.csv and not kept.",
+)
 @click.option(
     "--wait",
     is_flag=True,
@@ -227,6 +253,9 @@ def run(
     variants: tuple[str, ...],
     jobs: int | None,
     confidence: float | None,
+    executor: str,
+    scheduler: str | None,
+    keep_series: bool,
     wait: bool,
     plot_after: bool,
     quiet: bool,
@@ -241,7 +270,9 @@ def run(
     effect (treatment minus control over paired replications) with its
     bootstrap confidence interval.
 
-    The same scenario and seed give byte-identical CSV files whatever --jobs.
+    The same scenario and seed give byte-identical CSV files whatever --jobs
+    and --executor. Chunks are written as they finish: memory does not grow
+    with --runs (docs/scaling.md).
     """
     from negsim import api
 
@@ -276,6 +307,9 @@ def run(
             command=["negsim", *sys.argv[1:]],
             wait=wait,
             given_record=given_record,
+            executor=executor,
+            scheduler=scheduler,
+            keep_series=keep_series,
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -496,6 +530,8 @@ def _is_sweep_folder(folder: Path) -> bool:
     help="Seed of the design and of every point's runs [default: the scenario's experiment.seed].",
 )
 @click.option("--jobs", "-j", type=click.IntRange(1), help="Worker processes [default: all cores].")
+@EXECUTOR_OPTION
+@SCHEDULER_OPTION
 @click.option(
     "--out",
     "-o",
@@ -521,6 +557,8 @@ def sweep(
     runs: int | None,
     seed: int | None,
     jobs: int | None,
+    executor: str,
+    scheduler: str | None,
     out: Path | None,
     screening: bool,
     resume: bool,
@@ -594,7 +632,13 @@ def sweep(
 
     try:
         result = run_sweep(
-            plan, jobs=jobs, resume=resume, progress=progress, command=["negsim", *sys.argv[1:]]
+            plan,
+            jobs=jobs,
+            resume=resume,
+            progress=progress,
+            command=["negsim", *sys.argv[1:]],
+            executor=executor,
+            scheduler=scheduler,
         )
     except KeyboardInterrupt:
         if bar is not None:

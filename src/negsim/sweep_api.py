@@ -269,10 +269,14 @@ def run_sweep(
     resume: bool = False,
     progress: ProgressCallback | None = None,
     command: Sequence[str] | None = None,
+    executor: str = "processes",
+    scheduler: str | None = None,
 ) -> Sweep:
     """Run a planned sweep (resuming from its checkpoint with ``resume``) and write its folder.
 
     The folder is checked and locked before the first point is simulated.
+    ``executor`` and ``scheduler`` say where the chunks run, as for
+    `negsim.api.run_experiment`; the files are the same bytes on each.
 
     Raises:
         ResultsError: the folder or its checkpoint cannot be used.
@@ -297,7 +301,9 @@ def run_sweep(
             total = design.points + 1
             if progress and resumed:
                 progress(resumed, total)
-            _simulate(plan, design, todo, jobs, checkpoint, progress, resumed, total)
+            _simulate(
+                plan, design, todo, jobs, checkpoint, progress, resumed, total, executor, scheduler
+            )
             result = _tables(plan, design, {r["sample"]: r for r in checkpoint.records()})
             manifest = _manifest(
                 plan, design, identity, time.perf_counter() - started, resumed, command
@@ -365,6 +371,8 @@ def _simulate(
     progress: ProgressCallback | None,
     done: int,
     total: int,
+    kind: str = "processes",
+    scheduler: str | None = None,
 ) -> None:
     if not todo:
         return
@@ -376,7 +384,7 @@ def _simulate(
         for index in todo
     }
     tasks_per_point = len(plan.variants) * math.ceil(plan.runs / plan.chunk_size)
-    executor = make_executor(jobs)
+    executor = make_executor(jobs, kind, scheduler)
     window = max(1, math.ceil(8 * executor.jobs / tasks_per_point))
     try:
         for index, ensembles in simulate_points(

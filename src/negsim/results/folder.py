@@ -357,13 +357,22 @@ class OutputFolder:
 
     # ------------------------------------------------------------------ write
 
+    @property
+    def staging(self) -> Path:
+        """The staging folder: files written here before the commit, removed with it."""
+        if self._staging is None:
+            raise RuntimeError("the output folder is not open")
+        return self._staging
+
     def staged(self, name: str) -> Path:
         """Where to write the new file ``name`` until the commit."""
         if self._staging is None:
             raise RuntimeError("the output folder is not open")
         return self._staging / name
 
-    def write_file(self, name: str, write: Callable[[Path], None], rows: int | None = None) -> None:
+    def write_file(
+        self, name: str, write: Callable[[Path], object], rows: int | None = None
+    ) -> None:
         """Write the new file ``name`` with ``write(path)``; a file-system failure ends the work.
 
         Raises:

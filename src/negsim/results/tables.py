@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -33,55 +34,90 @@ INTEGER_OUTCOMES = {
 }
 
 
+RUNS_ORDER = ["variant", "replication", "agreement", "agreement_date"] + [
+    m for m in RUN_METRICS if m != "agreement"
+]
+"""The columns of `runs.csv`, in order (`matches_record` follows when the scenario has a record)."""
+
+
+def runs_rows(
+    variant: str, scenario: Scenario, outcomes: dict[str, np.ndarray], first: int = 0
+) -> pd.DataFrame:
+    """The `runs.csv` rows of one variant's replications ``first``, ``first + 1``, ...
+
+    A chunk's rows and a whole ensemble's are the same rows: `runs.csv` is
+    written chunk by chunk, in order, and reads as if written at once.
+    """
+    n = len(next(iter(outcomes.values())))
+    columns: dict[str, object] = {
+        "variant": [variant] * n,
+        "replication": np.arange(first, first + n),
+    }
+    start = scenario.calendar.start
+    for name in RUN_METRICS:
+        values = outcomes[name]
+        if name in INTEGER_OUTCOMES:
+            columns[name] = values.astype(np.int64)
+        elif name == "agreement_week":
+            columns[name] = pd.array(
+                [None if np.isnan(v) else int(v) for v in values], dtype="Int64"
+            )
+            columns["agreement_date"] = [
+                "" if np.isnan(v) else (start + dt.timedelta(weeks=int(v))).isoformat()
+                for v in values
+            ]
+        else:
+            columns[name] = values
+    return pd.DataFrame(columns)[RUNS_ORDER]
+
+
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
     """One row per variant and replication."""
-    frames = []
-    for ensemble in ensembles:
-        n = ensemble.runs
-        columns: dict[str, object] = {
-            "variant": [ensemble.variant] * n,
-            "replication": np.arange(n),
-        }
-        start = ensemble.scenario.calendar.start
-        for name in RUN_METRICS:
-            values = ensemble.outcomes[name]
-            if name in INTEGER_OUTCOMES:
-                columns[name] = values.astype(np.int64)
-            elif name == "agreement_week":
-                columns[name] = pd.array(
-                    [None if np.isnan(v) else int(v) for v in values], dtype="Int64"
-                )
-                columns["agreement_date"] = [
-                    "" if np.isnan(v) else (start + dt.timedelta(weeks=int(v))).isoformat()
-                    for v in values
-                ]
-            else:
-                columns[name] = values
-        frames.append(pd.DataFrame(columns))
-    order = ["variant", "replication", "agreement", "agreement_date"] + [
-        m for m in RUN_METRICS if m != "agreement"
-    ]
-    return pd.concat(frames, ignore_index=True)[order]
+    frames = [runs_rows(e.variant, e.scenario, e.outcomes) for e in ensembles]
+    return pd.concat(frames, ignore_index=True)
 
 
-def timeseries_frame(ensemble: EnsembleResult) -> pd.DataFrame:
-    """Mean and percentiles across replications, per step and metric (long form)."""
-    series = ensemble.series
-    steps, metrics = series.shape[1], ensemble.metric_names
-    mean = series.mean(axis=-1, dtype=np.float64)
-    percentiles = np.percentile(series, [q for _, q in QUANTILES], axis=-1)
+def summary_frame(
+    variant: str,
+    metric_names: list[str],
+    dates: list[dt.date],
+    row: Callable[[int, int], np.ndarray],
+) -> pd.DataFrame:
+    """Mean and percentiles across replications, per step and metric (long form).
+
+    ``row(metric, step)`` gives that metric's values at that step, one per
+    replication: from memory, or read from disk one row at a time, so a
+    million runs need a row's memory (4 MB), not the whole array.
+    """
+    steps = len(dates)
+    quantiles = [q for _, q in QUANTILES]
+    mean = np.empty((len(metric_names), steps))
+    percentiles = np.empty((len(QUANTILES), len(metric_names), steps))
+    for m in range(len(metric_names)):
+        for w in range(steps):
+            values = row(m, w)
+            mean[m, w] = values.mean(dtype=np.float64)
+            percentiles[:, m, w] = np.percentile(values, quantiles)
     frame = pd.DataFrame(
         {
-            "variant": ensemble.variant,
-            "step": np.tile(np.arange(steps), len(metrics)),
-            "date": np.tile([d.isoformat() for d in ensemble.dates], len(metrics)),
-            "metric": np.repeat(metrics, steps),
+            "variant": variant,
+            "step": np.tile(np.arange(steps), len(metric_names)),
+            "date": np.tile([d.isoformat() for d in dates], len(metric_names)),
+            "metric": np.repeat(metric_names, steps),
             "mean": mean.reshape(-1),
         }
     )
     for (name, _), values in zip(QUANTILES, percentiles, strict=True):
         frame[name] = values.reshape(-1)
     return frame
+
+
+def timeseries_frame(ensemble: EnsembleResult) -> pd.DataFrame:
+    """Mean and percentiles across replications, per step and metric (long form)."""
+    series = ensemble.series
+    return summary_frame(
+        ensemble.variant, ensemble.metric_names, ensemble.dates, lambda m, w: series[m, w]
+    )
 
 
 def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
@@ -109,16 +145,25 @@ def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
 # actor and about fifteen more: no more than the actors plus sixteen.
 _FIELD_BYTES = 7
 _TIMESERIES_ROW_BYTES = 95
+_SPILL_BYTES = 4  # float32
 
 
-def estimated_bytes(runs: int, variants: int, steps: int, actors: int) -> int:
+def estimated_bytes(
+    runs: int, variants: int, steps: int, actors: int, keep_series: bool = False
+) -> int:
     """About how many bytes a run's results folder takes, known before the simulation.
 
     runs.csv dominates at scale (one row per run and variant); timeseries.csv
-    grows with the steps and metrics only. Used to refuse a disk without the
-    room before any work, so a rough but not low figure is what is needed.
+    grows with the steps and metrics only. While a variant's chunks arrive,
+    its weekly series are spilled to the staging folder (4 bytes a value);
+    variants are written one after another, so two spills at most coexist.
+    ``keep_series`` adds `series.parquet` (written from a copy: twice). Used
+    to refuse a disk without the room before any work, so a rough but not
+    low figure is what is needed.
     """
     runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + 10
     metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
-    return runs * variants * runs_row + timeseries
+    spill = min(2, variants) * runs * steps * metrics * _SPILL_BYTES
+    series = 2 * variants * runs * steps * (metrics + 3) * _SPILL_BYTES if keep_series else 0
+    return runs * variants * runs_row + timeseries + spill + series

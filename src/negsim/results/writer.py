@@ -22,6 +22,8 @@ FLOAT_FORMAT = "%.6g"
 MANIFEST = "manifest.json"
 TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "patterns.csv")
 """The tables of a results folder, in the order they are written."""
+SERIES = "series.parquet"
+"""Every run's weekly series, written on request (`negsim run --keep-series`)."""
 _BEFORE_MANIFESTS = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
 
 RESULTS = FolderKind(
@@ -37,7 +39,8 @@ RESULTS = FolderKind(
 class ResultsFolder:
     """What a run writes: the five tables and the manifest."""
 
-    runs: pd.DataFrame
+    runs: pd.DataFrame | None
+    """None: `runs.csv` was streamed into the staging folder already (`EnsembleStream`)."""
     timeseries: pd.DataFrame
     hypotheses: pd.DataFrame
     events: pd.DataFrame
@@ -45,7 +48,7 @@ class ResultsFolder:
     patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
     """How often the base runs reproduce the scenario's `observed` record (header only without one)."""
 
-    def tables(self) -> Mapping[str, pd.DataFrame]:
+    def tables(self) -> Mapping[str, pd.DataFrame | None]:
         frames = (self.runs, self.timeseries, self.hypotheses, self.events, self.patterns)
         return dict(zip(TABLES, frames, strict=True))
 
@@ -72,7 +75,7 @@ def open_results_folder(
     return OutputFolder(
         Path(destination),
         RESULTS,
-        names=(*TABLES, MANIFEST),
+        names=(*TABLES, SERIES, MANIFEST),
         protect=protect,
         estimate=estimate,
         wait=wait,
@@ -93,5 +96,6 @@ def write_results(folder: ResultsFolder, destination: Path | OutputFolder) -> Pa
     )
     with output:
         for name, frame in folder.tables().items():
-            output.write_file(name, partial(_write_csv, frame), len(frame))
+            if frame is not None:
+                output.write_file(name, partial(_write_csv, frame), len(frame))
         return output.commit(folder.manifest)

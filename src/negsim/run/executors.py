@@ -1,7 +1,10 @@
 """Executors: where chunks run. One small interface, `map(function, tasks)`, unordered results.
 
 Results carry their chunk index and are reassembled in order by the caller,
-so the executor never changes the numbers, only the time they take.
+so the executor never changes the numbers, only the time they take. Three
+kinds: serial (this process), processes (a pool of this machine's cores, the
+default) and dask (a Dask cluster: a `LocalCluster`, or a running scheduler;
+the optional extra `negsim[dask]`). See docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from negsim.errors import UsageError
+
+EXECUTORS = ("serial", "processes", "dask")
+"""The executor kinds `--executor` accepts."""
+DASK_EXTRA = "pip install 'negsim[dask]'"
+DASK_RETRIES = 3
+"""Times a chunk is run again after its worker died (Dask's `retries`), before the run fails."""
+DASK_CONNECT_TIMEOUT = "10s"
+"""How long to try to reach a scheduler before saying it cannot be reached."""
 
 
 def available_cores() -> int:
@@ -101,7 +114,96 @@ class ProcessExecutor:
         self._pool.join()
 
 
-def make_executor(jobs: int | None) -> SerialExecutor | ProcessExecutor:
-    """A serial executor for one job, a process pool for more (default: every available core)."""
+class DaskExecutor:
+    """Runs tasks on a Dask cluster: the scheduler at ``scheduler``, or a new `LocalCluster`.
+
+    Chunks are submitted as tasks with ``retries``: a worker killed mid-run
+    costs only the chunks it held, which the scheduler runs again elsewhere
+    (Dask's own rescheduling; nothing here keeps track). Results come back as
+    they finish and are ordered by the caller, so the bytes are those of any
+    other executor.
+    """
+
+    def __init__(self, jobs: int | None = None, scheduler: str | None = None):
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise UsageError(
+                f"--executor dask: Dask is not installed; install the extra: {DASK_EXTRA}"
+            ) from None
+        self._cluster = None
+        if scheduler:
+            try:
+                self._client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as error:
+                raise UsageError(
+                    f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); "
+                    "start one with `dask scheduler` and its workers with `dask worker "
+                    "SCHEDULER`, or leave out --scheduler for a local cluster (docs/scaling.md)"
+                ) from None
+        else:
+            self._cluster = LocalCluster(
+                n_workers=jobs or available_cores(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            self._client = Client(self._cluster)
+        self.scheduler = self._client.scheduler.address
+        self.jobs = max(1, sum(self._client.nthreads().values()))
+        self._futures: list[Any] = []
+
+    def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
+        from dask.distributed import as_completed
+
+        tasks = list(tasks)
+        if not tasks:
+            return
+        # pure=False: two equal tasks are still two chunks to simulate.
+        futures = self._client.map(function, tasks, pure=False, retries=DASK_RETRIES)
+        self._futures = futures
+        for future in as_completed(futures):
+            result = future.result()
+            future.release()  # the result is ours now: the cluster may forget it
+            yield result
+        self._futures = []
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def terminate(self) -> None:
+        try:
+            if self._futures:
+                self._client.cancel(self._futures)
+        finally:
+            self.close()
+
+
+Executor = SerialExecutor | ProcessExecutor | DaskExecutor
+
+
+def make_executor(
+    jobs: int | None, kind: str = "processes", scheduler: str | None = None
+) -> Executor:
+    """The executor ``kind`` with ``jobs`` workers (default: every available core).
+
+    ``processes`` with one job is the serial executor. ``dask`` connects to
+    ``scheduler`` (``tcp://HOST:PORT``) or, without it, starts a `LocalCluster`
+    of ``jobs`` single-threaded worker processes.
+
+    Raises:
+        UsageError: an unknown kind; a scheduler with another executor; Dask
+            not installed; a scheduler that cannot be reached.
+    """
+    if kind not in EXECUTORS:
+        raise UsageError(f"executor: must be one of {', '.join(EXECUTORS)} (got {kind!r})")
+    if scheduler and kind != "dask":
+        raise UsageError("--scheduler: only with --executor dask")
+    if kind == "dask":
+        return DaskExecutor(jobs, scheduler)
     jobs = jobs or available_cores()
-    return SerialExecutor() if jobs <= 1 else ProcessExecutor(jobs)
+    if kind == "serial" or jobs <= 1:
+        return SerialExecutor()
+    return ProcessExecutor(jobs)

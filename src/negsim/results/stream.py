@@ -1,0 +1,284 @@
+"""Results written as chunks arrive: memory bounded by the chunk, not by the run count.
+
+A run of a million replications per variant cannot hold every run's weekly
+series (metrics x weeks x runs, about 6 GB a variant for geneva3) nor build
+`runs.csv` as one table. `EnsembleStream` takes the chunks of every variant
+in the order they finish, puts them back in replication order and, chunk by
+chunk:
+
+- appends the chunk's rows to that variant's part of `runs.csv` (joined in
+  the variants' order at the end: the same bytes as a table written at once);
+- writes its weekly series into a spill file on disk, laid out (metric, week,
+  run) so that one metric's values at one week are one contiguous read; the
+  per-week mean and percentiles of `timeseries.csv` are then computed a row
+  at a time (exactly, not from a sketch) and the spill file deleted;
+- keeps the few per-run values the verdicts pair (the hypotheses' metrics),
+  8 bytes per run and metric;
+- for the base variant, which record patterns each run reproduces;
+- optionally (`--keep-series`) appends the series to `series.parquet`.
+
+Every file is written in the staging folder of the results folder, so an
+interrupted run leaves nothing behind (see `negsim.results.folder`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from negsim.results.tables import runs_rows, summary_frame
+from negsim.results.writer import FLOAT_FORMAT
+from negsim.run.ensemble import ChunkResult
+from negsim.scenario.schema import Scenario
+
+BASE = "base"
+MATCHES_COLUMN = "matches_record"
+
+Matcher = Callable[[np.ndarray, Sequence[str]], np.ndarray]
+"""(metric, week, run) series of base runs -> (pattern, run) booleans: which reproduce the record."""
+
+
+class _Variant:
+    """The state of one variant's stream: next chunk expected, files being written."""
+
+    def __init__(self, index: int, name: str, scenario: Scenario, staging: Path):
+        self.index = index
+        self.name = name
+        self.scenario = scenario
+        self.next = 0
+        self.pending: dict[int, ChunkResult] = {}
+        self.rows_path = staging / f".runs-{index}.csv"
+        self.spill_path = staging / f".series-{index}.bin"
+        self.series_path = staging / f".series-{index}.parquet"
+        self.spill: int | None = None
+        self.shape: tuple[int, int] | None = None  # (metrics, weeks)
+        self.dtype: np.dtype[Any] | None = None
+        self.metric_names: list[str] = []
+        self.summary: pd.DataFrame | None = None
+        self.series_writer: Any = None
+
+
+class EnsembleStream:
+    """Collects the chunks of several variants' ensembles into results files, in bounded memory.
+
+    ``columns`` are the `runs.csv` columns kept in memory for the verdicts.
+    ``matcher`` (with a base variant among ``variants``) marks the runs that
+    reproduce the record; the base runs are then written first and other
+    variants' chunks wait for the base chunk of the same replications, so
+    submit the base variant's chunks first.
+    """
+
+    def __init__(
+        self,
+        variants: Sequence[tuple[str, Scenario]],
+        runs: int,
+        chunk_size: int,
+        staging: Path,
+        columns: Sequence[str] = (),
+        matcher: Matcher | None = None,
+        patterns: int = 0,
+        keep_series: bool = False,
+    ):
+        self.runs = runs
+        self.chunk_size = chunk_size
+        self.staging = Path(staging)
+        self.columns = list(dict.fromkeys(columns))
+        self.keep_series = keep_series
+        self.chunks = -(-runs // chunk_size)
+        self._variants = {
+            name: _Variant(index, name, scenario, self.staging)
+            for index, (name, scenario) in enumerate(variants)
+        }
+        self._matcher = matcher if BASE in self._variants else None
+        self.matches = np.zeros((patterns if self._matcher else 0, runs), dtype=bool)
+        self._kept = {
+            (name, column): np.empty(runs) for name in self._variants for column in self.columns
+        }
+        self._header = ""
+
+    # ---------------------------------------------------------------- input
+
+    def add(self, chunk: ChunkResult) -> None:
+        """Take one finished chunk (any order); write every chunk that is now next in line."""
+        self._variants[chunk.variant].pending[chunk.chunk] = chunk
+        progressed = True
+        while progressed:
+            progressed = False
+            for state in self._variants.values():
+                while state.next in state.pending and self._ready(state):
+                    self._write(state, state.pending.pop(state.next))
+                    state.next += 1
+                    progressed = True
+                    if state.next == self.chunks:
+                        self._finish_variant(state)
+
+    def _ready(self, state: _Variant) -> bool:
+        # A chunk's rows carry the base runs' record match: the base chunk comes first.
+        if self._matcher is None or state.name == BASE:
+            return True
+        return self._variants[BASE].next > state.next
+
+    def _write(self, state: _Variant, chunk: ChunkResult) -> None:
+        first = chunk.chunk * self.chunk_size
+        n = min(self.chunk_size, self.runs - first)
+        outcomes = {name: values[:n] for name, values in chunk.outcomes.items()}
+        series = np.ascontiguousarray(chunk.series[..., :n])
+        span = slice(first, first + n)
+        if state.name == BASE and self._matcher is not None:
+            self.matches[:, span] = self._matcher(series, chunk.metric_names)
+        rows = runs_rows(state.name, state.scenario, outcomes, first)
+        if self._matcher is not None:
+            rows[MATCHES_COLUMN] = self.matches[:, span].all(axis=0).astype(float)
+        if not self._header:
+            self._header = rows.iloc[:0].to_csv(index=False, lineterminator="\n")
+        with open(state.rows_path, "a", encoding="utf-8", newline="") as file:
+            rows.to_csv(
+                file, index=False, header=False, float_format=FLOAT_FORMAT, lineterminator="\n"
+            )
+        for column in self.columns:
+            self._kept[state.name, column][span] = rows[column].to_numpy(
+                dtype=float, na_value=np.nan
+            )
+        self._spill(state, chunk.metric_names, series, first)
+        if self.keep_series:
+            self._append_series(state, chunk.metric_names, series, first)
+
+    # ---------------------------------------------------------------- series
+
+    def _spill(self, state: _Variant, names: list[str], series: np.ndarray, first: int) -> None:
+        if state.spill is None:
+            state.spill = os.open(state.spill_path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            state.shape = series.shape[:2]
+            state.dtype = series.dtype
+            state.metric_names = list(names)
+        size = series.dtype.itemsize
+        metrics, weeks = series.shape[:2]
+        for m in range(metrics):
+            for w in range(weeks):
+                offset = ((m * weeks + w) * self.runs + first) * size
+                os.pwrite(state.spill, series[m, w].tobytes(), offset)
+
+    def _finish_variant(self, state: _Variant) -> None:
+        assert state.spill is not None and state.shape is not None and state.dtype is not None
+        metrics, weeks = state.shape
+        dtype, size, fd = state.dtype, state.dtype.itemsize, state.spill
+
+        def row(m: int, w: int) -> np.ndarray:
+            data = os.pread(fd, self.runs * size, (m * weeks + w) * self.runs * size)
+            return np.frombuffer(data, dtype=dtype)
+
+        start = state.scenario.calendar.start
+        dates = [start + dt.timedelta(weeks=week) for week in range(weeks)]
+        state.summary = summary_frame(state.name, state.metric_names, dates, row)
+        os.close(fd)
+        state.spill = None
+        state.spill_path.unlink(missing_ok=True)
+        if state.series_writer is not None:
+            state.series_writer.close()
+            state.series_writer = None
+
+    def _append_series(
+        self, state: _Variant, names: list[str], series: np.ndarray, first: int
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        metrics, weeks, n = series.shape
+        start = state.scenario.calendar.start
+        columns: dict[str, Any] = {
+            "variant": pa.array([state.name] * (n * weeks)).dictionary_encode(),
+            "replication": np.repeat(np.arange(first, first + n, dtype=np.int64), weeks),
+            "step": np.tile(np.arange(weeks, dtype=np.int32), n),
+            "date": np.tile(
+                np.array([start + dt.timedelta(weeks=w) for w in range(weeks)], "datetime64[D]"),
+                n,
+            ),
+        }
+        for m, name in enumerate(names):
+            columns[name] = series[m].T.reshape(-1)  # (run, week), run-major
+        table = pa.table(columns)
+        if state.series_writer is None:
+            state.series_writer = pq.ParquetWriter(state.series_path, table.schema)
+        state.series_writer.write_table(table)
+
+    # ---------------------------------------------------------------- output
+
+    def complete(self) -> bool:
+        return all(state.next == self.chunks for state in self._variants.values())
+
+    def summaries(self) -> dict[str, pd.DataFrame]:
+        """Each variant's `timeseries.csv` rows."""
+        return {
+            name: state.summary
+            for name, state in self._variants.items()
+            if state.summary is not None
+        }
+
+    def verdict_table(self) -> pd.DataFrame:
+        """The `runs.csv` columns the verdicts need, every variant and replication."""
+        frames = []
+        for name in self._variants:
+            columns: dict[str, Any] = {
+                "variant": [name] * self.runs,
+                "replication": np.arange(self.runs),
+            }
+            for column in self.columns:
+                columns[column] = self._kept[name, column]
+            frames.append(pd.DataFrame(columns))
+        return pd.concat(frames, ignore_index=True)
+
+    def write_runs(self, path: Path) -> int:
+        """Join the variants' parts of `runs.csv` into ``path`` (streamed); its number of rows."""
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(self._header)
+            for state in self._variants.values():
+                with open(state.rows_path, encoding="utf-8", newline="") as part:
+                    shutil.copyfileobj(part, out, 1 << 20)
+                state.rows_path.unlink()
+        return self.runs * len(self._variants)
+
+    def write_series(self, path: Path) -> int:
+        """Join the variants' series into one Parquet file, a row group at a time; its rows."""
+        import pyarrow.parquet as pq
+
+        writer = None
+        rows = 0
+        try:
+            for state in self._variants.values():
+                source = pq.ParquetFile(state.series_path)
+                for group in range(source.num_row_groups):
+                    table = source.read_row_group(group)
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, table.schema)
+                    writer.write_table(table)
+                    rows += table.num_rows
+                source.close()
+                state.series_path.unlink()
+        finally:
+            if writer is not None:
+                writer.close()
+        return rows
+
+    def discard(self) -> None:
+        """Close and delete every file of this stream (a pass of `--runs auto` that is redone)."""
+        self.close()
+        for state in self._variants.values():
+            for path in (state.rows_path, state.spill_path, state.series_path):
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Release open files (the staging folder's removal deletes what is left)."""
+        for state in self._variants.values():
+            if state.spill is not None:
+                os.close(state.spill)
+                state.spill = None
+            if state.series_writer is not None:
+                state.series_writer.close()
+                state.series_writer = None
