@@ -1,0 +1,171 @@
+"""Executors: serial, processes and Dask give the same bytes; Dask's faults cost nothing.
+
+The Dask tests use a real `LocalCluster` of worker processes, and one kills
+a worker process with SIGKILL in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from negsim import api
+from negsim.cli import main
+from negsim.errors import UsageError
+from negsim.run import executors
+from negsim.run.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+
+ROOT = Path(__file__).resolve().parents[2]
+GENEVA3 = ROOT / "scenarios" / "geneva3.yaml"
+TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "patterns.csv")
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+@pytest.fixture
+def small_chunks(tmp_path: Path) -> Path:
+    """geneva3 with chunks of 25 runs: many chunks for a few hundred runs."""
+    text = GENEVA3.read_text(encoding="utf-8").replace("chunk_size: 500", "chunk_size: 25")
+    assert "chunk_size: 25" in text
+    path = tmp_path / "scenario" / "geneva3.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(scenario: Path, out: Path, **options) -> api.Experiment:
+    return api.run_experiment(
+        scenario,
+        runs=options.pop("runs", 150),
+        out=out,
+        variants=("base", "alloush_alive"),
+        command=["test"],
+        **options,
+    )
+
+
+def same_files(first: Path, second: Path) -> None:
+    for name in TABLES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+# ------------------------------------------------------------------ choice
+
+
+def test_the_kinds_behind_one_interface():
+    assert isinstance(make_executor(4, "serial"), SerialExecutor)
+    assert isinstance(make_executor(1, "processes"), SerialExecutor)
+    pool = make_executor(2, "processes")
+    try:
+        assert isinstance(pool, ProcessExecutor)
+        assert sorted(pool.map(square, range(5))) == [0, 1, 4, 9, 16]
+    finally:
+        pool.close()
+
+
+def test_an_unknown_kind_or_a_scheduler_without_dask_is_a_usage_error():
+    with pytest.raises(UsageError, match="executor: must be one of serial, processes, dask"):
+        make_executor(1, "threads")
+    with pytest.raises(UsageError, match="--scheduler: only with --executor dask"):
+        make_executor(1, "processes", "tcp://127.0.0.1:8786")
+
+
+def test_dask_without_the_extra_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import fails as if absent
+    with pytest.raises(UsageError, match=r"pip install 'negsim\[dask\]'"):
+        make_executor(2, "dask")
+
+
+def test_the_cli_refuses_an_unknown_executor(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(GENEVA3), "--executor", "gpu", "-o", "x"])
+    assert result.exit_code == 2
+    assert "'gpu' is not one of 'serial', 'processes', 'dask'" in result.output
+
+
+# -------------------------------------------------------------------- dask
+
+
+def test_an_unreachable_scheduler_is_one_line_before_any_work(tmp_path, monkeypatch):
+    pytest.importorskip("dask.distributed")
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "2s")
+    out = tmp_path / "results"
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(GENEVA3),
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "--scheduler tcp://127.0.0.1:9: cannot reach the Dask scheduler"
+    ), result.output
+    assert "dask scheduler" in lines[0] and "Traceback" not in result.output
+    assert time.monotonic() - started < 60
+    assert not out.exists()  # the folder it created is undone
+
+
+def test_dask_gives_the_bytes_of_local_processes(small_chunks, tmp_path):
+    pytest.importorskip("dask.distributed")
+    local = run(small_chunks, tmp_path / "processes", jobs=2)
+    dask = run(small_chunks, tmp_path / "dask", jobs=2, executor="dask")
+    same_files(local.destination, dask.destination)
+
+
+def test_a_killed_worker_costs_only_its_chunks(small_chunks, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    serial = run(small_chunks, tmp_path / "serial", runs=400, executor="serial")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        before = client.run(os.getpid)
+        victim = next(iter(before.values()))
+        killed: list[int] = []
+
+        def kill_one(done: int, total: int) -> None:
+            # A third of the way in: every worker holds chunks, running or queued.
+            if not killed and done >= total // 3:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(done)
+
+        dask = run(
+            small_chunks,
+            tmp_path / "dask",
+            runs=400,
+            executor="dask",
+            scheduler=cluster.scheduler_address,
+            progress=kill_one,
+        )
+        client.wait_for_workers(2, timeout=60)
+        after = set(client.run(os.getpid).values())
+    assert killed and victim not in after  # the nanny started a new worker
+    same_files(serial.destination, dask.destination)
+
+
+def test_the_dask_executor_reports_its_workers():
+    pytest.importorskip("dask.distributed")
+    executor = DaskExecutor(jobs=2)
+    try:
+        assert executor.jobs == 2 and executor.scheduler.startswith("tcp://")
+        assert sorted(executor.map(square, range(6))) == [0, 1, 4, 9, 16, 25]
+    finally:
+        executor.close()
