@@ -364,3 +364,69 @@ def test_given_record_needs_the_base_variant(runner, tmp_path):
         result.output
     )
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------- scale
+
+
+def test_runs_format_parquet_holds_the_rows_of_runs_csv(runner, tmp_path):
+    tables = {}
+    for runs_format in ("csv", "parquet"):
+        out = tmp_path / runs_format
+        result = runner.invoke(
+            main,
+            ["run", GENEVA3, "--runs", "60", "--runs-format", runs_format, "-o", str(out), "-q"],
+        )
+        assert result.exit_code == 0, result.output
+        tables[runs_format] = out
+    assert not (tables["parquet"] / "runs.csv").exists()
+    from_csv = pd.read_csv(tables["csv"] / "runs.csv", keep_default_na=False)
+    from_parquet = pd.read_parquet(tables["parquet"] / "runs.parquet")
+    assert list(from_parquet.columns) == list(from_csv.columns)
+    assert len(from_parquet) == len(from_csv) == 60 * 4
+    for column in ("agreement", "walkouts", "opposition_cohesion_at_talks"):
+        assert from_parquet[column].to_numpy() == pytest.approx(
+            from_csv[column].to_numpy(dtype=float), rel=1e-5
+        ), column
+    for name in ("timeseries.csv", "hypotheses.csv", "patterns.csv"):
+        assert (tables["csv"] / name).read_bytes() == (tables["parquet"] / name).read_bytes()
+    manifest = json.loads((tables["parquet"] / "manifest.json").read_text())
+    assert manifest["files"]["runs.parquet"]["rows"] == 240
+    # Back to CSV: the Parquet table is negsim's own stale file, removed.
+    out = tables["parquet"]
+    result = runner.invoke(main, ["run", GENEVA3, "--runs", "60", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (out / "runs.csv").is_file() and not (out / "runs.parquet").exists()
+
+
+def test_plot_reads_a_parquet_runs_table(runner, tmp_path):
+    out = tmp_path / "pq"
+    result = runner.invoke(
+        main, ["run", GENEVA3, "--runs", "60", "--runs-format", "parquet", "-o", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["plot", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (out / "figures" / "outcomes.png").is_file()
+    assert (out / "figures" / "differences.png").is_file()
+
+
+def test_keep_series_writes_every_run_and_week(runner, tmp_path):
+    from negsim import api
+
+    out = tmp_path / "series"
+    result = runner.invoke(
+        main,
+        ["run", GENEVA3, "--runs", "40", "-v", "base", "--keep-series", "-o", str(out), "-q"],
+    )
+    assert result.exit_code == 0, result.output
+    series = pd.read_parquet(out / "series.parquet")
+    sim = api.simulate(GENEVA3, runs=40)
+    weeks = len(sim.ensemble.dates)
+    assert len(series) == 40 * weeks
+    steps = sim.steps("opposition_cohesion")
+    merged = series.merge(steps, left_on=["replication", "step"], right_on=["replication", "step"])
+    assert len(merged) == 40 * weeks
+    assert (merged["opposition_cohesion"].astype(float) == merged["value"]).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["files"]["series.parquet"]["rows"] == 40 * weeks

@@ -228,6 +228,14 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @EXECUTOR_OPTION
 @SCHEDULER_OPTION
 @click.option(
+    "--runs-format",
+    type=click.Choice(("csv", "parquet")),
+    default="csv",
+    show_default=True,
+    help="The per-run table as runs.csv or runs.parquet (typed columns, full precision, "
+    "compressed; for a million runs or more). negsim plot and report read either.",
+)
+@click.option(
     "--keep-series",
     is_flag=True,
     help="Also write every run's weekly series (series.parquet; large: about 6 KB per run "
@@ -256,6 +264,7 @@ def run(
     executor: str,
     scheduler: str | None,
     keep_series: bool,
+    runs_format: str,
     wait: bool,
     plot_after: bool,
     quiet: bool,
@@ -310,6 +319,7 @@ def run(
             executor=executor,
             scheduler=scheduler,
             keep_series=keep_series,
+            runs_format=runs_format,
         )
     except KeyboardInterrupt:
         if bar is not None:

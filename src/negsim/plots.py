@@ -111,6 +111,8 @@ FAN_METRICS: dict[str, tuple[str, str]] = {
 _SCENARIO_DEPENDENT = {"control.government"}
 
 RESULT_FILES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
+RUNS_PARQUET = "runs.parquet"
+"""The per-run table of a run with `--runs-format parquet`, read in place of runs.csv."""
 
 # Okabe & Ito (2008) colour-blind-safe palette, black moved to the end.
 OKABE_ITO = (
@@ -238,6 +240,8 @@ class _Folder:
         return got
 
     def _read(self, name: str) -> pd.DataFrame | str:
+        if name == "runs.csv" and self._parquet_runs():
+            return self._read_parquet(RUNS_PARQUET)
         file = self.root / name
         source: Path | io.BytesIO = file
         if self.results is not None and name in self.results.files:
@@ -258,6 +262,25 @@ class _Folder:
             return f"cannot be read ({exc.strerror or exc})"
         df.columns = [str(c).strip() for c in df.columns]
         return df
+
+    def _parquet_runs(self) -> bool:
+        """The run wrote its per-run table as Parquet (`negsim run --runs-format parquet`)."""
+        if self.results is not None:
+            return RUNS_PARQUET in self.results.files and "runs.csv" not in self.results.files
+        return (self.root / RUNS_PARQUET).is_file() and not (self.root / "runs.csv").is_file()
+
+    def _read_parquet(self, name: str) -> pd.DataFrame | str:
+        """A Parquet table with its cells as strings, as `_read` gives a CSV's."""
+        source: Path | io.BytesIO = self.root / name
+        if self.results is not None and name in self.results.files:
+            source = io.BytesIO(self.results.read_bytes(name))
+        try:
+            df = pd.read_parquet(source)
+        except OSError as exc:
+            return f"cannot be read as Parquet ({str(exc).splitlines()[0] if str(exc) else exc})"
+        except ValueError as exc:
+            return f"cannot be read as Parquet ({exc})"
+        return df.astype(str).where(df.notna() & (df.astype(str) != ""))
 
 
 def _numeric(df: pd.DataFrame, col: str, where: str, problems: list[str]) -> pd.Series:

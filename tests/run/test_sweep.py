@@ -284,3 +284,14 @@ def test_resume_after_sigkill_writes_the_same_files(tiny, tmp_path) -> None:
         assert (killed / name).read_bytes() == (whole / name).read_bytes(), name
     finished = sweep_cli(*args, "-o", str(whole), "--resume")
     assert finished.exit_code == 0 and "Already complete" in finished.output
+
+
+def test_a_sweep_on_dask_gives_the_bytes_of_local_processes(tiny, tmp_path) -> None:
+    pytest.importorskip("dask.distributed")
+    outs = {}
+    for name, options in (("local", ["-j", "2"]), ("dask", ["-j", "2", "--executor", "dask"])):
+        outs[name] = tmp_path / name
+        result = sweep_cli(str(tiny), "-N", "2", "-n", "30", *options, "-o", str(outs[name]), "-q")
+        assert result.exit_code == 0, result.output
+    for table in TABLES:
+        assert (outs["local"] / table).read_bytes() == (outs["dask"] / table).read_bytes(), table

@@ -22,6 +22,9 @@ FLOAT_FORMAT = "%.6g"
 MANIFEST = "manifest.json"
 TABLES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "patterns.csv")
 """The tables of a results folder, in the order they are written."""
+RUNS_PARQUET = "runs.parquet"
+"""`runs.csv` as Parquet (`negsim run --runs-format parquet`): the same rows and columns."""
+RUNS_FORMATS = ("csv", "parquet")
 SERIES = "series.parquet"
 """Every run's weekly series, written on request (`negsim run --keep-series`)."""
 _BEFORE_MANIFESTS = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
@@ -75,7 +78,7 @@ def open_results_folder(
     return OutputFolder(
         Path(destination),
         RESULTS,
-        names=(*TABLES, SERIES, MANIFEST),
+        names=(*TABLES, RUNS_PARQUET, SERIES, MANIFEST),
         protect=protect,
         estimate=estimate,
         wait=wait,
