@@ -144,3 +144,124 @@ def spoiler_losses(
     everyone = effort.sum(axis=-1, keepdims=True)
     facing = everyone - effort[..., spoilers]
     return effectiveness[:, None] * (allocation[..., spoilers] * facing).sum(axis=1)
+
+
+def fight_week(
+    forces: np.ndarray,
+    support: np.ndarray,
+    escalation: np.ndarray,
+    control: np.ndarray,
+    written_map: np.ndarray,
+    baseline_shares: np.ndarray | None,
+    adjacency: np.ndarray,
+    value: np.ndarray,
+    offensive: np.ndarray,
+    truce: np.ndarray,
+    noise: np.ndarray,
+    reach: np.ndarray,
+    sigma: np.ndarray,
+    decisiveness: np.ndarray,
+    rate: np.ndarray,
+    effectiveness: np.ndarray,
+    government: int,
+    factions: np.ndarray,
+    spoilers: np.ndarray,
+    recruitment: np.ndarray,
+    base_forces: np.ndarray,
+    recruit: bool,
+) -> tuple[
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+]:
+    """One week of fighting for R replications: the reference of the model's stage 3.
+
+    Strength S_c = (F_c + support_c) * escalation_c. Each combatant spreads
+    its effort over regions in proportion to its presence, control plus
+    ``reach`` times its control of the adjacent regions (presence_g = c_g +
+    reach * sum_k A_gk c_k), times the region's strategic value and any
+    offensive: a_gc = w_gc / sum_g w_gc. Effort x_gc = S_c a_gc eps_gc t_c,
+    with log-normal noise eps = exp(sigma z - sigma^2 / 2) (mean 1, z the
+    standard normals ``noise``, shape (R, regions, combatants)) and t the
+    one-sided truce factor. Contest shares by `tullock_shares` in each
+    region; the fronts move by `front_update` (or, before the resting map is
+    known, ``baseline_shares`` None, by the plain partial adjustment
+    c' = (1 - rate) c + rate * shares) where anyone fights. The two sides at
+    the table lose forces by `lanchester_square` (blue the government's
+    strength, red the factions' together, each side's fire reduced by its
+    truce), the losses falling on own forces (split among factions by their
+    forces); spoilers by `spoiler_losses`. Forces are floored at 0; with
+    ``recruit``, each combatant recruits towards ``base_forces`` at rate
+    ``recruitment``: F += r * max(base - F, 0).
+
+    Pure: the arguments are not modified. Its compiled counterpart is
+    `negsim.model.kernels.fight_week`, held to it by the docking tests.
+
+    Returns:
+        strength (R, n), control after the week (R, G, n), contest shares
+        (R, G, n), forces after the week (R, n), the week's losses (R, n),
+        blue and red strength (R,), blue's and red's losses (R,).
+
+    References:
+        Tullock (1980), Hirshleifer (1989) and Lanchester (1916), as in
+        `tullock_shares` and `lanchester_square`.
+    """
+    strength = (forces + support) * escalation
+    presence = control + reach[:, None, None] * np.matmul(adjacency, control)
+    weight = presence * value[None, :, None] * offensive
+    total = weight.sum(axis=1, keepdims=True)
+    allocation = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
+    shock = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
+    # A side under a one-sided truce contests less ground (truce, 1 elsewhere).
+    effort = strength[:, None, :] * allocation * shock * truce[:, None, :]
+    shares = tullock_shares(effort, decisiveness[:, None], axis=-1)
+    rate = rate[:, None, None]
+    contested = shares.sum(axis=-1, keepdims=True) > 0
+    if baseline_shares is None:
+        moved = (1.0 - rate) * control + rate * shares
+    else:
+        moved = front_update(control, written_map, shares, baseline_shares, rate)
+    control = np.where(contested, moved, control)
+
+    # Attrition between the two sides at the table (Lanchester square law).
+    blue = strength[:, government]
+    red = strength[:, factions].sum(axis=-1)
+    # A side under a one-sided truce fires less (its share of its side's strength).
+    red_strength = strength[:, factions]
+    red_total = red_strength.sum(axis=-1)
+    red_calm = np.divide(
+        (red_strength * truce[:, factions]).sum(axis=-1),
+        red_total,
+        out=np.ones_like(red_total),
+        where=red_total > 0,
+    )
+    blue_after, red_after = lanchester_square(
+        blue, red, effectiveness * truce[:, government], effectiveness * red_calm
+    )
+    # Losses fall on the side's own forces: patrons resupply their support
+    # every week.
+    before = forces
+    forces = forces.copy()
+    blue_lost = np.minimum(blue - blue_after, before[:, government])
+    own = before[:, factions]
+    own_total = own.sum(axis=-1)
+    red_lost = np.minimum(red - red_after, own_total)
+    split = np.divide(own, own_total[:, None], out=np.zeros_like(own), where=own_total[:, None] > 0)
+    forces[:, government] -= blue_lost
+    # Floored: when the losses take all of the factions' own forces,
+    # own - own_total * (own / own_total) can round to -1e-17.
+    forces[:, factions] = np.maximum(forces[:, factions] - red_lost[:, None] * split, 0.0)
+    # Spoilers fight everyone in the regions where they commit effort.
+    if spoilers.size:
+        lost = spoiler_losses(effort, allocation, spoilers, effectiveness)
+        forces[:, spoilers] = np.maximum(forces[:, spoilers] - lost, 0.0)
+    losses = before - forces
+    if recruit:
+        forces += recruitment * np.maximum(base_forces - forces, 0.0)
+    return strength, control, shares, forces, losses, blue, red, blue_lost, red_lost

@@ -87,6 +87,13 @@ _EVENT_VALUE_FIELDS = (
 )
 
 
+def _kernel_terms() -> int:
+    """The most regions or combatants the compiled kernels sum exactly (imported late: numba)."""
+    from negsim.model import kernels
+
+    return kernels.MAX_TERMS
+
+
 @dataclass
 class _Event:
     """An event's schedule per replication: start week (inf if not yet) and duration."""
@@ -108,6 +115,10 @@ class _Event:
 class ConflictModel(mesa.Model):
     """A scenario's world for ``replications`` replications.
 
+    The fighting stage runs as a compiled kernel (`negsim.model.kernels`)
+    unless ``compiled_step`` is False, which runs its numpy reference; both
+    give the same numbers.
+
     Args:
         scenario: a validated scenario (one variant).
         replications: R, the number of replications advanced together.
@@ -115,6 +126,8 @@ class ConflictModel(mesa.Model):
         chunk: index of this chunk of replications; chunk c with seed s always
             gives the same draws, whatever other chunks exist.
     """
+
+    compiled_step: bool = True
 
     def __init__(
         self, scenario: schema.Scenario, replications: int = 1, seed: int = 0, chunk: int = 0
@@ -299,6 +312,7 @@ class ConflictModel(mesa.Model):
         ]
         self._noise = np.empty((len(self.region_keys), len(self.combatants), size))
         self._value_column = self.value[None, :, None]
+        self._fight_scratch: tuple[np.ndarray, ...] | None = None
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
@@ -614,77 +628,82 @@ class ConflictModel(mesa.Model):
     # ---------------------------------------------------------------- stage 3
 
     def _fight(self) -> np.ndarray:
-        """Stage 3: fronts move by the contest, forces are lost by attrition; return the shares."""
-        p = self.parameters
-        self.strength = (self.forces + self.support) * self.escalation
-        reach = p["adjacency_reach"][:, None, None]
-        presence = self.control + reach * np.matmul(self.adjacency, self.control)
-        weight = presence * self._value_column * self.offensive
-        total = weight.sum(axis=1, keepdims=True)
-        allocation = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
-        sigma = p["fighting_noise"]
-        noise = np.ascontiguousarray(self._draw_fighting_noise().transpose(2, 0, 1))
-        noise = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
-        # A side under a one-sided truce contests less ground (model.truce, 1 elsewhere).
-        effort = self.strength[:, None, :] * allocation * noise * self.truce[:, None, :]
-        shares = fighting.tullock_shares(effort, p["contest_decisiveness"][:, None], axis=-1)
-        rate = (p["front_rate"] * self.fighting_rate * self.front_rate_scale)[:, None, None]
-        contested = shares.sum(axis=-1, keepdims=True) > 0
-        if self.baseline_shares is None:
-            moved = (1.0 - rate) * self.control + rate * shares
-        else:
-            moved = fighting.front_update(
-                self.control, self.map, shares, self.baseline_shares, rate
-            )
-        self.control = np.where(contested, moved, self.control)
+        """Stage 3: fronts move by the contest, forces are lost by attrition; return the shares.
 
-        # Attrition between the two sides at the table (Lanchester square law).
+        The week itself is `fighting.fight_week` (the reference, numpy) or
+        its compiled twin `kernels.fight_week` (the default, same numbers;
+        `compiled_step`); what it leaves, hurt and the battlefield signal,
+        is updated here.
+        """
+        p = self.parameters
         government = self.government.index
         factions = self.faction_columns
-        blue, red = self.side_strengths()
         effectiveness = p["attrition_rate"] * self.fighting_rate
-        # A side under a one-sided truce fires less (its share of its side's strength).
-        red_strength = self.strength[:, factions]
-        red_total = red_strength.sum(axis=-1)
-        red_calm = np.divide(
-            (red_strength * self.truce[:, factions]).sum(axis=-1),
-            red_total,
-            out=np.ones_like(red_total),
-            where=red_total > 0,
-        )
-        blue_after, red_after = fighting.lanchester_square(
-            blue, red, effectiveness * self.truce[:, government], effectiveness * red_calm
-        )
-        # Losses fall on the side's own forces: patrons resupply their support
-        # every week. Hurt is the weekly loss against the side's own initial
-        # forces, so it rises with the enemy's strength (dB/dt = -beta R), not
-        # with one's own (an ally's air power does not make losses smaller).
-        before = self.forces.copy()
-        blue_lost = np.minimum(blue - blue_after, before[:, government])
-        own = before[:, factions]
-        own_total = own.sum(axis=-1)
-        red_lost = np.minimum(red - red_after, own_total)
-        split = np.divide(
-            own, own_total[:, None], out=np.zeros_like(own), where=own_total[:, None] > 0
-        )
-        self.forces[:, government] -= blue_lost
-        # Floored: when the losses take all of the factions' own forces,
-        # own - own_total * (own / own_total) can round to -1e-17.
-        self.forces[:, factions] = np.maximum(
-            self.forces[:, factions] - red_lost[:, None] * split, 0.0
-        )
-        # Spoilers fight everyone in the regions where they commit effort.
-        if self.spoiler_columns.size:
-            spoilers = self.spoiler_columns
-            lost = fighting.spoiler_losses(
-                effort, allocation, spoilers, p["attrition_rate"] * self.fighting_rate
+        rate = p["front_rate"] * self.fighting_rate * self.front_rate_scale
+        noise = self._draw_fighting_noise()
+        if self.compiled_step and max(noise.shape[:2]) <= _kernel_terms():
+            from negsim.model import kernels
+
+            week = self._fight_buffers()
+            kernels.fight_week(
+                self.forces,
+                self.support,
+                self.escalation,
+                self.control,
+                self.map,
+                self.control if self.baseline_shares is None else self.baseline_shares,
+                self.baseline_shares is not None,
+                self.adjacency,
+                self.value,
+                self.offensive,
+                self.truce,
+                noise,
+                p["adjacency_reach"],
+                p["fighting_noise"],
+                p["contest_decisiveness"],
+                rate,
+                effectiveness,
+                government,
+                factions,
+                self.spoiler_columns,
+                self.recruitment,
+                self.base_forces,
+                not self._holding_forces,
+                *week,
             )
-            self.forces[:, spoilers] = np.maximum(self.forces[:, spoilers] - lost, 0.0)
-        if self._holding_forces:
-            self._held_losses = before - self.forces
         else:
-            self.losses += before - self.forces
-            self.forces += self.recruitment * np.maximum(self.base_forces - self.forces, 0.0)
+            week = fighting.fight_week(
+                self.forces,
+                self.support,
+                self.escalation,
+                self.control,
+                self.map,
+                self.baseline_shares,
+                self.adjacency,
+                self.value,
+                self.offensive,
+                self.truce,
+                # (R, regions, combatants), C order: the layout numpy's sums were written for.
+                np.ascontiguousarray(noise.transpose(2, 0, 1)),
+                p["adjacency_reach"],
+                p["fighting_noise"],
+                p["contest_decisiveness"],
+                rate,
+                effectiveness,
+                government,
+                factions,
+                self.spoiler_columns,
+                self.recruitment,
+                self.base_forces,
+                not self._holding_forces,
+            )
+        self.strength, self.control, shares, self.forces, lost, blue, red, blue_lost, red_lost = (
+            week
+        )
+        if self._holding_forces:
+            self._held_losses = lost.copy()  # (lost may be a buffer the next week overwrites)
+        else:
+            self.losses += lost
         # Hurt is measured against the forces the scenario gives each side.
         blue_base = self.reference_forces[:, government]
         red_base = self.reference_forces[:, factions].sum(axis=-1)
@@ -706,6 +725,36 @@ class ConflictModel(mesa.Model):
         )
         self.opposition_territory = territory
         return shares
+
+    def _fight_buffers(self) -> tuple[np.ndarray, ...]:
+        """Where the compiled fighting stage writes its results, in `fighting.fight_week`'s order.
+
+        The model's own strength, control and forces are updated in place;
+        the rest are kept from week to week (the shares returned by `_fight`
+        are this buffer: read them before the next week).
+        """
+        if self._fight_scratch is None:
+            size, regions, n = self.control.shape
+            self._fight_scratch = (
+                np.empty((size, regions, n)),
+                np.empty((size, n)),
+                np.empty(size),
+                np.empty(size),
+                np.empty(size),
+                np.empty(size),
+            )
+        shares, lost, blue, red, blue_lost, red_lost = self._fight_scratch
+        return (
+            self.strength,
+            self.control,
+            shares,
+            self.forces,
+            lost,
+            blue,
+            red,
+            blue_lost,
+            red_lost,
+        )
 
     def _draw_fighting_noise(self) -> np.ndarray:
         """This week's standard normals of the fighting noise, shape (regions, combatants, R)."""

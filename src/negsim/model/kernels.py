@@ -1,0 +1,302 @@
+"""Compiled kernels of the weekly step (numba), one per stage where it pays.
+
+Each kernel computes exactly what a documented numpy reference function
+computes, replication by replication with a few numbers of scratch, instead
+of as ~30 temporaries of R x regions x combatants: the formulas, their
+sources and their meaning are in the reference's docstring, and the docking
+tests (tests/model/test_kernels.py) hold the kernel to it.
+
+Same numbers, not merely close ones: no fastmath, every sum in the order
+numpy's reduction takes for the array layout the reference has (its
+pairwise summation along a contiguous axis, left to right along any other;
+see `_pairwise_sum`), every product grouped as the reference groups it, and
+the same libm functions (exp, pow, cosh, sinh, sqrt are correctly rounded
+or identical to numpy's on the machines we run; the docking tests check).
+Random draws stay in the model's named numpy streams and are passed in, so
+the same seed gives the same draws.
+
+`cache=True` keeps the compiled code on disk next to this module (or in
+NUMBA_CACHE_DIR), so a user pays the compilation once per install.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+# The most terms a kernel sums (regions, or combatants) in numpy's order: up
+# to one block of numpy's pairwise summation (PW_BLOCKSIZE in
+# numpy/_core/src/umath/loops_utils.h.src). Past it numpy splits the sum
+# recursively, and a recursive kernel cannot be cached (numba reloads it
+# broken), so the model runs the numpy reference there instead.
+MAX_TERMS = 128
+
+
+@numba.njit(cache=True)
+def _pairwise_sum(values: np.ndarray, start: int, n: int) -> float:
+    """sum(values[start:start + n]) in the order numpy sums a contiguous axis (n <= MAX_TERMS).
+
+    numpy reduces a contiguous axis with pairwise summation: fewer than 8
+    terms left to right from 0; up to 128 in 8 interleaved partial sums
+    combined as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)), then the
+    remainder left to right.
+    """
+    if n < 8:
+        total = 0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    r0 = values[start]
+    r1 = values[start + 1]
+    r2 = values[start + 2]
+    r3 = values[start + 3]
+    r4 = values[start + 4]
+    r5 = values[start + 5]
+    r6 = values[start + 6]
+    r7 = values[start + 7]
+    i = 8
+    stop = n - n % 8
+    while i < stop:
+        base = start + i
+        r0 += values[base]
+        r1 += values[base + 1]
+        r2 += values[base + 2]
+        r3 += values[base + 3]
+        r4 += values[base + 4]
+        r5 += values[base + 5]
+        r6 += values[base + 6]
+        r7 += values[base + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@numba.njit(cache=True)
+def _maximum(a: float, b: float) -> float:
+    """np.maximum of two numbers (NaN propagates from ``a``, as numpy's does)."""
+    return a if (a >= b or a != a) else b
+
+
+@numba.njit(cache=True)
+def _minimum(a: float, b: float) -> float:
+    """np.minimum of two numbers (NaN propagates from ``a``, as numpy's does)."""
+    return a if (a <= b or a != a) else b
+
+
+@numba.njit(cache=True)
+def _lanchester_square(
+    blue: float, red: float, alpha: float, beta: float, weeks: float
+) -> tuple[float, float]:
+    """One replication of `negsim.model.fighting.lanchester_square` (see there)."""
+    gamma = np.sqrt(alpha * beta)
+    both = gamma > 0
+    safe_alpha = alpha if both else 1.0
+    safe_beta = beta if both else 1.0
+    cosh = np.cosh(gamma * weeks)
+    sinh = np.sinh(gamma * weeks)
+    if both:
+        blue_after = blue * cosh - np.sqrt(safe_beta / safe_alpha) * red * sinh
+        red_after = red * cosh - np.sqrt(safe_alpha / safe_beta) * blue * sinh
+    else:
+        blue_after = blue - beta * red * weeks
+        red_after = red - alpha * blue * weeks
+    invariant = alpha * (blue * blue) - beta * (red * red)
+    blue_held = _minimum(np.sqrt(_maximum(invariant, 0.0) / safe_alpha), blue)
+    red_held = _minimum(np.sqrt(_maximum(-invariant, 0.0) / safe_beta), red)
+    if both and red_after <= 0:
+        blue_after = blue_held
+    if both and blue_after <= 0:
+        red_after = red_held
+    return _maximum(blue_after, 0.0), _maximum(red_after, 0.0)
+
+
+@numba.njit(cache=True)
+def fight_week(
+    forces: np.ndarray,
+    support: np.ndarray,
+    escalation: np.ndarray,
+    control: np.ndarray,
+    written_map: np.ndarray,
+    baseline_shares: np.ndarray,
+    centred: bool,
+    adjacency: np.ndarray,
+    value: np.ndarray,
+    offensive: np.ndarray,
+    truce: np.ndarray,
+    noise: np.ndarray,
+    reach: np.ndarray,
+    sigma: np.ndarray,
+    decisiveness: np.ndarray,
+    rate: np.ndarray,
+    effectiveness: np.ndarray,
+    government: int,
+    factions: np.ndarray,
+    spoilers: np.ndarray,
+    recruitment: np.ndarray,
+    base_forces: np.ndarray,
+    recruit: bool,
+    strength_out: np.ndarray,
+    control_out: np.ndarray,
+    shares_out: np.ndarray,
+    forces_out: np.ndarray,
+    lost_out: np.ndarray,
+    blue_out: np.ndarray,
+    red_out: np.ndarray,
+    blue_lost_out: np.ndarray,
+    red_lost_out: np.ndarray,
+) -> None:
+    """Stage 3 compiled: `negsim.model.fighting.fight_week`, the reference, to the bit.
+
+    Same arguments and results as the reference (see its docstring for the
+    formulas and sources), except that ``noise`` is laid out (regions,
+    combatants, R) as the model draws it, and ``baseline_shares`` is ignored
+    unless ``centred`` (the reference's ``baseline_shares is None`` is
+    ``centred=False``), and the results are written into the ``*_out``
+    arrays, in the reference's order, instead of returned (the model keeps
+    them from week to week: no fresh memory per week). An output may be the
+    input it replaces (``control_out`` is ``control``, ``forces_out`` is
+    ``forces``): each replication's inputs are copied to scratch before its
+    outputs are written. One pass over the replications; each needs a few
+    vectors of scratch of regions x combatants.
+    """
+    size, regions, n = control.shape
+
+    # The adjacency as lists of neighbours: matmul adds the zero terms too,
+    # but adding 0 * c = 0 to a sum of non-negative terms changes no bit.
+    degree = np.zeros(regions, dtype=np.int64)
+    neighbour = np.zeros((regions, regions), dtype=np.int64)
+    link = np.zeros((regions, regions))
+    for g in range(regions):
+        for k in range(regions):
+            if adjacency[g, k] != 0.0:
+                neighbour[g, degree[g]] = k
+                link[g, degree[g]] = adjacency[g, k]
+                degree[g] += 1
+
+    strength = np.empty(n)
+    held = np.empty((regions, n))
+    weight = np.empty((regions, n))
+    total = np.empty(n)
+    effort = np.empty((regions, n))
+    allocation = np.empty((regions, n))
+    row = np.empty(n)
+    everyone = np.empty(regions)
+    terms = np.empty(regions)
+    before = np.empty(n)
+    for r in range(size):
+        for c in range(n):
+            before[c] = forces[r, c]
+            strength[c] = (before[c] + support[r, c]) * escalation[r, c]
+            strength_out[r, c] = strength[c]
+            for g in range(regions):
+                held[g, c] = control[r, g, c]
+        # Presence and allocation of effort across regions (by value and offensives).
+        for g in range(regions):
+            for c in range(n):
+                # The adjacency product, in matmul's order (its terms are 0 or 1 times control).
+                neighbours = 0.0
+                for j in range(degree[g]):
+                    neighbours += link[g, j] * held[neighbour[g, j], c]
+                presence = held[g, c] + reach[r] * neighbours
+                weight[g, c] = presence * value[g] * offensive[r, g, c]
+        for c in range(n):
+            total[c] = 0.0
+            for g in range(regions):
+                total[c] += weight[g, c]
+        s = sigma[r]
+        drift = 0.5 * (s * s)
+        m = decisiveness[r]
+        for g in range(regions):
+            for c in range(n):
+                allocation[g, c] = weight[g, c] / total[c] if total[c] > 0 else 0.0
+                shock = np.exp(s * noise[g, c, r] - drift)
+                effort[g, c] = strength[c] * allocation[g, c] * shock * truce[r, c]
+            # The contest in the region (tullock_shares).
+            positive = False
+            for c in range(n):
+                x = effort[g, c]
+                if x > 0:
+                    positive = True
+                    floored = _maximum(x, 1e-300)
+                    row[c] = floored if m == 1.0 else floored**m
+                else:
+                    row[c] = 0.0
+            powered_total = _pairwise_sum(row, 0, n)
+            ordinary = np.isfinite(powered_total) and 1e-100 < powered_total < 1e100
+            if not ordinary and positive:
+                top = effort[g, 0]
+                for c in range(1, n):
+                    top = _maximum(top, effort[g, c])
+                for c in range(n):
+                    x = effort[g, c]
+                    relative = x / top if top > 0 else 0.0
+                    row[c] = (relative if m == 1.0 else relative**m) if x > 0 else 0.0
+                powered_total = _pairwise_sum(row, 0, n)
+            contested = False
+            for c in range(n):
+                share = row[c] / powered_total if powered_total > 0 else 0.0
+                shares_out[r, g, c] = share
+                contested = contested or share > 0
+            # The fronts move (front_update, or the plain partial adjustment).
+            w = rate[r]
+            if not centred:
+                for c in range(n):
+                    old = held[g, c]
+                    moved = (1.0 - w) * old + w * shares_out[r, g, c]
+                    control_out[r, g, c] = moved if contested else old
+            else:
+                for c in range(n):
+                    moved = (1.0 - w) * held[g, c] + w * (
+                        written_map[r, g, c] + shares_out[r, g, c] - baseline_shares[r, g, c]
+                    )
+                    row[c] = _maximum(moved, 0.0)
+                moved_total = _pairwise_sum(row, 0, n)
+                for c in range(n):
+                    old = held[g, c]
+                    moved = row[c] / moved_total if moved_total > 0 else old
+                    control_out[r, g, c] = moved if contested else old
+            everyone[g] = _pairwise_sum(effort[g], 0, n)
+
+        # Attrition between the two sides at the table (lanchester_square).
+        blue = strength[government]
+        red = 0.0
+        calm = 0.0
+        for f in factions:
+            red += strength[f]
+            calm += strength[f] * truce[r, f]
+        red_calm = calm / red if red > 0 else 1.0
+        e = effectiveness[r]
+        blue_after, red_after = _lanchester_square(
+            blue, red, e * truce[r, government], e * red_calm, 1.0
+        )
+        for c in range(n):
+            forces_out[r, c] = before[c]
+        blue_lost = _minimum(blue - blue_after, before[government])
+        own_total = 0.0
+        for f in factions:
+            own_total += before[f]
+        red_lost = _minimum(red - red_after, own_total)
+        forces_out[r, government] -= blue_lost
+        for f in factions:
+            split = before[f] / own_total if own_total > 0 else 0.0
+            forces_out[r, f] = _maximum(forces_out[r, f] - red_lost * split, 0.0)
+        # Spoilers fight everyone where they commit effort (spoiler_losses); the
+        # sum over regions is along a contiguous axis in the reference, so pairwise.
+        for spoiler in spoilers:
+            for g in range(regions):
+                terms[g] = allocation[g, spoiler] * (everyone[g] - effort[g, spoiler])
+            lost = e * _pairwise_sum(terms, 0, regions)
+            forces_out[r, spoiler] = _maximum(forces_out[r, spoiler] - lost, 0.0)
+        for c in range(n):
+            lost_out[r, c] = before[c] - forces_out[r, c]
+            if recruit:
+                forces_out[r, c] += recruitment[r, c] * _maximum(
+                    base_forces[r, c] - forces_out[r, c], 0.0
+                )
+        blue_out[r] = blue
+        red_out[r] = red
+        blue_lost_out[r] = blue_lost
+        red_lost_out[r] = red_lost

@@ -1,0 +1,296 @@
+"""Docking tests of the compiled kernels against their numpy references.
+
+Each kernel of `negsim.model.kernels` must compute what its reference
+function computes: to 1e-12 on random inputs of every shape and branch, and
+bit for bit through the whole model on the bundled scenarios (the step's
+numbers do not depend on whether it is compiled). Speed is measured in
+benchmarks/, never asserted here.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from negsim.model import fighting, kernels
+from negsim.model.world import ConflictModel
+from negsim.scenario import load
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@numba.njit
+def _libm(x: np.ndarray) -> np.ndarray:
+    out = np.empty((3, x.size))
+    for i in range(x.size):
+        out[0, i] = np.exp(x[i])
+        out[1, i] = np.cosh(x[i] * 1e-3)
+        out[2, i] = abs(x[i]) ** 1.7
+    return out
+
+
+def _same_libm() -> bool:
+    """Whether numba's exp, cosh and pow give numpy's bits on this machine.
+
+    They do where numpy calls the C library (x86-64 without AVX-512, e.g.);
+    numpy's own AVX-512 exp may differ in the last bit, and then whole runs
+    can only be held to a tolerance.
+    """
+    x = np.random.default_rng(0).normal(0.0, 1.0, 100_000)
+    ours = _libm(x)
+    return (
+        np.array_equal(ours[0], np.exp(x))
+        and np.array_equal(ours[1], np.cosh(x * 1e-3))
+        and np.array_equal(ours[2], np.abs(x) ** 1.7)
+    )
+
+
+# ------------------------------------------------------- pairwise summation
+
+
+@pytest.mark.parametrize("n", [*range(1, 20), 31, 64, 100, 127, 128])
+def test_pairwise_sum_is_numpys_sum_of_a_contiguous_axis(n):
+    rng = np.random.default_rng(n)
+    values = rng.random((200, n)) * rng.choice([1e-8, 1.0, 1e8], size=(200, n))
+    expected = values.sum(axis=-1)
+    got = np.array([kernels._pairwise_sum(row, 0, n) for row in values])
+    assert np.array_equal(got, expected)
+
+
+def test_pairwise_sum_of_a_slice():
+    values = np.random.default_rng(1).random(40)
+    assert kernels._pairwise_sum(values, 5, 30) == values[5:35].sum()
+
+
+# -------------------------------------------------------------- fight_week
+
+
+def _random_week(
+    rng: np.random.Generator,
+    size: int,
+    regions: int,
+    n: int,
+    *,
+    spoilers: int,
+    decisiveness: float,
+    centred: bool,
+    recruit: bool,
+) -> dict:
+    """Random inputs of the fighting stage, with the branches the model can take."""
+    control = rng.random((size, regions, n)) * (rng.random((size, regions, n)) < 0.6)
+    # Some regions nobody holds, the rest normalised.
+    totals = control.sum(axis=-1, keepdims=True)
+    control = np.divide(control, totals, out=np.zeros_like(control), where=totals > 0)
+    written_map = control[rng.permutation(size)]
+    adjacency = np.triu((rng.random((regions, regions)) < 0.4).astype(float), 1)
+    adjacency = adjacency + adjacency.T
+    forces = rng.uniform(0.0, 5000.0, (size, n)) * (rng.random((size, n)) < 0.9)
+    truce = np.where(rng.random((size, n)) < 0.2, rng.random((size, n)), 1.0)
+    offensive = np.where(rng.random((size, regions, n)) < 0.1, 1.0 + rng.random(), 1.0)
+    columns = rng.permutation(n)
+    government = int(columns[0])
+    spoiler_columns = np.sort(columns[1 : 1 + spoilers]).astype(np.int64)
+    factions = np.sort(columns[1 + spoilers :]).astype(np.int64)
+    return {
+        "forces": forces,
+        "support": rng.uniform(0.0, 500.0, (size, n)),
+        "escalation": np.where(rng.random((size, n)) < 0.2, 1.5, 1.0),
+        "control": control,
+        "written_map": written_map,
+        "baseline_shares": rng.dirichlet(np.ones(n), (size, regions)) if centred else None,
+        "adjacency": adjacency,
+        "value": rng.uniform(0.5, 3.0, regions),
+        "offensive": offensive,
+        "truce": truce,
+        "noise": rng.standard_normal((size, regions, n)),
+        "reach": rng.uniform(0.0, 0.5, size),
+        "sigma": rng.uniform(0.0, 0.5, size),
+        "decisiveness": np.full(size, decisiveness),
+        "rate": rng.uniform(0.0, 0.2, size) * (rng.random(size) < 0.9),
+        "effectiveness": rng.uniform(0.0, 0.05, size) * (rng.random(size) < 0.9),
+        "government": government,
+        "factions": factions,
+        "spoilers": spoiler_columns,
+        "recruitment": rng.uniform(0.0, 0.1, (size, n)),
+        "base_forces": rng.uniform(0.0, 6000.0, (size, n)),
+        "recruit": recruit,
+    }
+
+
+def _compiled(week: dict, *, aliased: bool = False) -> tuple[np.ndarray, ...]:
+    size, regions, n = week["control"].shape
+    forces, control = week["forces"].copy(), week["control"].copy()
+    out = (
+        np.empty((size, n)),
+        control if aliased else np.empty((size, regions, n)),
+        np.empty((size, regions, n)),
+        forces if aliased else np.empty((size, n)),
+        np.empty((size, n)),
+        *(np.empty(size) for _ in range(4)),
+    )
+    centred = week["baseline_shares"] is not None
+    kernels.fight_week(
+        forces,
+        week["support"],
+        week["escalation"],
+        control,
+        week["written_map"],
+        week["baseline_shares"] if centred else control,
+        centred,
+        week["adjacency"],
+        week["value"],
+        week["offensive"],
+        week["truce"],
+        np.ascontiguousarray(week["noise"].transpose(1, 2, 0)),
+        week["reach"],
+        week["sigma"],
+        week["decisiveness"],
+        week["rate"],
+        week["effectiveness"],
+        week["government"],
+        week["factions"],
+        week["spoilers"],
+        week["recruitment"],
+        week["base_forces"],
+        week["recruit"],
+        *out,
+    )
+    return out
+
+
+NAMES = (
+    "strength",
+    "control",
+    "shares",
+    "forces",
+    "losses",
+    "blue",
+    "red",
+    "blue_lost",
+    "red_lost",
+)
+
+
+@pytest.mark.parametrize(
+    ("regions", "n", "spoilers", "decisiveness", "centred", "recruit"),
+    [
+        (9, 6, 2, 1.0, True, True),  # geneva3's shape
+        (9, 6, 2, 1.0, False, False),  # the spin-up: fronts and forces held
+        (4, 3, 0, 1.0, True, True),
+        (7, 5, 1, 2.5, True, True),
+        (12, 9, 3, 0.6, True, False),  # >= 8 combatants: numpy sums pairwise
+        (1, 2, 0, 1.0, False, True),
+        (20, 10, 1, 1.0, True, True),  # >= 8 regions in the spoilers' sum
+    ],
+)
+def test_fight_week_docks_with_the_numpy_reference(
+    regions, n, spoilers, decisiveness, centred, recruit
+):
+    rng = np.random.default_rng(regions * 100 + n)
+    week = _random_week(
+        rng,
+        300,
+        regions,
+        n,
+        spoilers=spoilers,
+        decisiveness=decisiveness,
+        centred=centred,
+        recruit=recruit,
+    )
+    before = {k: v.copy() for k, v in week.items() if isinstance(v, np.ndarray)}
+    expected = fighting.fight_week(**week)
+    for key, value in before.items():
+        assert np.array_equal(week[key], value), f"the reference modified {key}"
+    got = _compiled(week)
+    for name, e, g in zip(NAMES, expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=0, atol=1e-12, err_msg=name)
+        if _same_libm():
+            assert np.array_equal(g, e), name
+
+
+def test_fight_week_outputs_may_alias_inputs():
+    week = _random_week(
+        np.random.default_rng(5),
+        200,
+        9,
+        6,
+        spoilers=2,
+        decisiveness=1.0,
+        centred=True,
+        recruit=True,
+    )
+    for fresh, aliased in zip(_compiled(week), _compiled(week, aliased=True), strict=True):
+        assert np.array_equal(fresh, aliased)
+
+
+def test_fight_week_extreme_decisiveness_takes_the_rescaled_path():
+    # x^m overflows for m = 200 and efforts in the thousands: the contest is
+    # computed from x / max(x), in both implementations.
+    week = _random_week(
+        np.random.default_rng(9),
+        100,
+        5,
+        4,
+        spoilers=0,
+        decisiveness=200.0,
+        centred=True,
+        recruit=True,
+    )
+    expected = fighting.fight_week(**week)
+    got = _compiled(week)
+    assert np.isfinite(got[2]).all()
+    np.testing.assert_allclose(got[2], expected[2], rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------- whole model
+
+
+def _state(model: ConflictModel) -> dict[str, np.ndarray]:
+    arrays = {k: v for k, v in vars(model).items() if isinstance(v, np.ndarray)}
+    arrays |= {
+        f"{a.key}.{k}": v
+        for a in model.agents
+        for k, v in vars(a).items()
+        if isinstance(v, np.ndarray)
+    }
+    arrays["timeseries"] = model.recorder.values
+    arrays.pop("_noise")  # the draws' buffer, last week's
+    return arrays
+
+
+@pytest.mark.parametrize("name", ["geneva3", "ripeness", "aceh"])
+def test_compiled_step_gives_the_numpy_steps_numbers(name, monkeypatch):
+    scenario = load(SCENARIOS / f"{name}.yaml").scenario
+    monkeypatch.setattr(ConflictModel, "compiled_step", False)
+    reference = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    monkeypatch.setattr(ConflictModel, "compiled_step", True)
+    compiled = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    assert reference.keys() == compiled.keys()
+    for key in reference:
+        if _same_libm():
+            assert np.array_equal(compiled[key], reference[key], equal_nan=True), key
+        else:
+            np.testing.assert_allclose(compiled[key], reference[key], rtol=0, atol=1e-9)
+
+
+def _run_in_child(queue) -> None:
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    queue.put(ConflictModel(scenario, replications=16, seed=3).run().recorder.values)
+
+
+def test_forked_workers_run_the_compiled_step():
+    # ProcessExecutor forks after the parent has compiled (or loaded) the kernels.
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    parent = ConflictModel(scenario, replications=16, seed=3).run().recorder.values
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_run_in_child, args=(queue,))
+    child.start()
+    data = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert np.array_equal(data, parent)
