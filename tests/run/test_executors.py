@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from negsim import api
 from negsim.cli import main
-from negsim.errors import UsageError
+from negsim.errors import NegsimError, UsageError
 from negsim.run import executors
 from negsim.run.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 
@@ -169,3 +169,45 @@ def test_the_dask_executor_reports_its_workers():
         assert sorted(executor.map(square, range(6))) == [0, 1, 4, 9, 16, 25]
     finally:
         executor.close()
+
+
+def test_a_lost_scheduler_is_one_line_and_nothing_written(small_chunks, tmp_path):
+    pytest.importorskip("dask.distributed")
+    import socket
+    import subprocess
+
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    worker = subprocess.Popen(
+        [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], **quiet
+    )
+    try:
+        killed: list[int] = []
+
+        def kill_scheduler(done: int, total: int) -> None:
+            if not killed:
+                scheduler.kill()
+                killed.append(done)
+
+        out = tmp_path / "lost"
+        with pytest.raises(NegsimError, match="lost the connection to the scheduler"):
+            run(
+                small_chunks,
+                out,
+                runs=400,
+                executor="dask",
+                scheduler=address,
+                progress=kill_scheduler,
+            )
+        assert killed and not out.exists()
+    finally:
+        for process in (scheduler, worker):
+            process.kill()
+            process.wait(timeout=30)

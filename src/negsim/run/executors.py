@@ -9,6 +9,7 @@ the optional extra `negsim[dask]`). See docs/scaling.md.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import multiprocessing
 import os
@@ -19,13 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from negsim.errors import UsageError
+from negsim.errors import NegsimError, UsageError
 
 EXECUTORS = ("serial", "processes", "dask")
 """The executor kinds `--executor` accepts."""
 DASK_EXTRA = "pip install 'negsim[dask]'"
 DASK_RETRIES = 3
-"""Times a chunk is run again after its worker died (Dask's `retries`), before the run fails."""
+"""Times a chunk that raised is run again (Dask's `retries`). A chunk whose worker died is
+rescheduled by the scheduler itself, up to `distributed.scheduler.allowed-failures` times."""
 DASK_CONNECT_TIMEOUT = "10s"
 """How long to try to reach a scheduler before saying it cannot be reached."""
 
@@ -154,7 +156,7 @@ class DaskExecutor:
         self._futures: list[Any] = []
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        from dask.distributed import as_completed
+        from dask.distributed import KilledWorker, as_completed
 
         tasks = list(tasks)
         if not tasks:
@@ -163,7 +165,21 @@ class DaskExecutor:
         futures = self._client.map(function, tasks, pure=False, retries=DASK_RETRIES)
         self._futures = futures
         for future in as_completed(futures):
-            result = future.result()
+            try:
+                result = future.result()
+            except KilledWorker as error:
+                raise NegsimError(
+                    f"Dask cluster at {self.scheduler}: a chunk's workers died each time it ran "
+                    f"({error}); nothing written. Give the workers more memory, or look at "
+                    "their logs"
+                ) from None
+            except (OSError, TimeoutError, concurrent.futures.CancelledError) as error:
+                # The scheduler went away: the client cancels every chunk it was waiting for.
+                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                raise NegsimError(
+                    f"Dask cluster at {self.scheduler}: lost the connection to the scheduler "
+                    f"({first or type(error).__name__}); nothing written"
+                ) from None
             future.release()  # the result is ours now: the cluster may forget it
             yield result
         self._futures = []
