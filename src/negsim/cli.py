@@ -238,8 +238,8 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 @click.option(
     "--keep-series",
     is_flag=True,
-    help="Also write every run's weekly series (series.parquet; large: about 6 KB per run "
-    "for geneva3). Without it they are summarised in timeseries.csv and not kept.",
+    help="Also write every run's weekly series (series.parquet; large: about 4.4 KB per "
+    "run and variant for geneva3). Without it they are summarised in timeseries.csv and not kept.",
 )
 @click.option(
     "--wait",
@@ -271,8 +271,8 @@ def run(
 ) -> None:
     """Simulate SCENARIO's base and variants as ensembles, test its hypotheses, write results.
 
-    Writes runs.csv, timeseries.csv, hypotheses.csv, events.csv and
-    manifest.json (see docs/results.md) into the results folder, replacing
+    Writes runs.csv, timeseries.csv, hypotheses.csv, events.csv, patterns.csv
+    and manifest.json (see docs/results.md) into the results folder, replacing
     negsim's earlier files only once every new one is complete; files negsim
     did not write (figures, notes) stay. The folder is checked and locked
     before the simulation starts. Prints a verdict table: each hypothesis'
