@@ -421,8 +421,10 @@ def run_experiment(
     passes: list[int] = []
     columns = [m for spec in hypotheses_spec.values() for m in hypothesis_metrics(spec)]
     with output:
-        # After the folder's checks, before any work: a scheduler that cannot be reached is an error here.
-        workers = make_executor(jobs, executor, scheduler)
+        # After the folder's checks, before any work: an unreachable scheduler stops here.
+        # No more workers than chunks: a small run forks no idle processes.
+        chunks = len(chosen) * -(-(cap if auto else runs) // experiment.chunk_size)
+        workers = make_executor(min(jobs or available_cores(), chunks), executor, scheduler)
         stream: EnsembleStream | None = None
         try:
             while True:
