@@ -131,3 +131,37 @@ def test_a_discarded_stream_leaves_no_file(geneva3, chunks, tmp_path):
     stream = stream_of(geneva3, tmp_path, chunks, range(3), keep_series=True)
     stream.discard()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_is_bounded_by_the_chunk_not_by_the_runs(geneva3, chunks, tmp_path):
+    import dataclasses
+    import tracemalloc
+
+    base = next(c for c in chunks if c.variant == "base" and c.chunk == 0)
+    series_bytes = base.series.nbytes
+
+    def peak(count: int) -> int:
+        folder = tmp_path / str(count)
+        folder.mkdir()
+        stream = EnsembleStream(
+            [("base", geneva3.variant("base"))],
+            count * CHUNK,
+            CHUNK,
+            folder,
+            columns=["agreement"],
+        )
+        copies = [dataclasses.replace(base, chunk=index) for index in range(count)]
+        tracemalloc.start()
+        try:
+            for copy in copies:
+                stream.add(copy)
+            _, top = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert stream.complete()
+        return top
+
+    few, many = peak(2), peak(24)
+    # Holding the series would cost 22 chunks' more (about 4.6 MB here); what
+    # grows is the 8 bytes a run of the kept column.
+    assert many - few < 4 * series_bytes, (few, many, series_bytes)
