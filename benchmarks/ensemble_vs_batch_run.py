@@ -1,10 +1,15 @@
 """Replications per second: the ensemble axis against Mesa's batch_run, in one run.
 
-    python benchmarks/ensemble_vs_batch_run.py [--replications 1000] [--repeats 5] [--batch-runs 100]
+    python benchmarks/ensemble_vs_batch_run.py [--replications 1000 10000] [--repeats 5]
+        [--batch-runs 100] [--numpy]
 
 Prints the median of the repeats for each way of simulating geneva3 (all
-weeks of the base scenario) and their ratio. The ensemble is measured first:
-`mesa.batch_run` switches the process to the `spawn` start method.
+weeks of the base scenario, the spin-up and the model's construction
+included) and their ratio, for each R on the ensemble axis. ``--numpy``
+also measures the ensemble with the fighting stage's numpy reference in
+place of the compiled kernel (the same numbers, in the same run). The
+ensemble is measured first: `mesa.batch_run` switches the process to the
+`spawn` start method. Both sides run in this one process, on one core.
 """
 
 from __future__ import annotations
@@ -41,10 +46,14 @@ class SingleRunModel(ConflictModel):
             self.datacollector.collect(self)
 
 
-def ensemble_rate(scenario, replications: int) -> float:
-    started = time.perf_counter()
-    ConflictModel(scenario, replications=replications, seed=1).run()
-    return replications / (time.perf_counter() - started)
+def ensemble_rate(scenario, replications: int, compiled: bool = True) -> float:
+    ConflictModel.compiled_step = compiled
+    try:
+        started = time.perf_counter()
+        ConflictModel(scenario, replications=replications, seed=1).run()
+        return replications / (time.perf_counter() - started)
+    finally:
+        ConflictModel.compiled_step = True
 
 
 def batch_run_rate(scenario, runs: int) -> float:
@@ -63,29 +72,46 @@ def batch_run_rate(scenario, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replications", type=int, default=1000, help="R on the ensemble axis")
+    parser.add_argument(
+        "--replications",
+        type=int,
+        nargs="+",
+        default=[1000, 10_000],
+        help="R on the ensemble axis (one or more)",
+    )
     parser.add_argument(
         "--repeats", type=int, default=5, help="repeats of each measurement (median reported)"
     )
     parser.add_argument(
         "--batch-runs", type=int, default=100, help="runs per batch_run measurement"
     )
+    parser.add_argument(
+        "--numpy", action="store_true", help="also the ensemble with fighting's numpy reference"
+    )
     args = parser.parse_args()
     scenario = load(SCENARIO).scenario
-    ensemble_rate(scenario, 50)  # warm-up: imports and first-call costs
-    ensemble = [ensemble_rate(scenario, args.replications) for _ in range(args.repeats)]
+    ensemble_rate(scenario, 50)  # warm-up: imports, the kernels' load, first-call costs
+    ensemble_rate(scenario, 50, compiled=False)
+    paths = [("compiled", True)] + ([("numpy", False)] if args.numpy else [])
+    ensemble = {
+        (name, size): [ensemble_rate(scenario, size, compiled) for _ in range(args.repeats)]
+        for size in args.replications
+        for name, compiled in paths
+    }
     batch = [batch_run_rate(scenario, args.batch_runs) for _ in range(args.repeats)]
-    ensemble_median, batch_median = statistics.median(ensemble), statistics.median(batch)
+    batch_median = statistics.median(batch)
     print(f"scenario: {SCENARIO.name}, {scenario.weeks()} weekly steps, mesa {mesa.__version__}")
-    print(
-        f"ensemble axis, R = {args.replications}: {ensemble_median:,.0f} replications/s "
-        f"(median of {args.repeats}; range {min(ensemble):,.0f}-{max(ensemble):,.0f})"
-    )
     print(
         f"mesa.batch_run, one replication per model: {batch_median:,.1f} replications/s "
         f"(median of {args.repeats}; range {min(batch):,.1f}-{max(batch):,.1f})"
     )
-    print(f"ratio: {ensemble_median / batch_median:,.0f}x")
+    for (name, size), rates in ensemble.items():
+        median = statistics.median(rates)
+        print(
+            f"ensemble axis, {name} fighting, R = {size:,}: {median:,.0f} replications/s "
+            f"(median of {args.repeats}; range {min(rates):,.0f}-{max(rates):,.0f}); "
+            f"ratio to batch_run: {median / batch_median:,.0f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -111,3 +111,14 @@ def test_parameter_distributions_stay_in_their_support():
         assert drawn.std() > 0, name
     # Beta(4, 5) has mean 4/9.
     assert abs(streams.parameter("beta2", cases["beta"][0]).mean() - 4 / 9) < 0.02
+
+
+def test_normals_into_a_buffer_are_the_streams_own_draws():
+    names = [f"fighting:{region}:{actor}" for region in "ab" for actor in "xyz"]
+    buffered, plain = Streams(7, 2, 13), Streams(7, 2, 13)
+    out = np.empty((len(names), 13))
+    generators = [buffered.generator(name) for name in names]
+    for _ in range(3):  # week after week, the same buffer
+        buffered.normals_into(generators, out)
+        expected = np.stack([plain.normal(name) for name in names])
+        np.testing.assert_array_equal(out, expected)
