@@ -582,13 +582,24 @@ def _judge(
 ) -> list[tuple[str, str, Mapping[str, Any], Verdict]]:
     judged = []
     present = set(runs["variant"].unique()) if len(runs) else set()
+    # One variant's rows are picked per column, not copied as a table per
+    # hypothesis: at a million runs a copy of every column costs hundreds of MB.
+    rows: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def column(variant: str, metric: str) -> pd.Series:
+        if variant not in rows:
+            mask = (runs["variant"] == variant).to_numpy()
+            rows[variant] = (mask, pd.Index(runs["replication"].to_numpy()[mask]))
+        mask, index = rows[variant]
+        return pd.Series(runs[metric].to_numpy()[mask], index=index, name=metric)
+
     for name, spec in hypotheses.items():
         if spec["treatment"] not in present or spec["control"] not in present:
             continue
-        treated_all = runs[runs["variant"] == spec["treatment"]].set_index("replication")
-        controlled_all = runs[runs["variant"] == spec["control"]].set_index("replication")
         for metric in hypothesis_metrics(spec):
-            treated, controlled = treated_all[metric].align(controlled_all[metric], join="inner")
+            treated, controlled = column(spec["treatment"], metric).align(
+                column(spec["control"], metric), join="inner"
+            )
             if keep is not None:
                 chosen = keep.reindex(treated.index).fillna(False).astype(bool).to_numpy()
                 treated, controlled = treated[chosen], controlled[chosen]
