@@ -152,15 +152,18 @@ def joint_mediation(
     own = np.where(present, leverage, 0.0)
     combined = 1.0 - np.prod(1.0 - own, axis=-1)
     weights = own.sum(axis=-1)
+    # Leverage in the subnormal range is no leverage: there l * b loses its
+    # digits and the weighted mean could fall outside the biases' range.
+    weighted_ok = weights >= np.finfo(float).tiny
     weighted = np.divide(
-        (own * bias).sum(axis=-1), weights, out=np.zeros(count.shape), where=weights > 0
+        (own * bias).sum(axis=-1), weights, out=np.zeros(count.shape), where=weighted_ok
     )
     plain = np.divide(
         np.where(present, bias, 0.0).sum(axis=-1), count, out=np.zeros(count.shape), where=count > 0
     )
     alone = count == 1
     joint_leverage = np.where(alone, own.sum(axis=-1), combined)
-    joint_bias = np.where(alone | (weights <= 0), plain, weighted)
+    joint_bias = np.where(alone | ~weighted_ok, plain, weighted)
     return joint_leverage, joint_bias
 
 
