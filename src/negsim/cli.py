@@ -85,6 +85,11 @@ SCHEDULER_OPTION = click.option(
 )
 
 
+def _check_scheduler(executor: str, scheduler: str | None) -> None:
+    if scheduler and executor != "dask":
+        raise click.UsageError("--scheduler: only with --executor dask")
+
+
 def _fail(error: NegsimError) -> None:
     """Print a user-facing error, one line per problem, and exit 1."""
     for line in str(error).splitlines():
@@ -285,6 +290,7 @@ def run(
     """
     from negsim import api
 
+    _check_scheduler(executor, scheduler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
     show_progress = not quiet and sys.stderr.isatty()
@@ -604,6 +610,7 @@ def sweep(
     """
     from negsim.sweep_api import plan_sweep, run_sweep
 
+    _check_scheduler(executor, scheduler)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
     try:

@@ -80,7 +80,7 @@ def test_an_unknown_kind_or_a_scheduler_without_dask_is_a_usage_error():
 
 def test_dask_without_the_extra_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # import fails as if absent
-    with pytest.raises(UsageError, match=r"pip install 'negsim\[dask\]'"):
+    with pytest.raises(NegsimError, match=r"pip install 'negsim\[dask\]'"):
         make_executor(2, "dask")
 
 
@@ -211,3 +211,10 @@ def test_a_lost_scheduler_is_one_line_and_nothing_written(small_chunks, tmp_path
         for process in (scheduler, worker):
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_scheduler_without_dask_is_a_usage_error_in_the_cli(command):
+    result = CliRunner().invoke(main, [command, str(GENEVA3), "--scheduler", "tcp://h:8786"])
+    assert result.exit_code == 2
+    assert "--scheduler: only with --executor dask" in result.output

@@ -130,7 +130,7 @@ class DaskExecutor:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            raise UsageError(
+            raise NegsimError(
                 f"--executor dask: Dask is not installed; install the extra: {DASK_EXTRA}"
             ) from None
         self._cluster = None
@@ -138,7 +138,7 @@ class DaskExecutor:
             try:
                 self._client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as error:
-                raise UsageError(
+                raise NegsimError(
                     f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); "
                     "start one with `dask scheduler` and its workers with `dask worker "
                     "SCHEDULER`, or leave out --scheduler for a local cluster (docs/scaling.md)"
@@ -210,8 +210,8 @@ def make_executor(
     of ``jobs`` single-threaded worker processes.
 
     Raises:
-        UsageError: an unknown kind; a scheduler with another executor; Dask
-            not installed; a scheduler that cannot be reached.
+        UsageError: an unknown kind; a scheduler with another executor.
+        NegsimError: Dask not installed; a scheduler that cannot be reached.
     """
     if kind not in EXECUTORS:
         raise UsageError(f"executor: must be one of {', '.join(EXECUTORS)} (got {kind!r})")
