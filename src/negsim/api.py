@@ -467,10 +467,12 @@ def run_experiment(
                     break
                 runs = following
             workers.close()
-        except BaseException:
+        except BaseException as error:
             workers.terminate()
             if stream is not None:
                 stream.close()
+            if isinstance(error, OSError):  # the stream's files: a full disk, a vanished folder
+                raise output.failure(error) from None
             raise
         skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
         summaries = stream.summaries()

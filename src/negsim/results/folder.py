@@ -392,6 +392,10 @@ class OutputFolder:
     def _staging_exists(self) -> bool:
         return self._staging is not None and self._staging.is_dir()
 
+    def failure(self, error: OSError) -> ResultsError:
+        """The one-line error of a file-system failure while writing into the folder."""
+        return self._failure(error)
+
     def _failure(self, error: OSError) -> ResultsError:
         if not self.path.is_dir() or not self._staging_exists():
             return ResultsError(

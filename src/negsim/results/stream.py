@@ -24,6 +24,7 @@ interrupted run leaves nothing behind (see `negsim.results.folder`).
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -186,7 +187,7 @@ class EnsembleStream:
         for m in range(metrics):
             for w in range(weeks):
                 offset = ((m * weeks + w) * self.runs + first) * size
-                os.pwrite(state.spill, series[m, w].tobytes(), offset)
+                _write_all(state.spill, series[m, w].tobytes(), offset)
 
     def _finish_variant(self, state: _Variant) -> None:
         assert state.spill is not None and state.shape is not None and state.dtype is not None
@@ -195,6 +196,8 @@ class EnsembleStream:
 
         def row(m: int, w: int) -> np.ndarray:
             data = os.pread(fd, self.runs * size, (m * weeks + w) * self.runs * size)
+            if len(data) != self.runs * size:
+                raise OSError(errno.EIO, f"{state.spill_path}: shorter than written")
             return np.frombuffer(data, dtype=dtype)
 
         start = state.scenario.calendar.start
@@ -319,3 +322,13 @@ def _join_parquet(parts: Sequence[Path], path: Path) -> int:
         if writer is not None:
             writer.close()
     return rows
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """`os.pwrite` until every byte is written: a full disk may take part of them silently."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view, offset = view[written:], offset + written
