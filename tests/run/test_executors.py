@@ -218,3 +218,23 @@ def test_a_scheduler_without_dask_is_a_usage_error_in_the_cli(command):
     result = CliRunner().invoke(main, [command, str(GENEVA3), "--scheduler", "tcp://h:8786"])
     assert result.exit_code == 2
     assert "--scheduler: only with --executor dask" in result.output
+
+
+def touch_and_return(path: str) -> str:
+    Path(path).touch()
+    return path
+
+
+def test_a_busy_caller_holds_back_the_pool_not_a_pile_of_results(tmp_path):
+    # Results of a pool pile up in the caller while it is busy (summarising a
+    # variant) unless only a window of tasks is handed out at a time.
+    pool = ProcessExecutor(2)
+    try:
+        results = pool.map(touch_and_return, [str(tmp_path / f"{i}") for i in range(40)])
+        next(results)
+        time.sleep(2.0)  # busy: the workers could finish all 40 meanwhile
+        started = len(list(tmp_path.iterdir()))
+        assert started <= executors.window(2) + 1, started
+        assert len(list(results)) == 39
+    finally:
+        pool.close()

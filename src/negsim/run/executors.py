@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import ctypes
+import itertools
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
@@ -37,6 +39,15 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
+
+
+IN_FLIGHT_PER_WORKER = 2
+"""Chunks handed out per worker at a time: one running, one ready to start."""
+
+
+def window(jobs: int) -> int:
+    """How many tasks an executor keeps in flight: enough to keep every worker busy, no more."""
+    return max(2, IN_FLIGHT_PER_WORKER * jobs)
 
 
 class SerialExecutor:
@@ -105,7 +116,33 @@ class ProcessExecutor:
         self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
-        yield from self._pool.imap_unordered(function, tasks)
+        # At most `window` tasks in flight: a pool's finished results otherwise pile up
+        # in this process while it is busy (summarising a variant), without bound.
+        done: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+        pending = iter(tasks)
+        in_flight = 0
+
+        def submit() -> bool:
+            for task in pending:
+                self._pool.apply_async(
+                    function,
+                    (task,),
+                    callback=lambda result: done.put((True, result)),
+                    error_callback=lambda error: done.put((False, error)),
+                )
+                return True
+            return False
+
+        while in_flight < window(self.jobs) and submit():
+            in_flight += 1
+        while in_flight:
+            succeeded, result = done.get()
+            in_flight -= 1
+            if not succeeded:
+                raise result
+            if submit():
+                in_flight += 1
+            yield result
 
     def close(self) -> None:
         self._pool.close()
@@ -158,13 +195,21 @@ class DaskExecutor:
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         from dask.distributed import KilledWorker, as_completed
 
-        tasks = list(tasks)
-        if not tasks:
+        pending = iter(tasks)
+
+        def submit(count: int) -> list[Any]:
+            batch = list(itertools.islice(pending, count))
+            # pure=False: two equal tasks are still two chunks to simulate.
+            return self._client.map(function, batch, pure=False, retries=DASK_RETRIES)
+
+        # At most `window` chunks in flight, so finished results never pile up on the
+        # workers while this process is busy. The window follows the cluster's size, read
+        # as each chunk arrives: workers that join a running cluster get work.
+        self._futures = submit(window(self.jobs))
+        if not self._futures:
             return
-        # pure=False: two equal tasks are still two chunks to simulate.
-        futures = self._client.map(function, tasks, pure=False, retries=DASK_RETRIES)
-        self._futures = futures
-        for future in as_completed(futures):
+        completed = as_completed(self._futures)
+        for future in completed:
             try:
                 result = future.result()
             except KilledWorker as error:
@@ -175,12 +220,17 @@ class DaskExecutor:
                 ) from None
             except (OSError, TimeoutError, concurrent.futures.CancelledError) as error:
                 # The scheduler went away: the client cancels every chunk it was waiting for.
-                first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
                 raise NegsimError(
                     f"Dask cluster at {self.scheduler}: lost the connection to the scheduler "
-                    f"({first or type(error).__name__}); nothing written"
+                    f"({reason or type(error).__name__}); nothing written"
                 ) from None
             future.release()  # the result is ours now: the cluster may forget it
+            self._futures.remove(future)
+            self.jobs = max(1, sum(self._client.nthreads().values()))
+            for added in submit(max(0, window(self.jobs) - len(self._futures))):
+                completed.add(added)
+                self._futures.append(added)
             yield result
         self._futures = []
 
