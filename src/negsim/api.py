@@ -86,6 +86,10 @@ def _whole(name: str, value: Any, low: int, high: int | None) -> int:
     return number
 
 
+CHOICES = {"executor": EXECUTORS, "runs_format": RUNS_FORMATS}
+"""Arguments that take one of a few names."""
+
+
 def check_argument(name: str, value: Any) -> Any:
     """Check one argument of `simulate` / `run_experiment` as `negsim run` checks its option.
 
@@ -102,13 +106,9 @@ def check_argument(name: str, value: Any) -> Any:
         return _whole(name, value, 0, None)
     if name == "jobs":
         return _whole(name, value, 1, None)
-    if name == "runs_format":
-        if value not in RUNS_FORMATS:
-            raise UsageError(f"{name}: must be one of {', '.join(RUNS_FORMATS)} (got {value!r})")
-        return value
-    if name == "executor":
-        if value not in EXECUTORS:
-            raise UsageError(f"{name}: must be one of {', '.join(EXECUTORS)} (got {value!r})")
+    if name in CHOICES:
+        if value not in CHOICES[name]:
+            raise UsageError(f"{name}: must be one of {', '.join(CHOICES[name])} (got {value!r})")
         return value
     if name == "confidence":
         if (

@@ -79,6 +79,7 @@ from matplotlib.ticker import PercentFormatter
 from negsim import __version__
 from negsim.errors import NegsimError, ResultsError
 from negsim.results import FolderKind, OutputFolder, Results, open_results
+from negsim.results.writer import RUNS_PARQUET
 
 __all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
 
@@ -111,8 +112,6 @@ FAN_METRICS: dict[str, tuple[str, str]] = {
 _SCENARIO_DEPENDENT = {"control.government"}
 
 RESULT_FILES = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
-RUNS_PARQUET = "runs.parquet"
-"""The per-run table of a run with `--runs-format parquet`, read in place of runs.csv."""
 
 # Okabe & Ito (2008) colour-blind-safe palette, black moved to the end.
 OKABE_ITO = (

@@ -37,9 +37,9 @@ import pandas as pd
 from negsim.results.tables import runs_rows, summary_frame
 from negsim.results.writer import FLOAT_FORMAT
 from negsim.run.ensemble import ChunkResult
+from negsim.scenario import BASE
 from negsim.scenario.schema import Scenario
 
-BASE = "base"
 MATCHES_COLUMN = "matches_record"
 
 PARQUET_COMPRESSION = "zstd"

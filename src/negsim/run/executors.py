@@ -41,6 +41,8 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+CLUSTER_SIZE_EVERY = 1.0
+"""Seconds between two readings of a Dask cluster's size (workers may join while it runs)."""
 IN_FLIGHT_PER_WORKER = 2
 """Chunks handed out per worker at a time: one running, one ready to start."""
 
@@ -209,6 +211,7 @@ class DaskExecutor:
         if not self._futures:
             return
         completed = as_completed(self._futures)
+        counted = time.monotonic()
         for future in completed:
             try:
                 result = future.result()
@@ -227,7 +230,9 @@ class DaskExecutor:
                 ) from None
             future.release()  # the result is ours now: the cluster may forget it
             self._futures.remove(future)
-            self.jobs = max(1, sum(self._client.nthreads().values()))
+            if time.monotonic() - counted > CLUSTER_SIZE_EVERY:  # a round trip: not per chunk
+                self.jobs = max(1, sum(self._client.nthreads().values()))
+                counted = time.monotonic()
             for added in submit(max(0, window(self.jobs) - len(self._futures))):
                 completed.add(added)
                 self._futures.append(added)
