@@ -30,7 +30,8 @@ STAGES = {
     "stage 1, events (_apply_events)": ("world.py", "_apply_events"),
     "stage 2, supply (_supply)": ("world.py", "_supply"),
     "stage 3, fighting (_fight)": ("world.py", "_fight"),
-    "  of which fighting noise draws": ("world.py", "_draw_fighting_noise"),
+    # The compiled kernel draws its noise itself: this row is the numpy path's.
+    "  of which fighting noise draws (numpy path)": ("world.py", "_draw_fighting_noise"),
     "stage 4, beliefs (update_belief)": ("agents.py", "update_belief"),
     "stage 5, cohesion (update_cohesion)": ("agents.py", "update_cohesion"),
     "stage 6, talks (Talks.step)": ("talks.py", "step"),

@@ -66,7 +66,52 @@ def test_pairwise_sum_of_a_slice():
     assert kernels._pairwise_sum(values, 5, 30) == values[5:35].sum()
 
 
+# ------------------------------------------------------------------ draws
+
+
+@pytest.mark.parametrize("seed", [0, 1, 20160129])
+def test_standard_normals_are_numpys_draws(seed):
+    # 2 x 10^5 draws a stream: the wedges (~0.7 %) and the tail (~0.03 %) are hit too.
+    generators = _streams(seed, 3)
+    states = kernels.pcg64_states(generators)
+    for _ in range(2):  # and the stream goes on where numpy's would
+        got = np.empty((3, 200_000))
+        kernels.standard_normals(states, got)
+        expected = np.stack([g.standard_normal(200_000) for g in generators])
+        assert np.array_equal(got, expected)
+    assert (np.abs(expected) > 3.6541528853610088).any()  # the tail was drawn
+
+
+def test_standard_normal_from_the_models_seeded_streams():
+    # SeedSequence-seeded streams, as `Streams` makes them, and a block of 1.
+    sequence = np.random.SeedSequence(7, spawn_key=(3, 11, 12))
+    generator = np.random.Generator(np.random.PCG64(sequence))
+    twin = np.random.Generator(np.random.PCG64(np.random.SeedSequence(7, spawn_key=(3, 11, 12))))
+    states = kernels.pcg64_states([generator])
+    got = [kernels.standard_normal(states, 0) for _ in range(1000)]
+    assert got == list(twin.standard_normal(1000))
+
+
+def test_pcg64_states_refuse_other_bit_generators():
+    with pytest.raises(TypeError, match="not PCG64"):
+        kernels.pcg64_states([np.random.Generator(np.random.MT19937(1))])
+
+
 # -------------------------------------------------------------- fight_week
+
+
+def _streams(seed: int, count: int) -> list[np.random.Generator]:
+    return [np.random.Generator(np.random.PCG64(seed * 1000 + k)) for k in range(count)]
+
+
+def _stream_draws(seed: int, size: int, regions: int, n: int) -> np.ndarray:
+    """The noise (R, regions, combatants) that the streams of ``seed`` draw, as the model does."""
+    draws = np.stack([g.standard_normal(size) for g in _streams(seed, regions * n)])
+    return np.ascontiguousarray(draws.reshape(regions, n, size).transpose(2, 0, 1))
+
+
+def _reference(week: dict) -> tuple[np.ndarray, ...]:
+    return fighting.fight_week(**{k: v for k, v in week.items() if k != "noise_seed"})
 
 
 def _random_week(
@@ -83,6 +128,7 @@ def _random_week(
     """Random inputs of the fighting stage, with the branches the model can take."""
     control = rng.random((size, regions, n)) * (rng.random((size, regions, n)) < 0.6)
     # Some regions nobody holds, the rest normalised.
+    noise_seed = int(rng.integers(2**31))
     totals = control.sum(axis=-1, keepdims=True)
     control = np.divide(control, totals, out=np.zeros_like(control), where=totals > 0)
     written_map = control[rng.permutation(size)]
@@ -106,7 +152,8 @@ def _random_week(
         "value": rng.uniform(0.5, 3.0, regions),
         "offensive": offensive,
         "truce": truce,
-        "noise": rng.standard_normal((size, regions, n)),
+        "noise": _stream_draws(noise_seed, size, regions, n),
+        "noise_seed": noise_seed,  # the kernel draws the same noise from these streams
         "reach": rng.uniform(0.0, 0.5, size),
         "sigma": rng.uniform(0.0, 0.5, size),
         "decisiveness": np.full(size, decisiveness),
@@ -145,7 +192,7 @@ def _compiled(week: dict, *, aliased: bool = False) -> tuple[np.ndarray, ...]:
         week["value"],
         week["offensive"],
         week["truce"],
-        np.ascontiguousarray(week["noise"].transpose(1, 2, 0)),
+        kernels.pcg64_states(_streams(week["noise_seed"], regions * n)),
         week["reach"],
         week["sigma"],
         week["decisiveness"],
@@ -202,7 +249,7 @@ def test_fight_week_docks_with_the_numpy_reference(
         recruit=recruit,
     )
     before = {k: v.copy() for k, v in week.items() if isinstance(v, np.ndarray)}
-    expected = fighting.fight_week(**week)
+    expected = _reference(week)
     for key, value in before.items():
         assert np.array_equal(week[key], value), f"the reference modified {key}"
     got = _compiled(week)
@@ -240,7 +287,7 @@ def test_fight_week_extreme_decisiveness_takes_the_rescaled_path():
         centred=True,
         recruit=True,
     )
-    expected = fighting.fight_week(**week)
+    expected = _reference(week)
     got = _compiled(week)
     assert np.isfinite(got[2]).all()
     np.testing.assert_allclose(got[2], expected[2], rtol=0, atol=1e-12)
@@ -258,7 +305,9 @@ def _state(model: ConflictModel) -> dict[str, np.ndarray]:
         if isinstance(v, np.ndarray)
     }
     arrays["timeseries"] = model.recorder.values
-    arrays.pop("_noise")  # the draws' buffer, last week's
+    # The draws' buffer (numpy) or the streams' states (compiled): the same draws.
+    arrays.pop("_noise", None)
+    arrays.pop("_noise_streams", None)
     return arrays
 
 

@@ -116,8 +116,8 @@ class ConflictModel(mesa.Model):
     """A scenario's world for ``replications`` replications.
 
     The fighting stage runs as a compiled kernel (`negsim.model.kernels`)
-    unless ``compiled_step`` is False, which runs its numpy reference; both
-    give the same numbers.
+    unless ``compiled_step`` is False when the model is built, which runs
+    its numpy reference; both give the same numbers.
 
     Args:
         scenario: a validated scenario (one variant).
@@ -289,6 +289,7 @@ class ConflictModel(mesa.Model):
 
     def _init_state(self) -> None:
         size = self.size
+        n = len(self.combatants)
         self.opposition_territory = self.territory(self.faction_columns)
         # The battlefield as it stands before the first week (own forces only:
         # patrons have not supplied yet), so the first week's power shift is real.
@@ -310,7 +311,16 @@ class ConflictModel(mesa.Model):
             for region in self.region_keys
             for c in self.combatants
         ]
-        self._noise = np.empty((len(self.region_keys), len(self.combatants), size))
+        # Fixed for the model's life: the two paths draw the same numbers, but
+        # from different copies of the streams' states.
+        self._compiled = self.compiled_step and max(len(self.region_keys), n) <= _kernel_terms()
+        if self._compiled:
+            from negsim.model import kernels
+
+            # The compiled kernel draws from the streams' states itself.
+            self._noise_streams = kernels.pcg64_states(self._noise_generators)
+        else:
+            self._noise = np.empty((len(self.region_keys), n, size))
         self._value_column = self.value[None, :, None]
         self._fight_scratch: tuple[np.ndarray, ...] | None = None
         self.front_rate_scale = 1.0
@@ -640,8 +650,7 @@ class ConflictModel(mesa.Model):
         factions = self.faction_columns
         effectiveness = p["attrition_rate"] * self.fighting_rate
         rate = p["front_rate"] * self.fighting_rate * self.front_rate_scale
-        noise = self._draw_fighting_noise()
-        if self.compiled_step and max(noise.shape[:2]) <= _kernel_terms():
+        if self._compiled:
             from negsim.model import kernels
 
             week = self._fight_buffers()
@@ -657,7 +666,7 @@ class ConflictModel(mesa.Model):
                 self.value,
                 self.offensive,
                 self.truce,
-                noise,
+                self._noise_streams,
                 p["adjacency_reach"],
                 p["fighting_noise"],
                 p["contest_decisiveness"],
@@ -684,7 +693,7 @@ class ConflictModel(mesa.Model):
                 self.offensive,
                 self.truce,
                 # (R, regions, combatants), C order: the layout numpy's sums were written for.
-                np.ascontiguousarray(noise.transpose(2, 0, 1)),
+                np.ascontiguousarray(self._draw_fighting_noise().transpose(2, 0, 1)),
                 p["adjacency_reach"],
                 p["fighting_noise"],
                 p["contest_decisiveness"],
