@@ -343,3 +343,65 @@ def test_forked_workers_run_the_compiled_step():
     child.join(timeout=60)
     assert child.exitcode == 0
     assert np.array_equal(data, parent)
+
+
+# -------------------------------------------------------------- recording
+
+
+@pytest.mark.parametrize("shape", [(500, 9, 6), (40, 1, 2), (30, 140, 5)])
+def test_territory_by_combatant_is_the_recorders_numpy(shape):
+    rng = np.random.default_rng(sum(shape))
+    control = rng.random(shape) * (rng.random(shape) < 0.7)
+    value_share = rng.random(shape[1])
+    value_share /= value_share.sum()
+    expected = (control * value_share[None, :, None]).sum(axis=1).T.astype(np.float32)
+    # Written into rows of a (metric, week, R) array, as the recorder does.
+    values = np.zeros((shape[2] + 3, 4, shape[0]), dtype=np.float32)
+    kernels.territory_by_combatant(control, value_share, values[1 : 1 + shape[2], 2, :])
+    assert np.array_equal(values[1 : 1 + shape[2], 2, :], expected)
+    assert not values[:, [0, 1, 3], :].any() and not values[0].any()
+
+
+# ---------------------------------------------------------------- stage 5
+
+
+def _scrambled(name: str, seed: int, size: int = 300) -> ConflictModel:
+    """A model of a bundled scenario with its cohesion inputs drawn at random, edge cases included."""
+    rng = np.random.default_rng(seed)
+    model = ConflictModel(load(SCENARIOS / f"{name}.yaml").scenario, replications=size, seed=seed)
+    for faction in model.opposition.factions:
+        faction.cohesion = rng.random(size)
+        leader = faction.leader
+        leader.authority = rng.random(size)
+        leader.crisis_weeks = np.where(rng.random(size) < 0.3, 0.0, rng.uniform(1, 20, size))
+        leader.crisis_left = np.where(rng.random(size) < 0.3, 0.0, rng.uniform(0, 25, size))
+        leader.ties = rng.random(leader.ties.shape) * (rng.random(leader.ties.shape) < 0.7)
+        leader.moderation = rng.random(size)
+    for key in model.opposition_patron_keys:
+        model.patrons[key].commitment = rng.random(size) * (rng.random(size) < 0.6)
+    model.strength[:] = rng.uniform(0, 3000, model.strength.shape) * (
+        rng.random(model.strength.shape) < 0.8
+    )
+    model.opposition.hurt = rng.uniform(0, 0.1, size)
+    model.opposition.cohesion = rng.random(size)
+    return model
+
+
+def _cohesion_state(model: ConflictModel) -> list[np.ndarray]:
+    opposition = model.opposition
+    return [opposition.cohesion] + [
+        array for f in opposition.factions for array in (f.cohesion, f.leader.crisis_left)
+    ]
+
+
+@pytest.mark.parametrize(("name", "seed"), [("geneva3", 1), ("geneva3", 2), ("aceh", 3)])
+def test_cohesion_week_docks_with_the_numpy_reference(name, seed):
+    compiled = _scrambled(name, seed)
+    reference = _scrambled(name, seed)
+    reference.compiled = False
+    compiled.opposition.update_cohesion()
+    reference.opposition.update_cohesion()
+    for got, expected in zip(_cohesion_state(compiled), _cohesion_state(reference), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        if _same_libm():
+            assert np.array_equal(got, expected)

@@ -264,7 +264,14 @@ class Opposition(Actor, Party):
         return np.stack([cast(Leader, f.leader).ties[:, column] for f in self.factions], axis=-1)
 
     def update_cohesion(self) -> None:
-        """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold."""
+        """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold.
+
+        Compiled as `kernels.cohesion_week` when the model is (`model.compiled`);
+        the numpy below is its reference.
+        """
+        if self.model.compiled:
+            self._update_cohesion_compiled()
+            return
         p = self.model.parameters
         commitment = self.model.opposition_patron_commitment  # (R, K)
         total_commitment = commitment.sum(axis=-1)
@@ -290,6 +297,43 @@ class Opposition(Actor, Party):
         capabilities, cohesion_, moderation = self.faction_arrays()
         target = coalition.coalition_cohesion_target(capabilities, cohesion_, moderation)
         self.cohesion = coalition.adjust(self.cohesion, target, p["cohesion_rate"])
+
+    def _update_cohesion_compiled(self) -> None:
+        from negsim.model import kernels
+
+        model = self.model
+        p = model.parameters
+        leaders = [cast(Leader, f.leader) for f in self.factions]
+        size, count = model.size, len(self.factions)
+        # Fresh arrays each week: the factions keep rows of them as their state.
+        cohesion_ = np.empty((count, size))
+        crisis = np.empty((count, size))
+        coalition_ = np.empty(size)
+        kernels.cohesion_week(
+            model.opposition_patron_commitment,
+            np.stack([leader.ties for leader in leaders]),
+            np.stack([leader.authority for leader in leaders]),
+            np.stack([leader.crisis_left for leader in leaders]),
+            np.stack([leader.crisis_weeks for leader in leaders]),
+            np.stack([f.cohesion for f in self.factions]),
+            self.hurt,
+            model.strength[:, model.faction_columns],
+            np.stack([leader.moderation for leader in leaders], axis=-1),
+            self.cohesion,
+            p["cohesion_endorsement_weight"],
+            p["cohesion_loss_weight"],
+            p["cohesion_rate"],
+            p["succession_authority_start"],
+            cohesion_,
+            crisis,
+            coalition_,
+        )
+        for faction, leader, row, left in zip(
+            self.factions, leaders, cohesion_, crisis, strict=True
+        ):
+            faction.cohesion = row
+            leader.crisis_left = left
+        self.cohesion = coalition_
 
 
 class Patron(Actor):

@@ -446,3 +446,117 @@ def fight_week(
         red_out[r] = red
         blue_lost_out[r] = blue_lost
         red_lost_out[r] = red_lost
+
+
+# -------------------------------------------------------------- recording
+
+
+@numba.njit(cache=True)
+def territory_by_combatant(control: np.ndarray, value_share: np.ndarray, out: np.ndarray) -> None:
+    """out[c, r] = sum_g control[r, g, c] * value_share[g], as float32 (`Recorder.record`).
+
+    Each combatant's strategic-value-weighted share of the territory. The
+    reference, ``(control * value_share[None, :, None]).sum(axis=1).T``,
+    sums along a strided axis, which numpy does left to right, one region
+    after another: so does this, without its R x regions x combatants
+    temporary.
+    """
+    size, regions, n = control.shape
+    held = np.empty(n)
+    for r in range(size):
+        for c in range(n):
+            held[c] = control[r, 0, c] * value_share[0]
+        for g in range(1, regions):
+            weight = value_share[g]
+            for c in range(n):
+                held[c] += control[r, g, c] * weight
+        for c in range(n):
+            out[c, r] = np.float32(held[c])
+
+
+# ---------------------------------------------------------------- stage 5
+
+
+@numba.njit(cache=True)
+def _clip(x: float, low: float, high: float) -> float:
+    """np.clip of one number (minimum(maximum(x, low), high); NaN stays NaN)."""
+    return _minimum(_maximum(x, low), high)
+
+
+@numba.njit(cache=True)
+def cohesion_week(
+    commitment: np.ndarray,
+    ties: np.ndarray,
+    authority: np.ndarray,
+    crisis_left: np.ndarray,
+    crisis_weeks: np.ndarray,
+    cohesion: np.ndarray,
+    hurt: np.ndarray,
+    capabilities: np.ndarray,
+    moderation: np.ndarray,
+    coalition: np.ndarray,
+    endorsement_weight: np.ndarray,
+    loss_weight: np.ndarray,
+    rate: np.ndarray,
+    authority_start: np.ndarray,
+    cohesion_out: np.ndarray,
+    crisis_out: np.ndarray,
+    coalition_out: np.ndarray,
+) -> None:
+    """Stage 5 compiled: `Opposition.update_cohesion`, from `negsim.model.coalition`, to the bit.
+
+    For each faction f (formulas and sources in the docstrings of
+    `coalition.effective_authority`, `coalition.cohesion_target` and
+    `coalition.adjust`): the endorsement E of its leader by the patrons,
+    sum_k commitment_k ties_fk / sum_k commitment_k; the target
+    clip((1 - k hurt) ((1 - w) A_eff + w E), 0, 1), with w = 0 without
+    patrons; cohesion adjusted towards it; one week off the succession
+    crisis. Then the coalition's cohesion towards
+    `coalition.coalition_cohesion_target` of the factions' capabilities,
+    new cohesion and leaders' moderation.
+
+    Shapes: ``commitment`` (R, K) patrons; ``ties`` (F, R, K); the
+    leaders' ``authority``, ``crisis_left``, ``crisis_weeks`` and the
+    factions' ``cohesion`` (F, R); ``capabilities`` and ``moderation`` (R,
+    F); ``hurt``, ``coalition`` and the parameters (R,). Results go to
+    ``cohesion_out``, ``crisis_out`` (F, R) and ``coalition_out`` (R,).
+    """
+    factions, size = cohesion.shape
+    patrons = commitment.shape[1]
+    terms = np.empty(max(patrons, factions))
+    weights = np.empty(factions)
+    for r in range(size):
+        total_commitment = _pairwise_sum(commitment[r], 0, patrons)
+        weight = endorsement_weight[r] if total_commitment > 0 else 0.0
+        for f in range(factions):
+            for k in range(patrons):
+                terms[k] = commitment[r, k] * ties[f, r, k]
+            endorsed = _pairwise_sum(terms, 0, patrons)
+            endorsement = endorsed / total_commitment if total_commitment > 0 else 0.0
+            weeks = crisis_weeks[f, r]
+            fraction = crisis_left[f, r] / weeks if weeks > 0 else 0.0
+            effective = authority[f, r] * (
+                1.0 - (1.0 - authority_start[r]) * _clip(fraction, 0.0, 1.0)
+            )
+            mix = (1.0 - weight) * effective + weight * endorsement
+            target = _clip((1.0 - loss_weight[r] * hurt[r]) * mix, 0.0, 1.0)
+            current = cohesion[f, r]
+            cohesion_out[f, r] = _clip(current + rate[r] * (target - current), 0.0, 1.0)
+            crisis_out[f, r] = _maximum(crisis_left[f, r] - 1.0, 0.0)
+        # The coalition (coalition_cohesion_target), from the factions' new cohesion.
+        total = _pairwise_sum(capabilities[r], 0, factions)
+        for f in range(factions):
+            weights[f] = capabilities[r, f] / total if total > 0 else 0.0
+        for f in range(factions):
+            terms[f] = weights[f] * cohesion_out[f, r]
+        mean_cohesion = _pairwise_sum(terms, 0, factions)
+        for f in range(factions):
+            terms[f] = weights[f] * moderation[r, f]
+        mean_moderation = _pairwise_sum(terms, 0, factions)
+        for f in range(factions):
+            deviation = moderation[r, f] - mean_moderation
+            terms[f] = weights[f] * (deviation * deviation)
+        spread = np.sqrt(_pairwise_sum(terms, 0, factions))
+        target = _clip(mean_cohesion * (1.0 - spread), 0.0, 1.0)
+        current = coalition[r]
+        coalition_out[r] = _clip(current + rate[r] * (target - current), 0.0, 1.0)

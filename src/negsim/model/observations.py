@@ -39,7 +39,12 @@ class Recorder:
         n = len(model.combatants)
         out = self.values[:, week, :]
         out[:n] = model.strength.T
-        out[n : 2 * n] = (model.control * model.value_share[None, :, None]).sum(axis=1).T
+        if model.compiled:
+            from negsim.model import kernels
+
+            kernels.territory_by_combatant(model.control, model.value_share, out[n : 2 * n])
+        else:
+            out[n : 2 * n] = (model.control * model.value_share[None, :, None]).sum(axis=1).T
         row = 2 * n
         for value in (
             model.government.expected,

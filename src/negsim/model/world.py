@@ -311,10 +311,11 @@ class ConflictModel(mesa.Model):
             for region in self.region_keys
             for c in self.combatants
         ]
-        # Fixed for the model's life: the two paths draw the same numbers, but
-        # from different copies of the streams' states.
-        self._compiled = self.compiled_step and max(len(self.region_keys), n) <= _kernel_terms()
-        if self._compiled:
+        # Whether this model runs the compiled kernels (`compiled_step`, when
+        # the shape allows): fixed for its life, because the two paths draw the
+        # same numbers from different copies of the streams' states.
+        self.compiled = self.compiled_step and max(len(self.region_keys), n) <= _kernel_terms()
+        if self.compiled:
             from negsim.model import kernels
 
             # The compiled kernel draws from the streams' states itself.
@@ -650,7 +651,7 @@ class ConflictModel(mesa.Model):
         factions = self.faction_columns
         effectiveness = p["attrition_rate"] * self.fighting_rate
         rate = p["front_rate"] * self.fighting_rate * self.front_rate_scale
-        if self._compiled:
+        if self.compiled:
             from negsim.model import kernels
 
             week = self._fight_buffers()
