@@ -200,22 +200,33 @@ class Leader(Actor):
         With ``depth`` only where the leader at that place in the chain is in office.
         """
         hit = where if depth is None else where & (self.depth == depth)
-        if not hit.any():
+        rows = np.flatnonzero(hit)
+        if rows.size == 0:
             return hit
-        new_depth = np.where(hit, self.depth + 1, self.depth)
-        for level in np.unique(new_depth[hit]):
-            at = hit & (new_depth == level)
+        # Only the replications hit change: new arrays, set at those rows.
+        new_depth = self.depth.copy()
+        new_depth[rows] += 1
+        moderation_, authority_, ties_ = (
+            self.moderation.copy(),
+            self.authority.copy(),
+            self.ties.copy(),
+        )
+        for level in np.unique(new_depth[rows]):
+            at = rows[new_depth[rows] == level]
             if level <= len(self.named):
                 moderation, authority, ties = self.named[level - 1]
+                ties_[at] = ties[at]
             else:
                 moderation, authority = self._drawn_successor(int(level))
-                ties = self.ties * self.ties_retained[:, None]
-            self.moderation = np.where(at, moderation, self.moderation)
-            self.authority = np.where(at, authority, self.authority)
-            self.ties = np.where(at[:, None], ties, self.ties)
+                ties_[at] = self.ties[at] * self.ties_retained[at, None]
+            moderation_[at] = moderation[at]
+            authority_[at] = authority[at]
+        self.moderation, self.authority, self.ties = moderation_, authority_, ties_
         self.depth = new_depth
-        self.removed |= hit
-        self.crisis_left = np.where(hit, self.crisis_weeks, self.crisis_left)
+        self.removed[rows] = True
+        crisis_left = self.crisis_left.copy()
+        crisis_left[rows] = self.crisis_weeks[rows]
+        self.crisis_left = crisis_left
         return hit
 
     def effective_authority(self) -> np.ndarray:

@@ -534,12 +534,17 @@ class Talks:
             rejected, self.trust * (1.0 - self.model.parameters["trust_loss"]), self.trust
         )
 
-    def lose_partner(self, share: np.ndarray) -> None:
+    def lose_partner(self, rows: np.ndarray, share: np.ndarray) -> None:
         """A removed leader takes part of the progress made with his faction with him.
 
-        The opposition's demand moves back towards its ideal point and trust
-        falls by ``share`` (per replication; 0 where nobody was removed).
+        In the replications ``rows`` (indices), the opposition's demand moves
+        back towards its ideal point and trust falls, by ``share`` (one per
+        row); elsewhere nothing changes.
         """
-        ideal = self.model.opposition.position
-        self.demand = self.demand + share * (ideal - self.demand)
-        self.trust = self.trust * (1.0 - share)
+        ideal = self.model.opposition.position[rows]
+        demand = self.demand.copy()
+        demand[rows] = demand[rows] + share * (ideal - demand[rows])
+        self.demand = demand
+        trust = self.trust.copy()
+        trust[rows] = trust[rows] * (1.0 - share)
+        self.trust = trust

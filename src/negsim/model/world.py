@@ -597,34 +597,39 @@ class ConflictModel(mesa.Model):
     }
 
     def _remove_leader(self, leader: Leader, where: np.ndarray, depth: int | None) -> None:
-        ties_before = leader.ties.copy()
+        # Not a copy: replace_where gives the leader new arrays, it never writes into these.
+        ties_before = leader.ties
         hit = leader.replace_where(where, depth)
-        if not hit.any():
+        # Only the replications hit change (a removal is rare; the arrays are R long).
+        rows = np.flatnonzero(hit)
+        if rows.size == 0:
             return
         p = self.parameters
         faction = next(f for f in self.opposition.factions if f.leader is leader)
-        self.forces[:, faction.index] *= np.where(hit, 1.0 - leader.capability_loss, 1.0)
-        faction.cohesion = np.where(
-            hit, faction.cohesion * (1.0 - leader.cohesion_shock), faction.cohesion
+        self.forces[rows, faction.index] *= 1.0 - leader.capability_loss[rows]
+        faction.cohesion = _where_rows(
+            faction.cohesion, rows, faction.cohesion[rows] * (1.0 - leader.cohesion_shock[rows])
         )
-        self.leaders_removed += hit
+        self.leaders_removed[rows] += 1.0
         # Patrons tied to him lose interest in the coalition and in its talks.
+        reaction = p["patron_removal_reaction"][rows]
         for column, key_ in enumerate(self.opposition_patron_keys):
             patron = self.patrons[key_]
-            tie = ties_before[:, column]
-            reaction = p["patron_removal_reaction"]
-            patron.commitment = talks.patron_reaction(patron.commitment, tie, reaction, hit)
-            patron.supports_talks = talks.patron_reaction(patron.supports_talks, tie, reaction, hit)
+            tie = ties_before[rows, column]
+            for field in ("commitment", "supports_talks"):
+                value = getattr(patron, field)
+                reacted = talks.patron_reaction(value[rows], tie, reaction, True)
+                setattr(patron, field, _where_rows(value, rows, reacted))
         # The progress made with him goes with him, in proportion to his faction's weight.
-        capabilities, _, _ = self.opposition.faction_arrays()
+        capabilities = self.strength[np.ix_(rows, self.faction_columns)]
         total = capabilities.sum(axis=-1)
         weight = np.divide(
             capabilities[:, self.opposition.factions.index(faction)],
             total,
-            out=np.zeros(self.size),
+            out=np.zeros(rows.size),
             where=total > 0,
         )
-        self.talks.lose_partner(np.where(hit, p["partner_loss"] * weight, 0.0))
+        self.talks.lose_partner(rows, p["partner_loss"][rows] * weight)
 
     def collapse_ceasefires(self, where: np.ndarray) -> None:
         """End every ceasefire in force in the replications ``where`` after this week."""
@@ -882,6 +887,13 @@ class ConflictModel(mesa.Model):
             np.divide(pressed[s], weights[s], out=np.zeros(size), where=weights[s] > 0)
             for s in ("government", "opposition")
         )
+
+
+def _where_rows(values: np.ndarray, rows: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """``np.where(hit, new, values)`` for the replications ``rows`` hit: a new array."""
+    out = values.copy()
+    out[rows] = new
+    return out
 
 
 @dataclass
