@@ -613,12 +613,13 @@ class ConflictModel(mesa.Model):
         self.leaders_removed[rows] += 1.0
         # Patrons tied to him lose interest in the coalition and in its talks.
         reaction = p["patron_removal_reaction"][rows]
+        everywhere = np.ones(rows.size, dtype=bool)
         for column, key_ in enumerate(self.opposition_patron_keys):
             patron = self.patrons[key_]
             tie = ties_before[rows, column]
             for field in ("commitment", "supports_talks"):
                 value = getattr(patron, field)
-                reacted = talks.patron_reaction(value[rows], tie, reaction, True)
+                reacted = talks.patron_reaction(value[rows], tie, reaction, everywhere)
                 setattr(patron, field, _where_rows(value, rows, reacted))
         # The progress made with him goes with him, in proportion to his faction's weight.
         capabilities = self.strength[np.ix_(rows, self.faction_columns)]
