@@ -405,3 +405,20 @@ def test_cohesion_week_docks_with_the_numpy_reference(name, seed):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
         if _same_libm():
             assert np.array_equal(got, expected)
+
+
+# ----------------------------------------------------- stage 3, what it leaves
+
+
+@pytest.mark.parametrize("decisiveness", [1.0, 0.6, 2.5, 200.0])
+def test_contest_share_is_tullock_shares_of_two(decisiveness):
+    rng = np.random.default_rng(int(decisiveness * 10))
+    x = rng.uniform(0, 5000, 2000) * (rng.random(2000) < 0.8)
+    y = rng.uniform(0, 5000, 2000) * (rng.random(2000) < 0.8)
+    x[:5] = [1e-200, 1e200, 0.0, 3.0, 1e-310]  # extremes: the rescaled path
+    y[:5] = [1e-210, 1e190, 0.0, 0.0, 1e-305]
+    expected = fighting.tullock_shares(np.stack([x, y], axis=-1), decisiveness)[:, 0]
+    got = np.array([kernels._contest_share(a, b, decisiveness) for a, b in zip(x, y, strict=True)])
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    if _same_libm():
+        assert np.array_equal(got, expected)

@@ -560,3 +560,78 @@ def cohesion_week(
         target = _clip(mean_cohesion * (1.0 - spread), 0.0, 1.0)
         current = coalition[r]
         coalition_out[r] = _clip(current + rate[r] * (target - current), 0.0, 1.0)
+
+
+# ----------------------------------------------------- stage 3, what it leaves
+
+
+@numba.njit(cache=True)
+def _contest_share(x: float, y: float, m: float) -> float:
+    """x's share of the two-sided contest [x, y] (`fighting.tullock_shares`, its first column)."""
+    row = np.empty(2)
+    for i, v in enumerate((x, y)):
+        if v > 0:
+            floored = _maximum(v, 1e-300)
+            row[i] = floored if m == 1.0 else floored**m
+        else:
+            row[i] = 0.0
+    total = row[0] + row[1]
+    if not (np.isfinite(total) and 1e-100 < total < 1e100) and (x > 0 or y > 0):
+        top = _maximum(x, y)
+        for i, v in enumerate((x, y)):
+            relative = v / top if top > 0 else 0.0
+            row[i] = (relative if m == 1.0 else relative**m) if v > 0 else 0.0
+        total = row[0] + row[1]
+    return row[0] / total if total > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def after_fight(
+    blue: np.ndarray,
+    red: np.ndarray,
+    blue_lost: np.ndarray,
+    red_lost: np.ndarray,
+    blue_base: np.ndarray,
+    red_base: np.ndarray,
+    territory: np.ndarray,
+    government_territory: np.ndarray,
+    decisiveness: np.ndarray,
+    strength_weight: np.ndarray,
+    hurt_memory: np.ndarray,
+    momentum_memory: np.ndarray,
+    government_hurt: np.ndarray,
+    opposition_hurt: np.ndarray,
+    signal: np.ndarray,
+    power_shift: np.ndarray,
+    momentum: np.ndarray,
+    opposition_territory: np.ndarray,
+) -> None:
+    """What the week's fighting leaves, compiled: hurt, the battlefield signal, momentum (in place).
+
+    The numpy reference is the end of `ConflictModel._fight` (with
+    `ConflictModel._battlefield_signal`): hurt H' = (1 - mu) H + mu L / F0
+    (the week's losses against the scenario's forces); the signal of
+    `beliefs.battlefield_signal` from the two sides' contest share of
+    strength (`fighting.tullock_shares`) and the opposition's share of the
+    territory the two hold (1/2 if neither holds any); the power shift and
+    the momentum of territory as exponential averages of their weekly
+    changes. ``territory`` and ``government_territory`` come from numpy
+    (`ConflictModel.territory`, a matrix product whose order is BLAS's).
+    The last six arrays are updated in place.
+    """
+    for r in range(blue.shape[0]):
+        memory = hurt_memory[r]
+        blue_hurt = blue_lost[r] / blue_base[r] if blue_base[r] > 0 else 0.0
+        red_hurt = red_lost[r] / red_base[r] if red_base[r] > 0 else 0.0
+        government_hurt[r] = (1 - memory) * government_hurt[r] + memory * blue_hurt
+        opposition_hurt[r] = (1 - memory) * opposition_hurt[r] + memory * red_hurt
+        held = territory[r] + government_territory[r]
+        territory_share = territory[r] / held if held > 0 else 0.5
+        strength_share = _contest_share(red[r], blue[r], decisiveness[r])
+        w = strength_weight[r]
+        new_signal = w * strength_share + (1 - w) * territory_share
+        shift = momentum_memory[r]
+        power_shift[r] = (1 - shift) * power_shift[r] + shift * (new_signal - signal[r])
+        signal[r] = new_signal
+        momentum[r] = (1 - shift) * momentum[r] + shift * (territory[r] - opposition_territory[r])
+        opposition_territory[r] = territory[r]

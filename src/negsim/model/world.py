@@ -328,6 +328,11 @@ class ConflictModel(mesa.Model):
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
         self.reference_forces = self.forces.copy()
+        # The government's and the factions' together: what hurt is measured against.
+        self._reference_sides = (
+            self.reference_forces[:, self.government.index],
+            self.reference_forces[:, self.faction_columns].sum(axis=-1),
+        )
         self.map = self.control.copy()
         self.baseline_shares: np.ndarray | None = None
         self.losses = np.zeros((size, len(self.combatants)))
@@ -721,8 +726,10 @@ class ConflictModel(mesa.Model):
         else:
             self.losses += lost
         # Hurt is measured against the forces the scenario gives each side.
-        blue_base = self.reference_forces[:, government]
-        red_base = self.reference_forces[:, factions].sum(axis=-1)
+        blue_base, red_base = self._reference_sides
+        if self.compiled:
+            self._after_fight_compiled(red, blue, red_lost, blue_lost, blue_base, red_base)
+            return shares
         blue_hurt = np.divide(blue_lost, blue_base, out=np.zeros_like(blue), where=blue_base > 0)
         red_hurt = np.divide(red_lost, red_base, out=np.zeros_like(red), where=red_base > 0)
         memory = p["hurt_memory"]
@@ -741,6 +748,49 @@ class ConflictModel(mesa.Model):
         )
         self.opposition_territory = territory
         return shares
+
+    def _after_fight_compiled(
+        self,
+        red: np.ndarray,
+        blue: np.ndarray,
+        red_lost: np.ndarray,
+        blue_lost: np.ndarray,
+        blue_base: np.ndarray,
+        red_base: np.ndarray,
+    ) -> None:
+        """The end of `_fight` as `kernels.after_fight` (the numpy above is its reference)."""
+        from negsim.model import kernels
+
+        p = self.parameters
+        territory = self.territory(self.faction_columns)
+        # New arrays, updated in place: nothing that kept last week's sees them change.
+        government, opposition = self.government, self.opposition
+        government.hurt, opposition.hurt = government.hurt.copy(), opposition.hurt.copy()
+        self.signal, self.power_shift = self.signal.copy(), self.power_shift.copy()
+        self.momentum, self.opposition_territory = (
+            self.momentum.copy(),
+            self.opposition_territory.copy(),
+        )
+        kernels.after_fight(
+            blue,
+            red,
+            blue_lost,
+            red_lost,
+            blue_base,
+            red_base,
+            territory,
+            self.territory(government.index),
+            p["contest_decisiveness"],
+            p["strength_weight"],
+            p["hurt_memory"],
+            p["momentum_memory"],
+            government.hurt,
+            opposition.hurt,
+            self.signal,
+            self.power_shift,
+            self.momentum,
+            self.opposition_territory,
+        )
 
     def _fight_buffers(self) -> tuple[np.ndarray, ...]:
         """Where the compiled fighting stage writes its results, in `fighting.fight_week`'s order.
