@@ -379,6 +379,14 @@ def _scrambled(name: str, seed: int, size: int = 300) -> ConflictModel:
         leader.moderation = rng.random(size)
     for key in model.opposition_patron_keys:
         model.patrons[key].commitment = rng.random(size) * (rng.random(size) < 0.6)
+    for patron in model.patrons.values():
+        patron.capacity = rng.uniform(0, 500, size)
+        patron.responsiveness = rng.uniform(0, 3, size)
+        patron.direct = rng.uniform(0, 200, size) * (rng.random(size) < 0.3)
+    model.signal = rng.random(size)
+    model.forces[:] = rng.uniform(0, 3000, model.forces.shape) * (
+        rng.random(model.forces.shape) < 0.8
+    )
     model.strength[:] = rng.uniform(0, 3000, model.strength.shape) * (
         rng.random(model.strength.shape) < 0.8
     )
@@ -422,3 +430,23 @@ def test_contest_share_is_tullock_shares_of_two(decisiveness):
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     if _same_libm():
         assert np.array_equal(got, expected)
+
+
+# ---------------------------------------------------------------- stage 2
+
+
+@pytest.mark.parametrize(("name", "seed"), [("geneva3", 4), ("geneva3", 5), ("ripeness", 6)])
+def test_supply_week_docks_with_the_patrons_own_supply(name, seed):
+    compiled = _scrambled(name, seed)
+    reference = _scrambled(name, seed)
+    reference.compiled = False
+    compiled._supply()
+    reference._supply()
+    pairs = [(compiled.support, reference.support)] + [
+        (compiled.patrons[k].support, reference.patrons[k].support) for k in compiled.patrons
+    ]
+    for got, expected in pairs:
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        if _same_libm():
+            assert np.array_equal(got, expected)
+    assert compiled.support.any()

@@ -635,3 +635,71 @@ def after_fight(
         signal[r] = new_signal
         momentum[r] = (1 - shift) * momentum[r] + shift * (territory[r] - opposition_territory[r])
         opposition_territory[r] = territory[r]
+
+
+# ---------------------------------------------------------------- stage 2
+
+# How a patron's support reaches the fighting (`Patron.supply`).
+SUPPLY_DIRECT = 0  # to a spoiler client, prospects held at parity
+SUPPLY_GOVERNMENT = 1
+SUPPLY_OPPOSITION = 2  # through the factions' leaders' ties
+
+
+@numba.njit(cache=True)
+def supply_week(
+    kinds: np.ndarray,
+    clients: np.ndarray,
+    tie_columns: np.ndarray,
+    commitment: np.ndarray,
+    capacity: np.ndarray,
+    responsiveness: np.ndarray,
+    direct: np.ndarray,
+    signal: np.ndarray,
+    forces: np.ndarray,
+    faction_columns: np.ndarray,
+    ties: np.ndarray,
+    support_out: np.ndarray,
+    patron_out: np.ndarray,
+) -> None:
+    """Stage 2 compiled: every `Patron.supply` of the week, in the patrons' order, to the bit.
+
+    Patron p supplies S = `patrons.patron_support` (commitment, capacity,
+    responsiveness, its client's prospects from the battlefield ``signal``,
+    its direct forces) into ``patron_out[p]``, added to its client's column
+    of ``support_out`` (zeroed first), or for the opposition split among the
+    factions in proportion to tie x forces of their leaders.
+
+    Shapes: ``kinds`` (P,) of SUPPLY_*; ``clients`` (P,) the client's
+    combatant column (direct and government); ``tie_columns`` (P,) the
+    patron's column in ``ties`` (opposition); the patrons' arrays (P, R);
+    ``forces`` (R, n); ``ties`` (F, R, K), the factions' leaders' ties in
+    `faction_columns` order.
+    """
+    patrons = kinds.shape[0]
+    size, n = support_out.shape
+    factions = faction_columns.shape[0]
+    weights = np.empty(factions)
+    for r in range(size):
+        for c in range(n):
+            support_out[r, c] = 0.0
+        for p in range(patrons):
+            kind = kinds[p]
+            if kind == SUPPLY_DIRECT:
+                prospects = 0.5
+            elif kind == SUPPLY_GOVERNMENT:
+                prospects = 1.0 - signal[r]
+            else:
+                prospects = signal[r]
+            scale = _maximum(0.0, 1.0 + responsiveness[p, r] * (0.5 - prospects))
+            supplied = commitment[p, r] * capacity[p, r] * scale + direct[p, r]
+            patron_out[p, r] = supplied
+            if kind != SUPPLY_OPPOSITION:
+                support_out[r, clients[p]] += supplied
+                continue
+            column = tie_columns[p]
+            for f in range(factions):
+                weights[f] = ties[f, r, column] * forces[r, faction_columns[f]]
+            total = _pairwise_sum(weights, 0, factions)
+            for f in range(factions):
+                share = weights[f] / total if total > 0 else 0.0
+                support_out[r, faction_columns[f]] += supplied * share

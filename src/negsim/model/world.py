@@ -324,6 +324,8 @@ class ConflictModel(mesa.Model):
             self._noise = np.empty((len(self.region_keys), n, size))
         self._value_column = self.value[None, :, None]
         self._fight_scratch: tuple[np.ndarray, ...] | None = None
+        # Each patron's way to the fighting, for the compiled supply (set on first use).
+        self._supply_routes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
@@ -423,10 +425,73 @@ class ConflictModel(mesa.Model):
         self.week += 1
 
     def _supply(self) -> None:
-        """Stage 2: patrons set this week's support."""
+        """Stage 2: patrons set this week's support.
+
+        Compiled as `kernels.supply_week` when the model is (`compiled`); the
+        patrons' own `Patron.supply`, one after another, is its reference.
+        """
+        if self.compiled and self.patrons:
+            self._supply_compiled()
+            return
         self.support[:] = 0.0
         for patron in self.patrons.values():
             patron.supply()
+
+    def _faction_ties(self) -> np.ndarray:
+        """The factions' leaders' ties to the opposition's patrons, shape (F, R, K)."""
+        factions = self.opposition.factions
+        if not factions:
+            return np.zeros((0, self.size, len(self.opposition_patron_keys)))
+        return np.stack([cast(Leader, f.leader).ties for f in factions])
+
+    def _routes_of(self, patrons: list[Patron]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each patron's way to the fighting (`kernels.supply_week`'s kinds, clients, tie columns)."""
+        from negsim.model import kernels
+
+        kinds, clients, tie_columns = [], [], []
+        for patron in patrons:
+            key = patron.client_key
+            if key in self.combatant_columns and key != self.government.key:
+                kind = kernels.SUPPLY_DIRECT
+            elif key == self.government.key:
+                kind = kernels.SUPPLY_GOVERNMENT
+            else:
+                kind = kernels.SUPPLY_OPPOSITION
+            kinds.append(kind)
+            clients.append(self.combatant_columns.get(key, -1))
+            opposition = kind == kernels.SUPPLY_OPPOSITION
+            tie_columns.append(self.opposition_patron_keys.index(patron.key) if opposition else -1)
+        return (
+            np.array(kinds, dtype=np.int64),
+            np.array(clients, dtype=np.int64),
+            np.array(tie_columns, dtype=np.int64),
+        )
+
+    def _supply_compiled(self) -> None:
+        from negsim.model import kernels
+
+        patrons = list(self.patrons.values())
+        if self._supply_routes is None:
+            self._supply_routes = self._routes_of(patrons)
+        kinds, clients, tie_columns = self._supply_routes
+        supplied = np.empty((len(patrons), self.size))
+        kernels.supply_week(
+            kinds,
+            clients,
+            tie_columns,
+            np.stack([patron.commitment for patron in patrons]),
+            np.stack([patron.capacity for patron in patrons]),
+            np.stack([patron.responsiveness for patron in patrons]),
+            np.stack([patron.direct for patron in patrons]),
+            self.signal,
+            self.forces,
+            self.faction_columns,
+            self._faction_ties(),
+            self.support,
+            supplied,
+        )
+        for patron, row in zip(patrons, supplied, strict=True):
+            patron.support = row
 
     def run(self) -> ConflictModel:
         """Run to the calendar's end."""
