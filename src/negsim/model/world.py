@@ -115,9 +115,10 @@ class _Event:
 class ConflictModel(mesa.Model):
     """A scenario's world for ``replications`` replications.
 
-    The fighting stage runs as a compiled kernel (`negsim.model.kernels`)
-    unless ``compiled_step`` is False when the model is built, which runs
-    its numpy reference; both give the same numbers.
+    Supply, fighting, cohesion and part of the recording run as compiled
+    kernels (`negsim.model.kernels`) unless ``compiled_step`` is False when
+    the model is built, which runs their numpy references; both give the
+    same numbers. ``compiled`` says which one a model runs.
 
     Args:
         scenario: a validated scenario (one variant).
