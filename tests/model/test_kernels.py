@@ -450,3 +450,76 @@ def test_supply_week_docks_with_the_patrons_own_supply(name, seed):
         if _same_libm():
             assert np.array_equal(got, expected)
     assert compiled.support.any()
+
+
+# ---------------------------------------------------------------- stage 6
+
+
+def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
+    """`_scrambled`, with the talks' and the sides' state drawn at random too."""
+    rng = np.random.default_rng(seed + 100)
+    model = _scrambled(name, seed, size)
+    talks = model.talks
+    for party in (model.government, model.opposition):
+        party.expected = rng.random(size)
+        party.hurt = rng.uniform(0, 0.05, size)
+        party.position = rng.random(size)
+    talks.offer, talks.demand = rng.random(size), rng.random(size)
+    talks.trust = rng.random(size)
+    talks.stage = rng.integers(0, 5, size).astype(float)
+    for flag in ("round_open", "was_in_session", "in_force", "agreed", "broke"):
+        setattr(talks, flag, rng.random(size) < 0.4)
+    talks.ceasefire_until = rng.integers(-1, 12, size).astype(float)
+    talks.settlement = np.where(rng.random(size) < 0.5, rng.random(size), np.nan)
+    talks.range_first = np.where(rng.random(size) < 0.5, rng.random(size), np.nan)
+    talks.agreement_week = np.where(rng.random(size) < 0.7, np.nan, 3.0)
+    model.momentum = rng.normal(0, 0.02, size)
+    model.power_shift = rng.normal(0, 0.01, size)
+    model.ceasefire_in_force = rng.random(size) < 0.3
+    # Some replications decide on the step of ratification (spread 0), some in a flash.
+    spread = model.parameters["ratification_spread"]
+    model.parameters["ratification_spread"] = np.where(rng.random(size) < 0.3, 0.0, spread)
+    model.parameters["implementation_hazard"] = rng.uniform(0, 0.5, size)
+    return model
+
+
+def _talks_state(model: ConflictModel) -> dict[str, np.ndarray]:
+    talks = model.talks
+    arrays = {k: v for k, v in vars(talks).items() if isinstance(v, np.ndarray)}
+    for party in (model.government, model.opposition):
+        for field in ("expected_cost", "endorsement", "willingness"):
+            arrays[f"{party.key}.{field}"] = getattr(party, field)
+    arrays["ripeness"] = model.ripeness
+    for event in model.events:  # a collapse ends ceasefire events
+        arrays[f"{event.spec.id}.duration"] = event.duration
+    return arrays
+
+
+@pytest.mark.parametrize(
+    ("name", "seed", "proposer"),
+    [("geneva3", 7, "government"), ("geneva3", 8, "opposition"), ("ripeness", 9, "government")],
+)
+@pytest.mark.parametrize("in_session", [False, True])
+def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_session):
+    compiled = _scrambled_talks(name, seed)
+    reference = _scrambled_talks(name, seed)
+    reference.compiled = False
+    size = compiled.size
+    session = np.random.default_rng(seed).random(size) < (0.8 if in_session else 0.1)
+    leverage = np.random.default_rng(seed + 1).random(size)
+    bias = np.random.default_rng(seed + 2).normal(0, 0.1, size)
+    for model in (compiled, reference):
+        model.first_proposer = proposer
+        model.week = 5
+        model.talks.step(5, session, leverage, bias)
+    got, expected = _talks_state(compiled), _talks_state(reference)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12, err_msg=key)
+        if _same_libm():
+            assert np.array_equal(got[key], expected[key], equal_nan=True), key
+    # The branches were taken: agreements, walkouts, ceasefires and breakdowns.
+    states = set(np.unique(compiled.talks.state)) if in_session else {0.0}
+    assert {0.0} <= states
+    if in_session:
+        assert {1.0, 3.0, 4.0} <= states, states

@@ -272,6 +272,11 @@ def trust_update(
     return np.clip(np.where(breach, built * (1.0 - loss), built), 0.0, 1.0)
 
 
+def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
+    """The (R,) arrays as the rows of one (len, R) array (none: shape (0, R))."""
+    return np.stack(arrays) if arrays else np.zeros((0, size))
+
+
 # ------------------------------------------------------------------- process
 
 
@@ -318,6 +323,8 @@ class Talks:
         self.range_width = np.zeros(size)
         self.low = np.zeros(size)
         self.high = np.zeros(size)
+        # For the compiled step: the patrons' routes and the parameters (set on first use).
+        self._routes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def gap(self) -> np.ndarray:
@@ -370,7 +377,14 @@ class Talks:
     def step(
         self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
     ) -> None:
-        """Stage 6: one week of talks, implementation and ceasefires."""
+        """Stage 6: one week of talks, implementation and ceasefires.
+
+        Compiled as `kernels.talks_week` when the model is (`model.compiled`);
+        the numpy below is its reference.
+        """
+        if self.model.compiled:
+            self._step_compiled(week, in_session, leverage, bias)
+            return
         model = self.model
         p = model.parameters
         government, opposition = model.government, model.opposition
@@ -520,6 +534,118 @@ class Talks:
         state[walkout] = TALKS_WALKOUT
         state[agree] = TALKS_AGREEMENT
         self.state = state
+
+    def _step_compiled(
+        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
+    ) -> None:
+        from negsim.model import kernels
+
+        model = self.model
+        government, opposition = model.government, model.opposition
+        streams = model.streams
+        if self._routes is None:
+            self._routes = self._routes_of_patrons()
+        endorses, tie_columns, parameters = self._routes
+        patrons = list(model.patrons.values())
+        gain = model.territory(government.index) - model.government_territory_start
+        sides = np.stack(
+            [
+                government.expected,
+                opposition.expected,
+                government.cost_sensitivity * government.salience,
+                opposition.cost_sensitivity * opposition.salience,
+                government.resolve,
+                opposition.resolve,
+                government.position,
+                opposition.position,
+                government.willingness_bias,
+                opposition.willingness_bias,
+                government.hurt,
+                opposition.hurt,
+                opposition.cohesion,
+                model.momentum,
+                model.power_shift,
+                model.signal,
+                leverage,
+                bias,
+                model.best_leverage(),
+                gain,
+                # In the reference's order of draws, a full block each, every week.
+                streams.uniform("negotiation:government"),
+                streams.uniform("negotiation:opposition"),
+                streams.uniform("negotiation:ratification"),
+                streams.uniform("negotiation:breakdown"),
+            ]
+        )
+        # Fresh arrays each week, their rows the state: nothing kept from last week changes.
+        numbers = np.stack([getattr(self, name) for name in kernels.TALKS_NUMBERS])
+        flags = np.stack([getattr(self, name) for name in kernels.TALKS_FLAGS])
+        settlement_range = self.settlement_range.copy()
+        parties = np.empty((7, model.size))
+        collapse = np.empty(model.size, dtype=bool)
+        _, _, moderation = opposition.faction_arrays()
+        kernels.talks_week(
+            week,
+            model.first_proposer == "government",
+            government.index,
+            model.faction_columns,
+            model.spoiler_columns,
+            model.strength,
+            *model._reference_sides,
+            parameters,
+            sides,
+            in_session,
+            model.ceasefire_in_force,
+            moderation,
+            endorses,
+            tie_columns,
+            _rows([patron.commitment for patron in patrons], model.size),
+            _rows([patron.supports_talks for patron in patrons], model.size),
+            model._faction_ties(),
+            numbers,
+            flags,
+            settlement_range,
+            parties,
+            collapse,
+        )
+        for name, row in zip(kernels.TALKS_NUMBERS, numbers, strict=True):
+            setattr(self, name, row)
+        for name, row in zip(kernels.TALKS_FLAGS, flags, strict=True):
+            setattr(self, name, row)
+        self.settlement_range = settlement_range
+        (
+            government.expected_cost,
+            opposition.expected_cost,
+            government.endorsement,
+            opposition.endorsement,
+            government.willingness,
+            opposition.willingness,
+            model.ripeness,
+        ) = parties
+        model.collapse_ceasefires(collapse)
+
+    def _routes_of_patrons(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How each patron's word reaches the table, and the parameters, for `kernels.talks_week`."""
+        from negsim.model import kernels
+
+        model = self.model
+        endorses, tie_columns = [], []
+        for key, patron in model.patrons.items():
+            if patron.client_key == model.government.key:
+                endorses.append(kernels.ENDORSES_GOVERNMENT)
+                tie_columns.append(-1)
+            elif patron.client_key == model.opposition.key:
+                endorses.append(kernels.ENDORSES_OPPOSITION)
+                tie_columns.append(model.opposition_patron_keys.index(key))
+            else:  # a spoiler's patron has no say in the talks
+                endorses.append(kernels.ENDORSES_NONE)
+                tie_columns.append(-1)
+        parameters = np.stack([model.parameters[name] for name in kernels.TALKS_PARAMETERS])
+        return (
+            np.array(endorses, dtype=np.int64),
+            np.array(tie_columns, dtype=np.int64),
+            parameters,
+        )
 
     def put_to_vote(self, voting: np.ndarray, approved: np.ndarray) -> None:
         """A referendum or vote on the agreement in force: rejected, it ends and talks may resume.
