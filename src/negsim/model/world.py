@@ -115,7 +115,7 @@ class _Event:
 class ConflictModel(mesa.Model):
     """A scenario's world for ``replications`` replications.
 
-    Supply, fighting, cohesion and part of the recording run as compiled
+    Supply, fighting, cohesion, talks and part of the recording run as compiled
     kernels (`negsim.model.kernels`) unless ``compiled_step`` is False when
     the model is built, which runs their numpy references; both give the
     same numbers. ``compiled`` says which one a model runs.
