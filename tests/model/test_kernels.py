@@ -365,6 +365,13 @@ def test_territory_by_combatant_is_the_recorders_numpy(shape):
 # ---------------------------------------------------------------- stage 5
 
 
+def _assert_docked(got: np.ndarray, expected: np.ndarray, name: str = "") -> None:
+    """A kernel's result against its reference's: to 1e-12, and bit for bit where libm agrees."""
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12, err_msg=name)
+    if _same_libm():
+        assert np.array_equal(got, expected, equal_nan=True), name
+
+
 def _scrambled(name: str, seed: int, size: int = 300) -> ConflictModel:
     """A model of a bundled scenario with its cohesion inputs drawn at random, edge cases included."""
     rng = np.random.default_rng(seed)
@@ -410,9 +417,7 @@ def test_cohesion_week_docks_with_the_numpy_reference(name, seed):
     compiled.opposition.update_cohesion()
     reference.opposition.update_cohesion()
     for got, expected in zip(_cohesion_state(compiled), _cohesion_state(reference), strict=True):
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-        if _same_libm():
-            assert np.array_equal(got, expected)
+        _assert_docked(got, expected)
 
 
 # ----------------------------------------------------- stage 3, what it leaves
@@ -427,9 +432,7 @@ def test_contest_share_is_tullock_shares_of_two(decisiveness):
     y[:5] = [1e-210, 1e190, 0.0, 0.0, 1e-305]
     expected = fighting.tullock_shares(np.stack([x, y], axis=-1), decisiveness)[:, 0]
     got = np.array([kernels._contest_share(a, b, decisiveness) for a, b in zip(x, y, strict=True)])
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    if _same_libm():
-        assert np.array_equal(got, expected)
+    _assert_docked(got, expected)
 
 
 # ---------------------------------------------------------------- stage 2
@@ -446,9 +449,7 @@ def test_supply_week_docks_with_the_patrons_own_supply(name, seed):
         (compiled.patrons[k].support, reference.patrons[k].support) for k in compiled.patrons
     ]
     for got, expected in pairs:
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-        if _same_libm():
-            assert np.array_equal(got, expected)
+        _assert_docked(got, expected)
     assert compiled.support.any()
 
 
@@ -515,9 +516,7 @@ def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_sess
     got, expected = _talks_state(compiled), _talks_state(reference)
     assert got.keys() == expected.keys()
     for key in expected:
-        np.testing.assert_allclose(got[key], expected[key], rtol=0, atol=1e-12, err_msg=key)
-        if _same_libm():
-            assert np.array_equal(got[key], expected[key], equal_nan=True), key
+        _assert_docked(got[key], expected[key], key)
     # The branches were taken: agreements, walkouts, ceasefires and breakdowns.
     states = set(np.unique(compiled.talks.state)) if in_session else {0.0}
     assert {0.0} <= states
