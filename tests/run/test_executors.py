@@ -131,14 +131,13 @@ def test_dask_gives_the_bytes_of_local_processes(small_chunks, tmp_path):
 def test_a_killed_worker_costs_only_its_chunks(small_chunks, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     serial = run(small_chunks, tmp_path / "serial", runs=400, executor="serial")
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        before = client.run(os.getpid)
-        victim = next(iter(before.values()))
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        # One client at a time in this process, as a user's run has: the run's
+        # own client, and before and after it the test's, which reads the pids.
+        with distributed.Client(cluster) as client:
+            victim = next(iter(client.run(os.getpid).values()))
         killed: list[int] = []
 
         def kill_one(done: int, total: int) -> None:
@@ -156,16 +155,17 @@ def test_a_killed_worker_costs_only_its_chunks(small_chunks, tmp_path):
             progress=kill_one,
         )
         # The nanny starts a new worker; it may take a moment to answer.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.wait_for_workers(2, timeout=60)
-                after = set(client.run(os.getpid).values())
-            except (OSError, TimeoutError):
-                after = {victim}
-            if victim not in after or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
+        with distributed.Client(cluster) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    client.wait_for_workers(2, timeout=60)
+                    after = set(client.run(os.getpid).values())
+                except (OSError, TimeoutError):
+                    after = {victim}
+                if victim not in after or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
     assert killed and victim not in after
     same_files(serial.destination, dask.destination)
 
