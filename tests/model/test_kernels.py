@@ -486,7 +486,10 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
 
 def _talks_state(model: ConflictModel) -> dict[str, np.ndarray]:
     talks = model.talks
-    arrays = {k: v for k, v in vars(talks).items() if isinstance(v, np.ndarray)}
+    # Its state (not the compiled step's cache of the parameters, `_parameters`).
+    arrays = {
+        k: v for k, v in vars(talks).items() if isinstance(v, np.ndarray) and not k.startswith("_")
+    }
     for party in (model.government, model.opposition):
         for field in ("expected_cost", "endorsement", "willingness"):
             arrays[f"{party.key}.{field}"] = getattr(party, field)

@@ -266,8 +266,11 @@ class Opposition(Actor, Party):
         """Capabilities, cohesion and leader moderation of the factions, shape (R, F)."""
         capabilities = np.stack([f.capability for f in self.factions], axis=-1)
         cohesion_ = np.stack([f.cohesion for f in self.factions], axis=-1)
-        moderation = np.stack([f.leader.moderation for f in self.factions], axis=-1)  # type: ignore[union-attr]
-        return capabilities, cohesion_, moderation
+        return capabilities, cohesion_, self.leader_moderation()
+
+    def leader_moderation(self) -> np.ndarray:
+        """The moderation of each faction's leader in office, shape (R, F)."""
+        return np.stack([cast(Leader, f.leader).moderation for f in self.factions], axis=-1)
 
     def ties_to(self, patron_key: str) -> np.ndarray:
         """Each faction's current leader's tie to an opposition patron, shape (R, F)."""
@@ -329,7 +332,7 @@ class Opposition(Actor, Party):
             np.stack([f.cohesion for f in self.factions]),
             self.hurt,
             model.strength[:, model.faction_columns],
-            np.stack([leader.moderation for leader in leaders], axis=-1),
+            self.leader_moderation(),
             self.cohesion,
             p["cohesion_endorsement_weight"],
             p["cohesion_loss_weight"],

@@ -639,10 +639,12 @@ def after_fight(
 
 # ---------------------------------------------------------------- stage 2
 
-# How a patron's support reaches the fighting (`Patron.supply`).
-SUPPLY_DIRECT = 0  # to a spoiler client, prospects held at parity
-SUPPLY_GOVERNMENT = 1
-SUPPLY_OPPOSITION = 2  # through the factions' leaders' ties
+# Whose patron each patron is (`ConflictModel.patron_routes`): how its support
+# reaches the fighting (`Patron.supply`) and its word the table
+# (`ConflictModel.endorsements`).
+PATRON_OF_SPOILER = 0  # supplies its client's column, prospects held at parity; no say in talks
+PATRON_OF_GOVERNMENT = 1
+PATRON_OF_OPPOSITION = 2  # supplies and presses through the factions' leaders' ties
 
 
 @numba.njit(cache=True)
@@ -669,8 +671,8 @@ def supply_week(
     of ``support_out`` (zeroed first), or for the opposition split among the
     factions in proportion to tie x forces of their leaders.
 
-    Shapes: ``kinds`` (P,) of SUPPLY_*; ``clients`` (P,) the client's
-    combatant column (direct and government); ``tie_columns`` (P,) the
+    Shapes: ``kinds`` (P,) of PATRON_OF_*; ``clients`` (P,) the client's
+    combatant column (spoiler and government); ``tie_columns`` (P,) the
     patron's column in ``ties`` (opposition); the patrons' arrays (P, R);
     ``forces`` (R, n); ``ties`` (F, R, K), the factions' leaders' ties in
     `faction_columns` order.
@@ -684,16 +686,16 @@ def supply_week(
             support_out[r, c] = 0.0
         for p in range(patrons):
             kind = kinds[p]
-            if kind == SUPPLY_DIRECT:
+            if kind == PATRON_OF_SPOILER:
                 prospects = 0.5
-            elif kind == SUPPLY_GOVERNMENT:
+            elif kind == PATRON_OF_GOVERNMENT:
                 prospects = 1.0 - signal[r]
             else:
                 prospects = signal[r]
             scale = _maximum(0.0, 1.0 + responsiveness[p, r] * (0.5 - prospects))
             supplied = commitment[p, r] * capacity[p, r] * scale + direct[p, r]
             patron_out[p, r] = supplied
-            if kind != SUPPLY_OPPOSITION:
+            if kind != PATRON_OF_OPPOSITION:
                 support_out[r, clients[p]] += supplied
                 continue
             column = tie_columns[p]
@@ -771,10 +773,6 @@ TALKS_PARAMETERS = (
     "discount_base",
     "discount_cap",
 )
-# How a patron's word reaches the table (`ConflictModel.endorsements`).
-ENDORSES_NONE = 0  # a spoiler's patron
-ENDORSES_GOVERNMENT = 1
-ENDORSES_OPPOSITION = 2  # through the factions' leaders' ties
 
 
 @numba.njit(cache=True)
@@ -821,7 +819,7 @@ def talks_week(
     in_session: np.ndarray,
     ceasefire_in_force: np.ndarray,
     moderation: np.ndarray,
-    endorses: np.ndarray,
+    kinds: np.ndarray,
     tie_columns: np.ndarray,
     commitment: np.ndarray,
     supports_talks: np.ndarray,
@@ -851,6 +849,8 @@ def talks_week(
     the mediation in session (leverage, bias), the best leverage on offer,
     the government's territorial gain, and the week's four uniform draws
     (government stays, opposition stays, ratification, breakdown).
+    ``kinds`` and ``tie_columns`` are the patrons' routes as for
+    `supply_week`, ``commitment`` and ``supports_talks`` their arrays (P, R).
     ``parameters`` holds `TALKS_PARAMETERS` in rows; ``numbers`` and
     ``flags`` the talks' state, `TALKS_NUMBERS` and `TALKS_FLAGS`, updated
     in place, as is ``settlement_range`` (R, 2). ``parties_out`` (7, R)
@@ -861,7 +861,7 @@ def talks_week(
     size = strength.shape[0]
     factions = faction_columns.shape[0]
     n = strength.shape[1]
-    patrons = endorses.shape[0]
+    patrons = kinds.shape[0]
     capabilities = np.empty(factions)
     weighted = np.empty(max(factions, n))
     scratch = np.empty(max(factions, n))
@@ -950,10 +950,10 @@ def talks_week(
         g_pressed = 0.0
         o_pressed = 0.0
         for p in range(patrons):
-            kind = endorses[p]
-            if kind == ENDORSES_NONE:
-                continue
-            if kind == ENDORSES_GOVERNMENT:
+            kind = kinds[p]
+            if kind == PATRON_OF_SPOILER:
+                continue  # a spoiler's patron has no say in the talks
+            if kind == PATRON_OF_GOVERNMENT:
                 reach = 1.0
                 prospects = 1.0 - signal
             else:
@@ -964,7 +964,7 @@ def talks_week(
                 reach = tied / capability_total if capability_total > 0 else 0.0
                 prospects = signal
             supports = _clip(supports_talks[p, r] + talks_response * (0.5 - prospects), 0.0, 1.0)
-            if kind == ENDORSES_GOVERNMENT:
+            if kind == PATRON_OF_GOVERNMENT:
                 g_weight += commitment[p, r]
                 g_pressed += commitment[p, r] * supports * reach
             else:

@@ -323,8 +323,8 @@ class Talks:
         self.range_width = np.zeros(size)
         self.low = np.zeros(size)
         self.high = np.zeros(size)
-        # For the compiled step: the patrons' routes and the parameters (set on first use).
-        self._routes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # For the compiled step: its parameters as rows of one array (set on first use).
+        self._parameters: np.ndarray | None = None
 
     @property
     def gap(self) -> np.ndarray:
@@ -339,14 +339,9 @@ class Talks:
         p = model.parameters
         government, opposition = model.government, model.opposition
         blue, red = model.side_strengths()
-        government_rate = expected_loss_rate(
-            p["attrition_rate"], red, model.reference_forces[:, government.index]
-        )
-        opposition_rate = expected_loss_rate(
-            p["attrition_rate"],
-            blue,
-            model.reference_forces[:, model.faction_columns].sum(axis=-1),
-        )
+        blue_base, red_base = model.reference_sides
+        government_rate = expected_loss_rate(p["attrition_rate"], red, blue_base)
+        opposition_rate = expected_loss_rate(p["attrition_rate"], blue, red_base)
         government.expected_cost = expected_cost(
             government.cost_sensitivity * government.salience,
             government.resolve,
@@ -543,9 +538,9 @@ class Talks:
         model = self.model
         government, opposition = model.government, model.opposition
         streams = model.streams
-        if self._routes is None:
-            self._routes = self._routes_of_patrons()
-        endorses, tie_columns, parameters = self._routes
+        if self._parameters is None:
+            self._parameters = np.stack([model.parameters[k] for k in kernels.TALKS_PARAMETERS])
+        kinds, _, tie_columns = model.patron_routes
         patrons = list(model.patrons.values())
         gain = model.territory(government.index) - model.government_territory_start
         sides = np.stack(
@@ -583,7 +578,6 @@ class Talks:
         settlement_range = self.settlement_range.copy()
         parties = np.empty((7, model.size))
         collapse = np.empty(model.size, dtype=bool)
-        _, _, moderation = opposition.faction_arrays()
         kernels.talks_week(
             week,
             model.first_proposer == "government",
@@ -591,17 +585,17 @@ class Talks:
             model.faction_columns,
             model.spoiler_columns,
             model.strength,
-            *model._reference_sides,
-            parameters,
+            *model.reference_sides,
+            self._parameters,
             sides,
             in_session,
             model.ceasefire_in_force,
-            moderation,
-            endorses,
+            opposition.leader_moderation(),
+            kinds,
             tie_columns,
             _rows([patron.commitment for patron in patrons], model.size),
             _rows([patron.supports_talks for patron in patrons], model.size),
-            model._faction_ties(),
+            model.faction_ties(),
             numbers,
             flags,
             settlement_range,
@@ -623,29 +617,6 @@ class Talks:
             model.ripeness,
         ) = parties
         model.collapse_ceasefires(collapse)
-
-    def _routes_of_patrons(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """How each patron's word reaches the table, and the parameters, for `kernels.talks_week`."""
-        from negsim.model import kernels
-
-        model = self.model
-        endorses, tie_columns = [], []
-        for key, patron in model.patrons.items():
-            if patron.client_key == model.government.key:
-                endorses.append(kernels.ENDORSES_GOVERNMENT)
-                tie_columns.append(-1)
-            elif patron.client_key == model.opposition.key:
-                endorses.append(kernels.ENDORSES_OPPOSITION)
-                tie_columns.append(model.opposition_patron_keys.index(key))
-            else:  # a spoiler's patron has no say in the talks
-                endorses.append(kernels.ENDORSES_NONE)
-                tie_columns.append(-1)
-        parameters = np.stack([model.parameters[name] for name in kernels.TALKS_PARAMETERS])
-        return (
-            np.array(endorses, dtype=np.int64),
-            np.array(tie_columns, dtype=np.int64),
-            parameters,
-        )
 
     def put_to_vote(self, voting: np.ndarray, approved: np.ndarray) -> None:
         """A referendum or vote on the agreement in force: rejected, it ends and talks may resume.

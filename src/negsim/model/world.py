@@ -321,18 +321,17 @@ class ConflictModel(mesa.Model):
 
             # The compiled kernel draws from the streams' states itself.
             self._noise_streams = kernels.pcg64_states(self._noise_generators)
+            # How each patron's support and word reach the kernels of supply and talks.
+            self.patron_routes = self._patron_routes()
         else:
             self._noise = np.empty((len(self.region_keys), n, size))
-        self._value_column = self.value[None, :, None]
         self._fight_scratch: tuple[np.ndarray, ...] | None = None
-        # Each patron's way to the fighting, for the compiled supply (set on first use).
-        self._supply_routes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self._held_losses = np.zeros_like(self.forces)
         self.reference_forces = self.forces.copy()
         # The government's and the factions' together: what hurt is measured against.
-        self._reference_sides = (
+        self.reference_sides = (
             self.reference_forces[:, self.government.index],
             self.reference_forces[:, self.faction_columns].sum(axis=-1),
         )
@@ -438,30 +437,33 @@ class ConflictModel(mesa.Model):
         for patron in self.patrons.values():
             patron.supply()
 
-    def _faction_ties(self) -> np.ndarray:
+    def faction_ties(self) -> np.ndarray:
         """The factions' leaders' ties to the opposition's patrons, shape (F, R, K)."""
         factions = self.opposition.factions
         if not factions:
             return np.zeros((0, self.size, len(self.opposition_patron_keys)))
         return np.stack([cast(Leader, f.leader).ties for f in factions])
 
-    def _routes_of(self, patrons: list[Patron]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each patron's way to the fighting (`kernels.supply_week`'s kinds, clients, tie columns)."""
+    def _patron_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each patron's kind (`kernels.PATRON_OF_*`), client column and column in the ties.
+
+        In the patrons' order; the client column is -1 for the opposition's
+        patrons, the tie column -1 for the others.
+        """
         from negsim.model import kernels
 
         kinds, clients, tie_columns = [], [], []
-        for patron in patrons:
-            key = patron.client_key
-            if key in self.combatant_columns and key != self.government.key:
-                kind = kernels.SUPPLY_DIRECT
-            elif key == self.government.key:
-                kind = kernels.SUPPLY_GOVERNMENT
-            else:
-                kind = kernels.SUPPLY_OPPOSITION
-            kinds.append(kind)
-            clients.append(self.combatant_columns.get(key, -1))
-            opposition = kind == kernels.SUPPLY_OPPOSITION
-            tie_columns.append(self.opposition_patron_keys.index(patron.key) if opposition else -1)
+        for key, patron in self.patrons.items():
+            client = patron.client_key
+            if client == self.government.key:
+                kinds.append(kernels.PATRON_OF_GOVERNMENT)
+            elif client == self.opposition.key:
+                kinds.append(kernels.PATRON_OF_OPPOSITION)
+            else:  # the scenario's references allow no other client
+                kinds.append(kernels.PATRON_OF_SPOILER)
+            clients.append(self.combatant_columns.get(client, -1))
+            opposition = kinds[-1] == kernels.PATRON_OF_OPPOSITION
+            tie_columns.append(self.opposition_patron_keys.index(key) if opposition else -1)
         return (
             np.array(kinds, dtype=np.int64),
             np.array(clients, dtype=np.int64),
@@ -472,9 +474,7 @@ class ConflictModel(mesa.Model):
         from negsim.model import kernels
 
         patrons = list(self.patrons.values())
-        if self._supply_routes is None:
-            self._supply_routes = self._routes_of(patrons)
-        kinds, clients, tie_columns = self._supply_routes
+        kinds, clients, tie_columns = self.patron_routes
         supplied = np.empty((len(patrons), self.size))
         kernels.supply_week(
             kinds,
@@ -487,7 +487,7 @@ class ConflictModel(mesa.Model):
             self.signal,
             self.forces,
             self.faction_columns,
-            self._faction_ties(),
+            self.faction_ties(),
             self.support,
             supplied,
         )
@@ -792,7 +792,7 @@ class ConflictModel(mesa.Model):
         else:
             self.losses += lost
         # Hurt is measured against the forces the scenario gives each side.
-        blue_base, red_base = self._reference_sides
+        blue_base, red_base = self.reference_sides
         if self.compiled:
             self._after_fight_compiled(red, blue, red_lost, blue_lost, blue_base, red_base)
             return shares
