@@ -1,24 +1,108 @@
 """The `negsim` command line. Commands parse arguments and report; no simulation logic.
 
 Exit status: 0 success, 1 bad scenario, data or file system (one line per
-problem, no traceback), 2 bad usage, 130 interrupted.
+problem, no traceback), 2 bad usage, 130 interrupted (SIGINT, SIGTERM or
+SIGHUP, at any moment).
+
+Start-up is kept light: this module imports click and the standard library
+only; each command imports what it needs when it runs, so `negsim --help`,
+`--version` and `validate` never load numba, Mesa, scipy or matplotlib.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import os
 import signal
 import sys
-import warnings
-from pathlib import Path
-from typing import Any
 
-import click
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals that end negsim with exit status 130."""
+INTERRUPTED = 130
 
-from negsim import __version__
-from negsim.errors import NegsimError, NegsimWarning, ScenarioError
-from negsim.run.executors import EXECUTORS
+
+def _end_at_once(signum: int, frame: object) -> None:
+    # Start-up (imports, arguments, loading) has nothing to clean up: end now, in one
+    # line, wherever the signal lands (a KeyboardInterrupt raised inside a module being
+    # imported would end in a traceback).
+    os.write(2, b"Interrupted: nothing written.\n")
+    os._exit(INTERRUPTED)
+
+
+def _started_as_command() -> bool:
+    """Whether this process is the `negsim` command (not a program importing negsim)."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return __name__ == "__main__" or name.split(".")[0].removesuffix("-script") == "negsim"
+
+
+# First thing, before click and every heavy import: the command's handlers. A program
+# that imports negsim.cli (a test, a notebook) keeps its own.
+AS_COMMAND = _started_as_command()
+if AS_COMMAND:
+    for _signum in _STOP_SIGNALS:
+        signal.signal(_signum, _end_at_once)
+
+import errno  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import threading  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
+
+import click  # noqa: E402
+
+from negsim import __version__  # noqa: E402
+from negsim.errors import NegsimError, NegsimWarning, ScenarioError  # noqa: E402
+from negsim.run.executors import EXECUTORS  # noqa: E402  (light: no model, no Dask)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _interruptible() -> None:
+    """From here on SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt.
+
+    Called by a command just before it starts work that must be undone when
+    interrupted (a lock, a staging folder, worker processes): the work cleans
+    up on its way out and the command exits 130 with its own line.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread (e.g. a test's thread)
+    for signum in _STOP_SIGNALS:
+        handler = signal.default_int_handler if signum == signal.SIGINT else _raise_interrupt
+        signal.signal(signum, handler)
+
+
+def _exit_interrupted(message: str = "Interrupted.") -> NoReturn:
+    """Print negsim's one line for an interrupt and exit 130; later signals are ignored."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+    click.echo(message, err=True)
+    sys.exit(INTERRUPTED)
+
+
+def _short_path(text: str) -> str:
+    """A path as one readable line: long ones cut in the middle, with their length."""
+    if len(text) <= 100:
+        return text
+    return f"{text[:50]}...{text[-40:]} ({len(text)} characters)"
+
+
+def _fail_os(error: OSError) -> NoReturn:
+    """A file-system failure nothing below turned into negsim's message: one line, exit 1."""
+    where = _short_path(os.fsdecode(error.filename)) if error.filename is not None else ""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENAMETOOLONG:
+        reason += (
+            " (longer than the file system allows for a path or one of its names); "
+            "choose a shorter path"
+        )
+    click.echo(f"{where}: {reason}" if where else f"error: {reason}", err=True)
+    sys.exit(1)
 
 
 def _show_warning(
@@ -39,7 +123,33 @@ class _Group(click.Group):
         # (click itself ends quietly when a reader of our output goes away, EPIPE.)
         warnings.showwarning = _show_warning
         warnings.filterwarnings("always", category=NegsimWarning)
-        return super().main(*args, **kwargs)
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        saved = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            if not AS_COMMAND and in_main_thread:  # a program calling main() keeps its handlers
+                for signum, handler in saved.items():
+                    signal.signal(signum, handler)
+
+    # An interrupt anywhere in parsing or in a command, and a file-system error nothing
+    # below reported, end here in negsim's one line, before click's `Aborted!` (exit 1)
+    # or a traceback.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            _exit_interrupted("Interrupted: nothing written.")
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _exit_interrupted()
+        except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise  # click's own quiet exit
+            _fail_os(error)
 
 
 def _check(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -178,10 +288,6 @@ def schema() -> None:
     click.echo(json.dumps(document, indent=2, default=str))
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
@@ -291,8 +397,7 @@ def run(
     from negsim import api
 
     _check_scheduler(executor, scheduler)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupt)
+    _interruptible()  # the run locks, stages and starts workers: each cleans up on its way out
     show_progress = not quiet and sys.stderr.isatty()
     bar = None
 
@@ -331,11 +436,9 @@ def run(
         if bar is not None:
             click.echo("", err=True)
         target = out or "results/<scenario>"
-        click.echo(
-            f"Interrupted: no results written; any earlier results in {target} are unchanged.",
-            err=True,
+        _exit_interrupted(
+            f"Interrupted: no results written; any earlier results in {target} are unchanged."
         )
-        sys.exit(130)
     except NegsimError as error:
         if bar is not None:
             click.echo("", err=True)
@@ -352,7 +455,7 @@ def run(
                 f"Kept in {experiment.destination}/ (not written by negsim run): {shown}{more}"
             )
     if plot_after:
-        _plot(experiment.destination, None, "png", quiet, wait)
+        _plot(experiment.destination, None, "png", quiet, wait, after_run=True)
 
 
 def _print_verdicts(experiment: object) -> None:
@@ -442,11 +545,24 @@ def _interval(low: float, high: float, metric: str) -> str:
     return f"[{low_text}, {high_text}]{unit}"
 
 
-def _plot(results_dir: Path, out: Path | None, fmt: str, quiet: bool, wait: bool) -> None:
+def _plot(
+    results_dir: Path, out: Path | None, fmt: str, quiet: bool, wait: bool, after_run: bool = False
+) -> None:
     from negsim.plots import plot_results
 
+    _interruptible()  # the figure folder is locked and staged: both undone on an interrupt
     try:
         report = plot_results(results_dir, out, fmt, wait=wait)
+    except KeyboardInterrupt:
+        where = out or results_dir / "figures"
+        if after_run:
+            _exit_interrupted(
+                f"Interrupted while drawing figures: the results in {results_dir} are complete; "
+                f"no figures written (draw them with `negsim plot {results_dir}`)."
+            )
+        _exit_interrupted(
+            f"Interrupted: no figures written; any earlier ones in {where} are unchanged."
+        )
     except NegsimError as error:
         _fail(error)
         return
@@ -502,7 +618,7 @@ def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool)
     influential parameters, and the box where its verdict flips.
     """
     if _is_sweep_folder(results_dir):
-        _plot_sweep(results_dir, quiet, out, fmt)
+        _plot_sweep(results_dir, quiet, out, fmt, wait)
         return
     _plot(results_dir, out, fmt, quiet, wait)
 
@@ -565,6 +681,12 @@ def _is_sweep_folder(folder: Path) -> bool:
 @click.option(
     "--plot", "plot_after", is_flag=True, help="Draw the sweep's figures after it finishes."
 )
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If another negsim process is writing the sweep (or figure) folder, wait for it "
+    "instead of failing.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No plan, progress or summary; errors only.")
 def sweep(
     scenario: Path,
@@ -579,6 +701,7 @@ def sweep(
     screening: bool,
     resume: bool,
     plot_after: bool,
+    wait: bool,
     quiet: bool,
 ) -> None:
     """Which assumptions SCENARIO's verdicts rest on, and where they flip.
@@ -611,8 +734,7 @@ def sweep(
     from negsim.sweep_api import plan_sweep, run_sweep
 
     _check_scheduler(executor, scheduler)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupt)
+    _interruptible()  # the sweep checkpoints every point: an interrupt keeps the finished ones
     try:
         plan = plan_sweep(scenario, method, samples, runs, seed, screening, out)
     except NegsimError as error:
@@ -656,17 +778,16 @@ def sweep(
             command=["negsim", *sys.argv[1:]],
             executor=executor,
             scheduler=scheduler,
+            wait=wait,
         )
     except KeyboardInterrupt:
         if bar is not None:
             click.echo("", err=True)
         again = " ".join(["negsim", *sys.argv[1:]] + ([] if resume else ["--resume"]))
-        click.echo(
+        _exit_interrupted(
             f"Interrupted after {finished} of {plan.points + 1} points; they are kept. "
-            f"Continue with: {again}",
-            err=True,
+            f"Continue with: {again}"
         )
-        sys.exit(130)
     except NegsimError as error:
         _fail(error)
         return
@@ -675,7 +796,7 @@ def sweep(
     if not quiet:
         _print_sweep(result)
     if plot_after:
-        _plot_sweep(result.destination, quiet)
+        _plot_sweep(result.destination, quiet, wait=wait)
 
 
 def _print_sweep(result: Any) -> None:
@@ -685,11 +806,16 @@ def _print_sweep(result: Any) -> None:
         click.echo(line)
 
 
-def _plot_sweep(folder: Path, quiet: bool, out: Path | None = None, fmt: str = "png") -> None:
+def _plot_sweep(
+    folder: Path, quiet: bool, out: Path | None = None, fmt: str = "png", wait: bool = False
+) -> None:
     from negsim.sweep_plots import plot_sweep
 
+    _interruptible()
     try:
-        report = plot_sweep(folder, out, fmt)
+        report = plot_sweep(folder, out, fmt, wait=wait)
+    except KeyboardInterrupt:
+        _exit_interrupted(f"Interrupted while drawing the figures of {folder}.")
     except NegsimError as error:
         _fail(error)
         return
@@ -746,9 +872,17 @@ def report(
     from negsim.report import write_report
 
     if sweep_dir is not None and not sweep_dir.is_dir():
-        raise click.BadParameter(f"{sweep_dir}: no such folder", param_hint="--sweep")
+        raise click.BadParameter(
+            f"{_short_path(str(sweep_dir))}: no such folder", param_hint="--sweep"
+        )
+    _interruptible()  # the report folder is locked and staged: both undone on an interrupt
     try:
         result = write_report(results_dir, out, sweep_dir, wait=wait)
+    except KeyboardInterrupt:
+        where = out or results_dir / "report"
+        _exit_interrupted(
+            f"Interrupted: no report written; any earlier one in {where} is unchanged."
+        )
     except NegsimError as error:
         _fail(error)
         return
@@ -793,8 +927,6 @@ def explore(scenario: Path, port: int, host: str, open_browser: bool) -> None:
       negsim explore scenarios/geneva3.yaml   # then open http://localhost:8765
     """
     import importlib.util
-    import os
-    import subprocess
 
     from negsim.scenario import loader
 
@@ -808,14 +940,106 @@ def explore(scenario: Path, port: int, host: str, open_browser: bool) -> None:
     except NegsimError as error:
         _fail(error)
         return
-    env = {**os.environ, "NEGSIM_EXPLORE_SCENARIO": str(scenario.resolve())}
+    _check_port(host, port)
+    env = {
+        **os.environ,
+        "NEGSIM_EXPLORE_SCENARIO": str(scenario.resolve()),
+        # Offline: no usage statistics sent to Solara's analytics (Mixpanel).
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
     command = [sys.executable, "-m", "solara", "run", "negsim.explore", "--port", str(port)]
     command += ["--host", host, "--open" if open_browser else "--no-open", "--production"]
+    command += ["--no-check-version"]  # no request to the package registry at every start
     click.echo(f"serving {scenario} at http://{host}:{port} (Ctrl-C to stop)", err=True)
+    sys.exit(_serve(command, env))
+
+
+EXPLORE_STOP_TIMEOUT = 10.0
+"""Seconds the explore server has to stop after a signal before it is killed."""
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 1 in one line if ``port`` on ``host`` cannot be listened on (in use, no such host)."""
+    import socket
+
     try:
-        sys.exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        sys.exit(130)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        click.echo(f"--host {host}: no such host to listen on ({error.strerror})", err=True)
+        sys.exit(1)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As the server will (uvicorn sets SO_REUSEADDR): a port in TIME_WAIT is free to it.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                click.echo(
+                    f"port {port} on {host} is in use by another program; "
+                    "choose another with --port",
+                    err=True,
+                )
+            else:
+                click.echo(
+                    f"--host {host} --port {port}: cannot listen there ({error.strerror})", err=True
+                )
+            sys.exit(1)
+
+
+def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, between fork and exec)
+    # If negsim itself is killed (SIGKILL, no chance to forward), the kernel stops the server.
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the explore server until it stops or negsim gets SIGINT, SIGTERM or SIGHUP.
+
+    The server runs in its own process group, so a terminal's Ctrl-C reaches it
+    once, through negsim: every stop signal is forwarded, the server is given
+    EXPLORE_STOP_TIMEOUT seconds to stop (then killed) and negsim exits 130.
+    An orphan serving the port is never left behind.
+    """
+    import subprocess
+
+    linux = sys.platform.startswith("linux")
+    received: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        received.append(signum)
+        if server is not None and server.poll() is None:
+            server.send_signal(signal.SIGINT if signum == signal.SIGHUP else signum)
+
+    server: subprocess.Popen[bytes] | None = None
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, forward)
+    server = subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if linux else None,  # noqa: PLW1509  (no threads yet)
+    )
+    if received:  # a signal before the server existed: stop it at once
+        server.send_signal(signal.SIGTERM)
+    while True:
+        try:
+            code = server.wait(timeout=0.2 if not received else EXPLORE_STOP_TIMEOUT)
+            break
+        except subprocess.TimeoutExpired:
+            if received:
+                server.kill()
+                server.wait()
+                break
+    if received:
+        _exit_interrupted("Interrupted: the explore server is stopped.")
+    if code != 0:
+        click.echo(f"the explore server stopped (exit status {code})", err=True)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
