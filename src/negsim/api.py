@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import os
 import platform
 import sys
 import time
@@ -226,6 +227,11 @@ def simulate(
         NegsimError: an unknown variant.
     """
     runs = _optional("runs", runs)
+    if runs == AUTO:  # judging verdicts is run_experiment's: one variant has none to decide
+        raise UsageError(
+            f"runs: must be a whole number from 1 to {MAX_RUNS} (got 'auto', which only "
+            "run_experiment takes)"
+        )
     seed = _optional("seed", seed)
     jobs = _optional("jobs", jobs)
     scenario_file = _scenario_file(scenario)
@@ -366,6 +372,12 @@ def run_experiment(
     confidence = _optional("confidence", confidence)
     executor = check_argument("executor", executor)
     runs_format = check_argument("runs_format", runs_format)
+    if out is not None and not isinstance(out, str | os.PathLike):
+        raise UsageError(f"out: must be a folder path (got {out!r})")
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise UsageError(
+            f"scheduler: must be an address such as tcp://HOST:8786 (got {scheduler!r})"
+        )
     scenario_file = _scenario_file(scenario_path)
     scenario = scenario_file.scenario
     experiment = scenario.experiment

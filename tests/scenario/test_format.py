@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from test_loader import assert_reported, edit, line_of, problems, write
 
 from negsim.cli import main
+from negsim.errors import ScenarioError
 from negsim.scenario import load
 from negsim.scenario.schema import CommanderRemoval, GovernmentChange, MediatorPolicy, Referendum
 
@@ -497,21 +498,26 @@ def test_rounds_that_only_touch_do_not_warn(tmp_path: Path) -> None:
 
 def test_a_round_longer_than_any_calendar_still_warns_of_overlap(tmp_path: Path) -> None:
     # Found by the fuzz test: the overlap check added 1e30 weeks to a date and
-    # raised OverflowError. Such a round is in session to the end of time.
-    text = edit(
-        "    duration_weeks: 12\n", "    duration_weeks: 1000000000000000000000000000000\n", CHAIN
-    )
-    text = edit(
-        "variants:\n",
+    # raised OverflowError. The longest duration (the longest calendar) still
+    # overlaps a later round; a longer one is out of range, reported, no crash.
+    second_round = (
         "  - id: second_track\n    type: negotiation_round\n    date: 2021-05-03\n"
-        "    mediator: envoy\nvariants:\n",
-        text,
+        "    mediator: envoy\nvariants:\n"
     )
+    text = edit("variants:\n", second_round, edit("    duration_weeks: 12\n", "    duration_weeks: 5218\n", CHAIN))
     file = write(tmp_path, text)
     (warning,) = load(file).warnings
     assert str(warning).startswith(
         f"{file}:{line_of(text, 'date: 2021-05-03')}: events.second_track.date: overlaps round 'talks'"
     ), warning
+    huge = text.replace("    duration_weeks: 5218\n", "    duration_weeks: 1000000000000000000000000000000\n")
+    file = write(tmp_path, huge)
+    with pytest.raises(ScenarioError) as caught:
+        load(file)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{file}:{line_of(huge, 'duration_weeks: 1000')}: events.talks.duration_weeks: "
+        "must be <= 5218.0 (got 1000000000000000000000000000000)"
+    ]
 
 
 def test_a_referendum_before_any_round_is_a_warning(tmp_path: Path) -> None:

@@ -521,7 +521,7 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "  South:\n",
         "  South:",
         "regions.South",
-        "should match pattern",
+        "not a valid name: use lower-case letters, digits and underscores",
     ),
 }
 
@@ -751,7 +751,13 @@ def test_circular_extends(tmp_path: Path) -> None:
 def test_extends_of_a_broken_parent(tmp_path: Path) -> None:
     parent = write(tmp_path, "name: [unclosed\n", "parent.yaml")
     child = write(tmp_path, "extends: parent.yaml\nname: child\n", "child.yaml")
-    assert_reported(problems(child), f"{parent}:2: ", "YAML syntax error")
+    # Its content is not quoted (it may not be a scenario at all): the line says
+    # where to look and how to see the problems.
+    found = problems(child)
+    assert found == [
+        f"{child}:1: extends: 'parent.yaml' is not a negsim scenario (it cannot be read as "
+        "a YAML mapping at its line 2; `negsim validate parent.yaml` shows its problems)"
+    ]
 
 
 # ------------------------------------------------------------------ variants

@@ -15,14 +15,63 @@ streams; this module only describes and checks them.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
+# A number written in a scenario that is not 0 but smaller than this is refused:
+# no quantity of the model means anything at a billionth of its unit, and
+# values far below it (a subnormal 5e-324) lose their precision and divide to
+# infinity. Write 0 for none.
+TINY = 1e-9
+
+
+def tiny_problem(number: float) -> str | None:
+    """Why ``number`` is refused as too small to tell from 0, or None."""
+    if number != 0 and abs(number) < TINY:
+        return (
+            f"too small to tell from 0 (|x| < {TINY:g}): write 0 for none, or a value of at "
+            f"least {TINY:g} (got {number!r})"
+        )
+    return None
+
+
+def not_tiny(number: float) -> float:
+    """A pydantic validator: the number, unless `tiny_problem` refuses it."""
+    problem = tiny_problem(number)
+    if problem:
+        raise ValueError(problem)
+    return number
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a scenario number must stay in over its whole support (None: open).
+
+    Carried in the type's metadata, so the documentation's reference reads
+    the range from the type instead of keeping its own copy.
+    """
+
+    ge: float | None = None
+    le: float | None = None
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Infinity or NaN (YAML's `.inf`, `.nan`) is no bound of a distribution.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _no_tiny(self) -> _Frozen:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            problem = tiny_problem(value) if isinstance(value, float) else None
+            if problem:
+                raise ValueError(f"{name} is {problem}")
+        return self
 
 
 class UniformArgs(_Frozen):
@@ -144,7 +193,7 @@ def _pick_distribution(value: Any) -> Any:
         raise ValueError(f"must be a finite number (got {value!r})") from None
     if not np.isfinite(number):
         raise ValueError(f"must be a finite number (got {value!r})")
-    return number
+    return not_tiny(number)
 
 
 def bounds(value: float | Distribution) -> tuple[float, float]:
@@ -242,9 +291,42 @@ def param_type(ge: float | None = None, le: float | None = None) -> Any:
         float | Uniform | Normal | Beta | Triangular,
         BeforeValidator(_pick_distribution),
         AfterValidator(check_range),
+        Bounds(ge, le),
     ]
 
 
+# The kinds of scenario number, by the range the model needs (docs/scenario-format.md,
+# "Ranges of numbers", gives the reasons).
 Share = param_type(0.0, 1.0)
+"""A share, probability or weight on [0, 1]."""
+Capability = param_type(0.0, 1000.0)
+"""Capability units (1.0 is a large army): at most a thousand large armies."""
+# The longest calendar, in weeks: 100 years. The model's mechanisms (beliefs,
+# patrons' commitments, one issue on the table) describe the years of a
+# conflict around its talks, not centuries; and each week costs memory and
+# output in proportion: a chunk holds every weekly metric of every run
+# (4 bytes each), and timeseries.csv one row per week, metric and variant.
+MAX_WEEKS = 5218
+MAX_WEEKS_VARIABLE = "NEGSIM_MAX_WEEKS"
+
+
+def max_weeks() -> int:
+    """The longest calendar in weeks: `MAX_WEEKS`, or the environment's override."""
+    value = os.environ.get(MAX_WEEKS_VARIABLE, "").strip().replace("_", "")
+    return int(value) if value.isdigit() and int(value) > 0 else MAX_WEEKS
+
+
+Weeks = param_type(0.0, float(MAX_WEEKS))
+"""A duration or horizon in weeks: at most 100 years, the longest calendar."""
+Factor = param_type(0.0, 100.0)
+"""A multiplier, exponent or logit weight: 100 already saturates every law it enters."""
+Spread = param_type(0.0, 10.0)
+"""A standard deviation (of log-effort or of a belief)."""
+Tilt = param_type(-1.0, 1.0)
+"""A signed bias on the issue line or the bargaining range."""
+Logit = param_type(-100.0, 100.0)
+"""A signed weight on the logit scale (or a response per unit of prospects)."""
 NonNegative = param_type(0.0)
+"""Any number >= 0 (kept for fields whose meaning sets no upper bound)."""
 AnyNumber = param_type()
+"""Any finite number (an `uncertain` entry: its target field's range applies)."""

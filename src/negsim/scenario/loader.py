@@ -19,8 +19,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import errno
 import hashlib
 import os
+import re
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +32,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from negsim.errors import Problem, ScenarioError
+from negsim.errors import Problem, ScenarioError, UsageError
 from negsim.scenario.observed import check_observed
 from negsim.scenario.references import check_effects, check_references
-from negsim.scenario.schema import Scenario
+from negsim.scenario.schema import IDENTIFIER, Scenario
 from negsim.scenario.uncertain import check_uncertain
 
 Path_ = tuple[str | int, ...]
@@ -306,22 +309,74 @@ def _opened(error: yaml.MarkedYAMLError) -> str:
     return f" ({opener} opened on line {mark.line + 1}, column {mark.column + 1})"
 
 
+class _NotRegular(OSError):
+    """The path names a pipe, a device or a socket: not something a scenario is read from."""
+
+
+def _kind_of(mode: int) -> str | None:
+    """What a non-regular file is, in a user's words (None for a regular file)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISFIFO(mode):
+        return "named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def _refuse_special(mode: int) -> None:
+    kind = _kind_of(mode)
+    if kind == "folder":
+        raise IsADirectoryError(errno.EISDIR, "is a folder")
+    if kind is not None:
+        raise _NotRegular(f"is a {kind}, not a regular file; a scenario is a YAML file")
+
+
+def _read_regular(path: Path, most: int) -> bytes:
+    """At most ``most`` bytes of ``path``, which must be a regular file.
+
+    A pipe would make the read wait for ever and a device may have effects
+    on opening (a tape rewinds, a serial line hangs up), so the kind of
+    file is checked before it is opened; it is opened without blocking and
+    checked again on the open descriptor, in case the name was swapped in
+    between. Reading at most one byte past the size cap means a file that
+    grows while read cannot exhaust memory either.
+    """
+    _refuse_special(os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        _refuse_special(os.fstat(descriptor).st_mode)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with os.fdopen(descriptor, "rb") as handle:
+        return handle.read(most)
+
+
 def _parse_file(path: Path, problems: list[Problem]) -> tuple[Any, Origins] | None:
     file = str(path)
     limit = max_file_bytes()
     try:
-        # Read at most one byte past the cap: the size is checked before any parsing,
-        # and a file that is not what it claims (a pipe, /dev/zero) cannot exhaust memory.
-        with open(path, "rb") as handle:
-            raw = handle.read(limit + 1)
+        raw = _read_regular(path, limit + 1)
     except FileNotFoundError:
         problems.append(Problem(file, None, "", "file not found"))
         return None
     except IsADirectoryError:
         problems.append(Problem(file, None, "", "is a folder, not a scenario file"))
         return None
+    except _NotRegular as error:
+        problems.append(Problem(file, None, "", str(error)))
+        return None
     except OSError as error:
         problems.append(Problem(file, None, "", f"cannot read: {error.strerror}"))
+        return None
+    except ValueError as error:  # a name holding a NUL
+        problems.append(Problem(file, None, "", f"not a usable file path ({error})"))
         return None
     if len(raw) > limit:
         problems.append(
@@ -455,38 +510,97 @@ def _merge(
     return child, _subtree(child_origins, path)
 
 
+# The names a file `extends` may have: a scenario is YAML, and refusing other
+# names first keeps `extends: /etc/shadow` from even being opened.
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+
+
+def _parent_problem(parent: Path, parsed: tuple[Any, Origins] | None, found: list[Problem]) -> str:
+    """Why the file named by `extends` is not a scenario, or "" if it looks like one.
+
+    The file named by `extends` is chosen by whoever wrote the scenario, who
+    may not be the one running negsim (a scenario validated in CI): its
+    content is echoed in problems only once it looks like a scenario, a
+    mapping whose top-level keys are all scenario keys. Otherwise the one
+    line saying so names at most a line number of it, never a key or value.
+    """
+    if parsed is None:
+        lines = [p.line for p in found if p.file == str(parent) and p.line is not None]
+        where = f" at its line {min(lines)}" if lines else ""
+        return f"it cannot be read as a YAML mapping{where}"
+    data, _ = parsed
+    if not data:
+        return "it is an empty mapping"
+    if not all(isinstance(key, str) and key in Scenario.model_fields for key in data):
+        return "its top-level keys are not all scenario keys"
+    return ""
+
+
 def _read_with_extends(
     path: Path, problems: list[Problem], seen: tuple[Path, ...] = ()
 ) -> tuple[dict[str, Any], Origins] | None:
+    """The file's data merged over what it extends (recursively), with each path's origin.
+
+    None when the file cannot be read, or what it extends cannot be used:
+    the problems say why.
+    """
     parsed = _parse_file(path, problems)
     if parsed is None:
         return None
+    return _extend(path, parsed, problems, seen)
+
+
+def _extend(
+    path: Path,
+    parsed: tuple[dict[str, Any], Origins],
+    problems: list[Problem],
+    seen: tuple[Path, ...],
+) -> tuple[dict[str, Any], Origins] | None:
     data, origins = parsed
     parent_name = data.get("extends")
     if parent_name is None:
         return data, origins
     file, line = origins.get(("extends",), (str(path), 1))
+
+    def refuse(message: str) -> None:
+        # Only this line: the keys the parent would have given are then all
+        # "missing", which says nothing the line does not.
+        problems.append(Problem(file, line, "extends", message))
+
     if not isinstance(parent_name, str):
-        problems.append(
-            Problem(file, line, "extends", f"must be a file path (got {parent_name!r})")
-        )
-        return data, origins
+        return refuse(f"must be a file path (got {parent_name!r})")
     try:
         parent_path = (path.parent / parent_name).resolve()
-        is_file = parent_path.is_file()
+        exists = parent_path.exists()
+        mode = parent_path.stat().st_mode if exists else 0
     except (OSError, ValueError) as error:  # e.g. a name too long or holding a NUL
         reason = error.strerror if isinstance(error, OSError) else str(error)
-        problems.append(Problem(file, line, "extends", f"not a usable file path ({reason})"))
-        return data, origins
+        return refuse(f"not a usable file path ({reason})")
     if parent_path in seen or parent_path == path.resolve():
-        problems.append(Problem(file, line, "extends", f"circular extends ({parent_name})"))
-        return data, origins
-    if not is_file:
-        problems.append(Problem(file, line, "extends", f"no such file (got {parent_name!r})"))
-        return data, origins
-    parent = _read_with_extends(parent_path, problems, seen + (path.resolve(),))
+        return refuse(f"circular extends ({parent_name})")
+    if not exists:
+        return refuse(f"no such file (got {parent_name!r})")
+    # The resolved name counts: `base.yaml` linking to a file of another kind is refused too.
+    if parent_path.suffix.lower() not in SCENARIO_SUFFIXES:
+        return refuse(
+            f"{parent_name!r} is not a negsim scenario: extends names a YAML scenario file "
+            f"(ending in {' or '.join(SCENARIO_SUFFIXES)})"
+        )
+    kind = _kind_of(mode)
+    if kind is not None:
+        return refuse(f"{parent_name!r} is a {kind}, not a scenario file")
+    found: list[Problem] = []
+    parent_parsed = _parse_file(parent_path, found)
+    reason = _parent_problem(parent_path, parent_parsed, found)
+    if reason or parent_parsed is None:
+        return refuse(
+            f"{parent_name!r} is not a negsim scenario ({reason}; "
+            f"`negsim validate {parent_name}` shows its problems)"
+        )
+    problems.extend(found)
+    parent = _extend(parent_path, parent_parsed, problems, seen + (path.resolve(),))
     if parent is None:
-        return data, origins
+        return None
     parent_data, parent_origins = parent
     # `name` and `extends` describe this file, not its parent.
     parent_data = {k: v for k, v in parent_data.items() if k != "extends"}
@@ -554,12 +668,14 @@ def _yaml_path(loc: tuple[Any, ...], data: Any) -> Path_:
     path: list[str | int] = []
     current = data
     for part in loc:
+        if part == "[key]":  # pydantic's marker of a mapping's key: the key's own place
+            continue
         if isinstance(current, dict):
             if part in current:
                 path.append(part)
                 current = current[part]
                 continue
-            if part in (current.get("kind"), current.get("type")) or part == "[key]":
+            if part in (current.get("kind"), current.get("type")):
                 continue
             path.append(part)
             current = None
@@ -630,6 +746,17 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _bad_identifier(given: Any) -> str:
+    """What an id must look like, with the given one rewritten to fit where it can be."""
+    suggestion = re.sub(r"[^a-z0-9_]+", "_", str(given).strip().lower()).strip("_")
+    suggestion = re.sub(r"^[0-9_]+", "", re.sub(r"__+", "_", suggestion))
+    example = f"e.g. {suggestion!r}" if suggestion else "e.g. 'rebels_north'"
+    return (
+        "not a valid name: use lower-case letters, digits and underscores, starting with "
+        f"a letter (no hyphens, spaces or capitals), {example} (got {_show(given)})"
+    )
+
+
 def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -644,6 +771,8 @@ def _message(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
         return f"unknown key {key!r}{hint}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == IDENTIFIER:
+        return _bad_identifier(error.get("input"))
     if kind == "union_tag_not_found":
         tag = error.get("ctx", {}).get("discriminator", "kind").strip("'")
         return f"missing {tag!r}, which selects the fields that apply"
@@ -807,13 +936,38 @@ def _edit_origins(
 # ---------------------------------------------------------------------- entry
 
 
+def scenario_path(path: object) -> Path:
+    """``path`` as a `Path`, or a `UsageError` saying what a scenario path is.
+
+    pathlib's own TypeError ("expected str, bytes or os.PathLike object, not
+    NoneType") names neither negsim nor the argument.
+    """
+    if isinstance(path, bytes | bytearray):
+        raise UsageError(
+            "scenario path: give it as text (str) or a pathlib.Path, not bytes "
+            "(os.fsdecode(b) decodes a file-system name)"
+        )
+    if not isinstance(path, str | os.PathLike):
+        raise UsageError(
+            f"scenario path: expected a file path (str or pathlib.Path), got "
+            f"{type(path).__name__} {_show(path)}"
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str):  # an os.PathLike that gives bytes
+        raise UsageError("scenario path: give it as text (str) or a pathlib.Path, not bytes")
+    if not text.strip():
+        raise UsageError("scenario path: empty; give the path of a scenario YAML file")
+    return Path(text)
+
+
 def load(path: str | Path) -> ScenarioFile:
     """Load, merge and validate a scenario file and all its variants.
 
     Raises:
         ScenarioError: with every problem found, each with file and line.
+        UsageError: ``path`` is not a path (None, a number, bytes).
     """
-    path = Path(path)
+    path = scenario_path(path)
     file = str(path)
     problems: list[Problem] = []
     read = _read_with_extends(path, problems)

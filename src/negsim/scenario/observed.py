@@ -68,7 +68,10 @@ class Pattern(BaseModel):
     `below`, `equals`, `within` or `range`).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # Infinity or NaN is no threshold: `above: .nan` would never hold, silently.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     """Name of the pattern (a row of `patterns.csv`)."""

@@ -32,19 +32,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from negsim.scenario import distributions, schema
-from negsim.scenario.distributions import AnyNumber, NonNegative, Share
 from negsim.scenario.observed import WEEKLY_METRICS, Pattern
 
 BEGIN = "<!-- BEGIN GENERATED REFERENCE -->"
 END = "<!-- END GENERATED REFERENCE -->"
 COMMAND = "python -m negsim.scenario.reference --write docs/scenario-format.md"
 
-# The three kinds of scenario number, recognised by their validators.
-_NUMBERS: tuple[tuple[Any, str], ...] = (
-    (Share, "number or [distribution](#distributions), 0 to 1"),
-    (NonNegative, "number or [distribution](#distributions), ≥ 0"),
-    (AnyNumber, "number or [distribution](#distributions)"),
-)
+_NUMBER_OR_DISTRIBUTION = "number or [distribution](#distributions)"
 
 _ACTORS = schema.ACTOR_MODELS
 _EVENTS = schema.EVENT_MODELS
@@ -89,25 +83,34 @@ def _flat_metadata(metadata: Sequence[Any]) -> list[Any]:
     return flat
 
 
-def _number_kind(annotation: Any, metadata: Sequence[Any]) -> str | None:
-    for alias, text in _NUMBERS:
-        base, *validators = typing.get_args(alias)
-        if annotation == base and all(any(v is m for m in metadata) for v in validators):
-            return text
-    return None
+def _shown(bound: float) -> str:
+    """A bound as a reader writes it: 1000, 0.5, 1e-09."""
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e16 else f"{bound:g}"
+
+
+def _number_kind(metadata: Sequence[Any]) -> str | None:
+    """A scenario number (fixed or a distribution) and its range, from its `Bounds`."""
+    found = next((item for item in metadata if isinstance(item, distributions.Bounds)), None)
+    if found is None:
+        return None
+    if found.ge is not None and found.le is not None:
+        return f"{_NUMBER_OR_DISTRIBUTION}, {_shown(found.ge)} to {_shown(found.le)}"
+    if found.ge is not None:
+        return f"{_NUMBER_OR_DISTRIBUTION}, ≥ {_shown(found.ge)}"
+    return _NUMBER_OR_DISTRIBUTION
 
 
 def _bounds(metadata: Sequence[Any]) -> str:
     low = high = ""
     for item in metadata:
         if isinstance(item, Ge):
-            low = f"≥ {item.ge}"
+            low = f"≥ {_shown(item.ge)}"
         elif isinstance(item, Gt):
-            low = f"> {item.gt}"
+            low = f"> {_shown(item.gt)}"
         elif isinstance(item, Le):
-            high = f"≤ {item.le}"
+            high = f"≤ {_shown(item.le)}"
         elif isinstance(item, Lt):
-            high = f"< {item.lt}"
+            high = f"< {_shown(item.lt)}"
     if low.startswith("≥") and high.startswith("≤"):
         return f"{low[2:]} to {high[2:]}"
     return ", ".join(part for part in (low, high) if part)
@@ -116,7 +119,7 @@ def _bounds(metadata: Sequence[Any]) -> str:
 def type_text(annotation: Any, metadata: Sequence[Any] = ()) -> str:
     """A reader's name for a field's type, e.g. `mapping: id → [Leader](#leader)`."""
     metadata = _flat_metadata(metadata)
-    number = _number_kind(annotation, metadata)
+    number = _number_kind(metadata)
     if number:
         return number
     origin = typing.get_origin(annotation)

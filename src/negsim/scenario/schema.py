@@ -14,9 +14,26 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from negsim.scenario.distributions import AnyNumber, NonNegative, Share
+from negsim.scenario.distributions import (
+    AnyNumber,
+    Capability,
+    Factor,
+    Logit,
+    Share,
+    Spread,
+    Tilt,
+    Weeks,
+    not_tiny,
+)
 from negsim.scenario.observed import Pattern
 
 # Outcomes the model reports per run; hypotheses may name any of them.
@@ -55,13 +72,20 @@ RUN_METRICS: tuple[str, ...] = (
 
 # Lower-case identifier: letters, digits and underscores. (No description here:
 # it would replace the docstring of every field typed `Identifier`.)
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+IDENTIFIER = r"^[a-z][a-z0-9_]*$"
+Identifier = Annotated[str, Field(pattern=IDENTIFIER)]
 
 
 class Frozen(BaseModel):
-    """Base of every scenario model: immutable, unknown keys rejected."""
+    """Base of every scenario model: immutable, unknown keys rejected, numbers finite."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
+
+
+# A plain number (never a distribution) that is not tiny (see `distributions.TINY`).
+Number = Annotated[float, AfterValidator(not_tiny)]
 
 
 # --------------------------------------------------------------------- calendar
@@ -87,7 +111,7 @@ class Issue(Frozen):
     """What 0 on the issue means, e.g. `regime keeps full power`."""
     high: str = "1"
     """What 1 on the issue means, e.g. `full political transition`."""
-    compromise: tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] = (
+    compromise: tuple[Annotated[Number, Field(ge=0, le=1)], Annotated[Number, Field(ge=0, le=1)]] = (
         0.3,
         0.7,
     )
@@ -105,7 +129,7 @@ class ActorBase(Frozen):
 
 
 class Combatant(ActorBase):
-    capability: NonNegative
+    capability: Capability
     """Fighting strength in capability units (relative; 1.0 is a large army)."""
     recruitment: Share = 0.02
     """Weekly share of the gap to initial capability regained (replacement of losses)."""
@@ -116,15 +140,15 @@ class Negotiator(ActorBase):
 
     resolve: Share = 0.5
     """Determination to fight on: lowers perceived costs of war and willingness to talk."""
-    cost_sensitivity: NonNegative = 1.0
+    cost_sensitivity: Factor = 1.0
     """How much each unit of expected losses counts as a cost of war on the issue scale."""
     salience: Share = 1.0
     """Importance of the issue (0..1); multiplies the cost of war the side weighs against a deal."""
     expected_outcome: Share = 0.5
     """Initial belief of the side's own prospects in continued war: the share of the issue it expects war to give it (0..1)."""
-    optimism: AnyNumber = 0.0
+    optimism: Tilt = 0.0
     """Bias of the side's reading of the battlefield, in issue units, towards its own side."""
-    willingness_bias: AnyNumber = 0.0
+    willingness_bias: Logit = 0.0
     """Baseline propensity to engage in talks (logit scale; 0 is neutral)."""
 
 
@@ -172,9 +196,9 @@ class Patron(ActorBase):
     """Id of the client: the government, the opposition coalition or a spoiler."""
     commitment: Share = 0.5
     """Strength of the patron's interest in its client (0..1)."""
-    capacity: NonNegative = 0.2
+    capacity: Capability = 0.2
     """Capability units the patron supplies at full commitment."""
-    responsiveness: AnyNumber = 0.0
+    responsiveness: Logit = 0.0
     """How much support rises as the client's prospects fall (0 = not at all)."""
     supports_talks: Share = 0.5
     """How much the patron presses its client to negotiate and endorses a deal (0..1)."""
@@ -194,7 +218,7 @@ class Mediator(ActorBase):
     """`mediator`: convenes negotiation rounds and proposes deals."""
     leverage: Share = 0.5
     """How credible a way out the mediator offers (Zartman's 'way out'), 0..1."""
-    bias: AnyNumber = 0.0
+    bias: Tilt = 0.0
     """Tilt of proposals, as a share of the bargaining range (- towards government)."""
 
 
@@ -226,7 +250,7 @@ class Successor(Frozen):
     """Immediate proportional drop of the faction's cohesion at removal."""
     capability_loss: Share = 0.0
     """Immediate proportional loss of the faction's capability at removal."""
-    crisis_weeks: NonNegative = 8
+    crisis_weeks: Weeks = 8
     """Weeks until the successor's authority is fully established."""
 
 
@@ -274,13 +298,13 @@ class Leader(Frozen):
     """Faction leaders: how drawn successors are drawn and what every succession costs."""
     resolve: Share | None = None
     """Government leaders: resolve in office (unchanged if not given)."""
-    willingness_bias: AnyNumber | None = None
+    willingness_bias: Logit | None = None
     """Government leaders: baseline propensity to engage in talks (unchanged if not given)."""
     position: Share | None = None
     """Government leaders: ideal point on the issue (unchanged if not given)."""
-    cost_sensitivity: NonNegative | None = None
+    cost_sensitivity: Factor | None = None
     """Government leaders: weight of the war's expected losses (unchanged if not given)."""
-    optimism: AnyNumber | None = None
+    optimism: Tilt | None = None
     """Government leaders: bias of the reading of the battlefield (unchanged if not given)."""
     note: str | None = None
     """Free text: sources, caveats."""
@@ -294,13 +318,13 @@ class Region(Frozen):
 
     name: str | None = None
     """Display name."""
-    population: float = Field(default=1.0, ge=0)
+    population: Number = Field(default=1.0, ge=0, le=10_000)
     """Population in millions (informational; weights nothing by itself)."""
-    strategic_value: float = Field(default=1.0, gt=0)
+    strategic_value: Number = Field(default=1.0, gt=0, le=1_000_000)
     """Weight of the region in control shares and in where actors commit effort."""
     adjacent: list[Identifier] = Field(default_factory=list)
     """Ids of neighbouring regions (adjacency is made symmetric)."""
-    control: dict[Identifier, Annotated[float, Field(ge=0, le=1)]]
+    control: dict[Identifier, Annotated[Number, Field(ge=0, le=1)]]
     """Initial control shares by combatant id (government, faction, spoiler); sum to 1."""
     note: str | None = None
     """Free text: sources, caveats."""
@@ -333,9 +357,9 @@ class Intervention(EventBase):
     """`intervention`."""
     actor: Identifier
     """Id of the intervening patron."""
-    intensity: NonNegative
+    intensity: Capability
     """Capability units added to the client's side while the intervention lasts."""
-    duration_weeks: NonNegative | None = None
+    duration_weeks: Weeks | None = None
     """How long it lasts (default: to the end)."""
 
 
@@ -346,9 +370,9 @@ class Escalation(EventBase):
     """`escalation`."""
     actor: Identifier
     """Id of the escalating government, faction or spoiler."""
-    intensity: NonNegative
+    intensity: Factor
     """Effort rises by this proportion (0.5 = +50 %)."""
-    duration_weeks: NonNegative | None = None
+    duration_weeks: Weeks | None = None
     """How long it lasts (default: to the end)."""
 
 
@@ -361,9 +385,9 @@ class Offensive(EventBase):
     """Id of the attacking combatant."""
     region: Identifier
     """Id of the region attacked."""
-    intensity: NonNegative = 1.0
+    intensity: Factor = 1.0
     """Extra weight of the region in the attacker's effort (1.0 doubles it)."""
-    duration_weeks: NonNegative = 4
+    duration_weeks: Weeks = 4
     """How long the offensive lasts."""
 
 
@@ -422,7 +446,7 @@ class NegotiationRound(EventBase):
     """`negotiation_round`."""
     mediator: Identifier | list[Identifier]
     """Id of the mediator convening the round, or a list of joint mediators or guarantors (their combined leverage is 1 - prod(1 - leverage_i), their bias the leverage-weighted mean)."""
-    duration_weeks: NonNegative = 4
+    duration_weeks: Weeks = 4
     """Weeks the round stays in session."""
 
 
@@ -435,7 +459,7 @@ class Ceasefire(EventBase):
     """A one-sided truce: the government or faction that declares it (others fight on); default: all sides."""
     strength: Share = 0.7
     """Proportional reduction of fighting (of the declaring side's effort, for a one-sided truce) while it holds."""
-    duration_weeks: NonNegative | None = None
+    duration_weeks: Weeks | None = None
     """How long it holds (default: to the end)."""
 
 
@@ -448,11 +472,11 @@ class PatronPolicy(EventBase):
     """Id of the patron."""
     commitment: Share | None = None
     """New commitment to the client."""
-    capacity: NonNegative | None = None
+    capacity: Capability | None = None
     """New capacity."""
     supports_talks: Share | None = None
     """New support for talks."""
-    responsiveness: AnyNumber | None = None
+    responsiveness: Logit | None = None
     """New responsiveness to the client's prospects."""
 
 
@@ -471,7 +495,7 @@ class MediatorPolicy(EventBase):
     """Id of the mediator."""
     leverage: Share | None = None
     """New leverage (0: offers no way out, in session or out of it)."""
-    bias: AnyNumber | None = None
+    bias: Tilt | None = None
     """New tilt of its proposals."""
 
 
@@ -484,11 +508,11 @@ class StanceChange(EventBase):
     """Id of the government or the opposition coalition."""
     resolve: Share | None = None
     """New resolve."""
-    willingness_bias: AnyNumber | None = None
+    willingness_bias: Logit | None = None
     """New baseline propensity to engage in talks (logit scale)."""
-    cost_sensitivity: NonNegative | None = None
+    cost_sensitivity: Factor | None = None
     """New cost sensitivity."""
-    optimism: AnyNumber | None = None
+    optimism: Tilt | None = None
     """New optimism."""
     position: Share | None = None
     """New ideal point on the issue (e.g. a government that now offers more than before)."""
@@ -540,49 +564,49 @@ class Parameters(Frozen):
 
     spinup_weeks: int = Field(default=26, ge=0, le=520)
     """Weeks simulated before the calendar starts, without events and with fronts held, so cohesion, losses, beliefs and patrons' support start at the model's own resting point."""
-    contest_decisiveness: NonNegative = 1.0
+    contest_decisiveness: Factor = 1.0
     """Exponent m of the Tullock contest success function (1 = lottery, large = decisive)."""
     front_rate: Share = 0.06
     """Weekly share of a region's control that moves towards where the balance of effort puts it."""
     adjacency_reach: Share = 0.3
     """Weight of presence in neighbouring regions when allocating effort to a region."""
-    fighting_noise: NonNegative = 0.25
+    fighting_noise: Spread = 0.25
     """Standard deviation of log-normal noise on each actor's effort in each region."""
-    attrition_rate: NonNegative = 0.01
+    attrition_rate: Share = 0.01
     """Lanchester effectiveness: weekly losses per unit of enemy strength."""
     hurt_memory: Share = 0.25
     """Weight of the latest week in the moving average of the loss rate ('hurt')."""
     belief_learning_rate: Share = 0.15
     """Weight of the latest battlefield signal in each side's belief."""
-    belief_noise: NonNegative = 0.04
+    belief_noise: Spread = 0.04
     """Standard deviation of the noise in each side's reading of the battlefield."""
     strength_weight: Share = 0.5
     """Weight of relative strength (vs territory) in the battlefield signal."""
-    cost_horizon_weeks: NonNegative = 26
+    cost_horizon_weeks: Weeks = 26
     """Horizon over which the expected losses of continued war count as its cost."""
-    commitment_horizon_weeks: NonNegative = 13
+    commitment_horizon_weeks: Weeks = 13
     """Weeks over which a shift in the balance of power erodes a deal (Powell's commitment problem)."""
     momentum_memory: Share = 0.25
     """Weight of the latest week in the moving averages of territorial change and of the power shift."""
-    hurt_threshold: NonNegative = 0.01
+    hurt_threshold: Share = 0.01
     """Weekly loss rate at which a side fully 'hurts' (ripeness)."""
-    stalemate_tolerance: NonNegative = 0.004
+    stalemate_tolerance: Share = 0.004
     """Weekly territorial change below which the war counts as a stalemate (ripeness)."""
-    willingness_ripeness: NonNegative = 3.0
+    willingness_ripeness: Factor = 3.0
     """Logit weight of ripeness in the willingness to talk."""
-    willingness_endorsement: NonNegative = 1.5
+    willingness_endorsement: Factor = 1.5
     """Logit weight of patrons' endorsement of talks."""
-    willingness_confidence: NonNegative = 4.0
+    willingness_confidence: Factor = 4.0
     """Logit weight of a side's confidence of winning (lowers willingness)."""
-    willingness_resolve: NonNegative = 1.0
+    willingness_resolve: Factor = 1.0
     """Logit weight of resolve (lowers willingness)."""
-    willingness_trust: NonNegative = 1.0
+    willingness_trust: Factor = 1.0
     """Logit weight of the trust built in earlier talks (raises willingness)."""
     confidence_reference: Share = 0.5
     """Expected share of the issue at which a side counts as neither confident nor pessimistic (parity)."""
     cohesion_rate: Share = 0.15
     """Weekly adjustment of cohesion towards its target."""
-    cohesion_loss_weight: NonNegative = 5.0
+    cohesion_loss_weight: Factor = 5.0
     """How much the loss rate erodes factions' cohesion."""
     cohesion_endorsement_weight: Share = 0.5
     """Weight of patrons' endorsement (vs the leader's authority) in a faction's cohesion target."""
@@ -592,11 +616,11 @@ class Parameters(Frozen):
     """Coalition cohesion below which the opposition is fragmented and cannot commit."""
     commitment_threshold: Share = 0.3
     """Deliverable share (coalition cohesion x accepting capability) at which a signed deal is ratified with probability 1/2."""
-    ratification_spread: NonNegative = 0.05
+    ratification_spread: Factor = 0.05
     """Spread of the logistic ratification rule around the commitment threshold (0 = a sharp threshold)."""
     ceasefire_threshold: Share = 0.2
     """Deliverable share needed for a ceasefire agreed at the table."""
-    hardline_margin: NonNegative = 0.1
+    hardline_margin: Share = 0.1
     """How far above the coalition's reservation a fully immoderate faction demands (a modelling choice the verdicts can turn on; sweep it)."""
     concession_rate: Share = 0.4
     """Share of the distance to its reservation point each side concedes in a week both sides engage."""
@@ -608,13 +632,13 @@ class Parameters(Frozen):
     """Weekly share of the distance to full trust gained when both sides engage."""
     trust_loss: Share = 0.3
     """Proportional loss of trust at a walkout, a rejected deal or a broken agreement."""
-    emboldening: NonNegative = 0.5
+    emboldening: Factor = 0.5
     """How far the government raises its price per unit of territory gained since the start (issue units per share of territory)."""
     partner_loss: Share = 0.5
     """Share of the progress made with a removed leader's faction (its concessions and trust) lost with him."""
     patron_removal_reaction: Share = 0.3
     """Proportional drop of a patron's commitment and support for talks when a leader it is tied to is removed (scaled by the tie)."""
-    patron_talks_response: AnyNumber = 0.0
+    patron_talks_response: Logit = 0.0
     """How much a patron's pressure for talks rises as its client's prospects fall below parity (0 = not at all)."""
     implementation_hazard: Share = 0.002
     """Baseline weekly probability that an agreement in force, or a ceasefire, breaks down (Hartzell & Hoddie 2003: about 40 % of settlements fail within five years)."""
@@ -624,7 +648,7 @@ class Parameters(Frozen):
     """Extra weekly breakdown probability per unit of the opposition a deal cannot bind (1 - deliverable share)."""
     talks_ceasefire_strength: Share = 0.7
     """Proportional reduction of fighting under a ceasefire agreed at the table."""
-    talks_ceasefire_weeks: NonNegative = 4
+    talks_ceasefire_weeks: Weeks = 4
     """Weeks a ceasefire agreed at the table holds."""
     discount_base: Share = 0.98
     """Weekly discount factor of a side with no cost of war (Rubinstein delta)."""
@@ -673,7 +697,7 @@ class Hypothesis(Frozen):
     expected: Literal["increase", "decrease"]
     """Predicted sign of treatment minus control (the same for every metric)."""
     smallest_effect: (
-        Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] | None
+        Annotated[Number, Field(ge=0)] | dict[str, Annotated[Number, Field(ge=0)]] | None
     ) = None
     """Smallest effect that matters, in the `runs.csv` unit (0.05 = 5 points for a 0/1 outcome): one number for every metric, or one per metric; default by kind of metric (docs/results.md)."""
     given: Literal["all", "record"] = "all"
