@@ -959,20 +959,21 @@ EXPLORE_STOP_TIMEOUT = 10.0
 
 
 def _check_port(host: str, port: int) -> None:
-    """Exit 1 in one line if ``port`` on ``host`` cannot be listened on (in use, no such host)."""
+    """Exit 1 in one line if the server could not listen on ``host``:``port`` (in use, no such host).
+
+    Binds as the server (uvicorn) will: IPv6 for a host with a colon, else IPv4, with
+    SO_REUSEADDR (a port in TIME_WAIT is free to it).
+    """
     import socket
 
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as error:
-        click.echo(f"--host {host}: no such host to listen on ({error.strerror})", err=True)
-        sys.exit(1)
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        # As the server will (uvicorn sets SO_REUSEADDR): a port in TIME_WAIT is free to it.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(address)
+            probe.bind((host, port))
+        except socket.gaierror as error:
+            click.echo(f"--host {host}: no such host to listen on ({error.strerror})", err=True)
+            sys.exit(1)
         except OSError as error:
             if error.errno == errno.EADDRINUSE:
                 click.echo(
