@@ -504,13 +504,19 @@ def test_a_round_longer_than_any_calendar_still_warns_of_overlap(tmp_path: Path)
         "  - id: second_track\n    type: negotiation_round\n    date: 2021-05-03\n"
         "    mediator: envoy\nvariants:\n"
     )
-    text = edit("variants:\n", second_round, edit("    duration_weeks: 12\n", "    duration_weeks: 5218\n", CHAIN))
+    text = edit(
+        "variants:\n",
+        second_round,
+        edit("    duration_weeks: 12\n", "    duration_weeks: 5218\n", CHAIN),
+    )
     file = write(tmp_path, text)
     (warning,) = load(file).warnings
     assert str(warning).startswith(
         f"{file}:{line_of(text, 'date: 2021-05-03')}: events.second_track.date: overlaps round 'talks'"
     ), warning
-    huge = text.replace("    duration_weeks: 5218\n", "    duration_weeks: 1000000000000000000000000000000\n")
+    huge = text.replace(
+        "    duration_weeks: 5218\n", "    duration_weeks: 1000000000000000000000000000000\n"
+    )
     file = write(tmp_path, huge)
     with pytest.raises(ScenarioError) as caught:
         load(file)

@@ -749,7 +749,7 @@ def test_circular_extends(tmp_path: Path) -> None:
 
 
 def test_extends_of_a_broken_parent(tmp_path: Path) -> None:
-    parent = write(tmp_path, "name: [unclosed\n", "parent.yaml")
+    write(tmp_path, "name: [unclosed\n", "parent.yaml")
     child = write(tmp_path, "extends: parent.yaml\nname: child\n", "child.yaml")
     # Its content is not quoted (it may not be a scenario at all): the line says
     # where to look and how to see the problems.

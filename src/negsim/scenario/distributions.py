@@ -20,32 +20,26 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-
-# A number written in a scenario that is not 0 but smaller than this is refused:
-# no quantity of the model means anything at a billionth of its unit, and
-# values far below it (a subnormal 5e-324) lose their precision and divide to
-# infinity. Write 0 for none.
+# A number of a scenario smaller in magnitude than this is read as 0: no
+# quantity of the model means anything at a billionth of its unit, and values
+# far below it (a subnormal 5e-324) lose their precision and divide to
+# infinity. Read as 0 rather than refused, so that a value computed near 0
+# (a sweep's sample point at -0.1 + 0.2 * 0.5 = 1.4e-17) is not an error.
 TINY = 1e-9
 
 
-def tiny_problem(number: float) -> str | None:
-    """Why ``number`` is refused as too small to tell from 0, or None."""
-    if number != 0 and abs(number) < TINY:
-        return (
-            f"too small to tell from 0 (|x| < {TINY:g}): write 0 for none, or a value of at "
-            f"least {TINY:g} (got {number!r})"
-        )
-    return None
-
-
-def not_tiny(number: float) -> float:
-    """A pydantic validator: the number, unless `tiny_problem` refuses it."""
-    problem = tiny_problem(number)
-    if problem:
-        raise ValueError(problem)
-    return number
+def flush_tiny(number: float) -> float:
+    """``number``, or 0.0 where it is smaller in magnitude than `TINY`."""
+    return 0.0 if abs(number) < TINY else number
 
 
 @dataclass(frozen=True)
@@ -64,14 +58,10 @@ class _Frozen(BaseModel):
     # Infinity or NaN (YAML's `.inf`, `.nan`) is no bound of a distribution.
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    @model_validator(mode="after")
-    def _no_tiny(self) -> _Frozen:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            problem = tiny_problem(value) if isinstance(value, float) else None
-            if problem:
-                raise ValueError(f"{name} is {problem}")
-        return self
+    @field_validator("*")
+    @classmethod
+    def _flush_tiny(cls, value: Any) -> Any:
+        return flush_tiny(value) if isinstance(value, float) else value
 
 
 class UniformArgs(_Frozen):
@@ -193,7 +183,7 @@ def _pick_distribution(value: Any) -> Any:
         raise ValueError(f"must be a finite number (got {value!r})") from None
     if not np.isfinite(number):
         raise ValueError(f"must be a finite number (got {value!r})")
-    return not_tiny(number)
+    return flush_tiny(number)
 
 
 def bounds(value: float | Distribution) -> tuple[float, float]:

@@ -562,10 +562,11 @@ def _extend(
         return data, origins
     file, line = origins.get(("extends",), (str(path), 1))
 
-    def refuse(message: str) -> None:
+    def refuse(message: str) -> tuple[dict[str, Any], Origins] | None:
         # Only this line: the keys the parent would have given are then all
         # "missing", which says nothing the line does not.
         problems.append(Problem(file, line, "extends", message))
+        return None
 
     if not isinstance(parent_name, str):
         return refuse(f"must be a file path (got {parent_name!r})")

@@ -83,7 +83,7 @@ def _flat_metadata(metadata: Sequence[Any]) -> list[Any]:
     return flat
 
 
-def _shown(bound: float) -> str:
+def _shown(bound: Any) -> str:
     """A bound as a reader writes it: 1000, 0.5, 1e-09."""
     return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e16 else f"{bound:g}"
 

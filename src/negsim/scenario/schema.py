@@ -14,6 +14,7 @@ import difflib
 import typing
 from typing import Annotated, Any, Literal
 
+from annotated_types import Gt
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -32,7 +33,7 @@ from negsim.scenario.distributions import (
     Spread,
     Tilt,
     Weeks,
-    not_tiny,
+    flush_tiny,
 )
 from negsim.scenario.observed import Pattern
 
@@ -84,8 +85,8 @@ class Frozen(BaseModel):
     )
 
 
-# A plain number (never a distribution) that is not tiny (see `distributions.TINY`).
-Number = Annotated[float, AfterValidator(not_tiny)]
+# A plain number (never a distribution); one smaller than `distributions.TINY` reads as 0.
+Number = Annotated[float, AfterValidator(flush_tiny)]
 
 
 # --------------------------------------------------------------------- calendar
@@ -111,7 +112,9 @@ class Issue(Frozen):
     """What 0 on the issue means, e.g. `regime keeps full power`."""
     high: str = "1"
     """What 1 on the issue means, e.g. `full political transition`."""
-    compromise: tuple[Annotated[Number, Field(ge=0, le=1)], Annotated[Number, Field(ge=0, le=1)]] = (
+    compromise: tuple[
+        Annotated[Number, Field(ge=0, le=1)], Annotated[Number, Field(ge=0, le=1)]
+    ] = (
         0.3,
         0.7,
     )
@@ -320,7 +323,8 @@ class Region(Frozen):
     """Display name."""
     population: Number = Field(default=1.0, ge=0, le=10_000)
     """Population in millions (informational; weights nothing by itself)."""
-    strategic_value: Number = Field(default=1.0, gt=0, le=1_000_000)
+    # (> 0 checked after a tiny value is read as 0: 5e-324 is refused, not a weight of 0.)
+    strategic_value: Annotated[Number, Gt(0)] = Field(default=1.0, le=1_000_000)
     """Weight of the region in control shares and in where actors commit effort."""
     adjacent: list[Identifier] = Field(default_factory=list)
     """Ids of neighbouring regions (adjacency is made symmetric)."""
