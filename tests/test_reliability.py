@@ -495,16 +495,20 @@ def test_a_terminated_run_with_workers_exits_quietly(
     wait_for(lambda: processes_mentioning(str(out)) == [], timeout=10)
 
 
-def test_stale_staging_of_an_older_negsim_beside_the_folder_is_cleaned(
-    tiny: Path, tmp_path: Path
-) -> None:
+def test_folders_beside_the_output_folder_are_never_touched(tiny: Path, tmp_path: Path) -> None:
+    # Named like an older negsim's leftovers, but nothing outside --out is negsim's to remove.
     out = tmp_path / "r"
     run_into(tiny, out)
     for name in (".r.partial-k3j2h1g0", ".r.old-12345"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "runs.csv").write_text("stale", encoding="utf-8")
+        (tmp_path / name / "runs.csv").write_text("mine", encoding="utf-8")
     run_into(tiny, out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r", "scenarios"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".r.old-12345",
+        ".r.partial-k3j2h1g0",
+        "r",
+        "scenarios",
+    ]
 
 
 # --------------------------------------------------------------------------- plot checks what it reads

@@ -27,6 +27,7 @@ import pandas as pd
 
 from negsim import __version__
 from negsim.analysis.patterns import (
+    ALL_PATTERNS,
     MIN_RECORD_RUNS,
     WeekPattern,
     match,
@@ -347,8 +348,8 @@ def run_experiment(
     When the scenario has an `observed` record, every verdict is also judged
     on the worlds that reproduce it (the `record_*` columns). ``given_record``
     (or a hypothesis' `given: record`) requires those verdicts: fewer than
-    `MIN_RECORD_RUNS` matching base runs is then an error, raised after the
-    results (patterns.csv included) are written.
+    `MIN_RECORD_RUNS` matching base runs is then an error, raised before
+    anything is written (earlier results in the folder stay as they were).
 
     ``executor`` is where chunks run: ``"processes"`` (``jobs`` of this
     machine's cores, the default), ``"serial"`` or ``"dask"`` (the cluster
@@ -529,6 +530,16 @@ def run_experiment(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": command,
         }
+        if needs_record and (record_runs or 0) < MIN_RECORD_RUNS:
+            # A failure, so nothing is committed: earlier results in the folder stay.
+            stream.close()
+            raise NegsimError(
+                f"only {record_runs or 0} of {runs} base runs reproduce the record "
+                f"(every pattern of `observed:`), fewer than the {MIN_RECORD_RUNS} a verdict "
+                f"on the worlds like ours needs ({_pattern_counts(patterns_frame)}); nothing "
+                f"written, earlier results in {output.path} unchanged: run more (--runs) or "
+                "check the patterns"
+            )
         runs_file = RUNS_PARQUET if runs_format == "parquet" else "runs.csv"
         output.write_file(runs_file, stream.write_runs, runs * len(chosen))
         if keep_series:
@@ -541,13 +552,6 @@ def run_experiment(
     paired = zip(hypotheses["hypothesis"].astype(str), hypotheses["runs"].astype(int), strict=True)
     for message in runs_warnings(list(paired)) + selection_warnings(hypotheses):
         warnings.warn(message, NegsimWarning, stacklevel=2)
-    if needs_record and (record_runs or 0) < MIN_RECORD_RUNS:
-        raise NegsimError(
-            f"only {record_runs or 0} of {runs} base runs reproduce the record "
-            f"(every pattern of `observed:`), fewer than the {MIN_RECORD_RUNS} a verdict on "
-            f"the worlds like ours needs; results are in {output.path}/ (patterns.csv says "
-            "which patterns the runs miss): run more (--runs) or check the patterns"
-        )
     return Experiment(
         output.path,
         hypotheses,
@@ -561,6 +565,18 @@ def run_experiment(
         record_runs,
         passes,
     )
+
+
+def _pattern_counts(patterns: pd.DataFrame) -> str:
+    """'p1 12/30, p2 0/30': how many base runs reproduce each pattern, for a one-line message."""
+    rows = patterns[patterns["pattern"] != ALL_PATTERNS]
+    counts = zip(
+        rows["pattern"].astype(str),
+        rows["reproduced"].astype(int),
+        rows["runs"].astype(int),
+        strict=True,
+    )
+    return ", ".join(f"{name} {reproduced}/{runs}" for name, reproduced, runs in counts)
 
 
 def _stream_variants(

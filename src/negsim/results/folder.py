@@ -1,13 +1,20 @@
 """Folders negsim writes into: checked before the work, locked, staged, committed.
 
-The rules, stated for users in docs/results.md ("What negsim may replace"):
+The rules, stated for users in docs/results.md ("The results folder"):
 
 * Every folder negsim writes holds a *record* (``manifest.json`` for results,
   ``figures.json`` for figures) that lists each file negsim wrote there, with
-  its size, row count and sha256.
-* negsim replaces or removes only files a record lists; anything else in the
-  folder stays. A file in the way of one negsim is about to write, but not
-  listed, stops the work before it starts.
+  its size, row count and sha256, and is sealed with a checksum of its own
+  content (``record_sha256``).
+* negsim replaces or removes a file only if the record lists it *and* its
+  bytes are still those the record describes. A listed file whose bytes
+  differ was changed by someone else: it is the user's now. If negsim would
+  write it again, the work is refused before it starts (one line naming it);
+  otherwise it is kept and no longer listed. A file in the way of one negsim
+  is about to write, but not listed, also stops the work before it starts,
+  and so does a record whose seal no longer matches (edited by hand) or one
+  without checksums (an older negsim's): negsim cannot tell its files from
+  the user's there.
 * A results folder is written only where it is recognisable: a new folder,
   an empty one, or one holding negsim's record.
 * A folder that is, or holds, the current folder or the scenario file is
@@ -16,11 +23,14 @@ The rules, stated for users in docs/results.md ("What negsim may replace"):
   the work starts: a full disk or a read-only folder is found in a second,
   not after hours of simulation.
 * New files are written into a staging folder inside the output folder (so
-  the final renames never cross file systems), then moved into place one
-  atomic rename at a time, the record last. Until then the earlier files
-  are untouched; a failure leaves them as they were and removes the staging
-  folder; a killed run's staging folder is removed by the next run into the
-  same folder.
+  the final renames never cross file systems, and nothing is ever written
+  beside it), then moved into place one atomic rename at a time, the record
+  last. Until then the earlier files are untouched; a failure, Ctrl-C or
+  SIGTERM leaves them as they were and removes the staging folder. A staging
+  folder is recognised by the marker negsim writes inside it, never by its
+  name alone: the next run into the folder removes a killed run's staging
+  folder (putting back any earlier files it had already replaced) and
+  leaves a look-alike the user made.
 """
 
 from __future__ import annotations
@@ -28,9 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +52,12 @@ from negsim.results.filesystem import free_bytes, human_size, reason, sync_folde
 from negsim.results.lock import LOCK_NAME, FolderLock, Holder
 
 STAGING_PREFIX = ".negsim.partial-"
+STAGING_MARKER = ".negsim-staging"
+"""The file inside a staging folder that makes it negsim's (a name alone never does)."""
+JOURNAL = ".negsim-replacing"
+"""Written into the staging folder before the renames: which files are being moved into place."""
+SEAL = "record_sha256"
+"""The record's entry holding the sha256 of the rest of the record (canonical JSON)."""
 # Room left for the file system's own bookkeeping beyond the estimated size.
 HEADROOM_BYTES = 64 * 1024
 
@@ -71,6 +88,43 @@ class Record:
     """File name -> ``{"bytes", "sha256", "rows"}`` (empty for an older negsim's files)."""
     listed: bool
     """Whether the record lists its files with checksums (older negsim did not)."""
+    edited: bool = False
+    """The record's seal does not match its content: changed since negsim wrote it."""
+
+
+def seal(document: Mapping[str, Any]) -> str:
+    """The sha256 of a record without its seal, over canonical JSON (key order, spacing fixed)."""
+    body = {key: value for key, value in document.items() if key != SEAL}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def staging_token(name: str) -> str:
+    """What the marker of the staging folder ``name`` holds (tied to that name)."""
+    return hashlib.sha256(f"negsim staging folder {name}".encode()).hexdigest()
+
+
+def is_staging(folder: Path) -> bool:
+    """Whether ``folder`` is a staging folder negsim made: its name *and* its marker say so."""
+    marker = folder / STAGING_MARKER
+    try:
+        if (
+            not folder.name.startswith(STAGING_PREFIX)
+            or folder.is_symlink()
+            or not folder.is_dir()
+            or marker.is_symlink()
+            or not marker.is_file()
+            or marker.stat().st_size > 4096
+        ):
+            return False
+        document = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(document, dict)
+        and document.get("staging") == folder.name
+        and document.get("token") == staging_token(folder.name)
+    )
 
 
 def is_plain_name(name: str) -> bool:
@@ -108,15 +162,17 @@ def read_record(path: Path, kind: FolderKind) -> Record | None:
         raise ResultsError(f"{path}: not written by {kind.writer} (it has no 'kind' entry)")
     if found is not None and found != kind.what:
         raise ResultsError(f"{path}: describes negsim {found}, not {kind.what}")
+    edited = SEAL in document and document[SEAL] != seal(document)
     files = document.get("files")
     if files is None:
-        return Record(path, document, {name: {} for name in kind.legacy_names}, listed=False)
+        legacy: dict[str, dict[str, Any]] = {name: {} for name in kind.legacy_names}
+        return Record(path, document, legacy, listed=False, edited=edited)
     if not isinstance(files, dict) or not all(
         isinstance(name, str) and is_plain_name(name) and isinstance(entry, dict)
         for name, entry in files.items()
     ):
         raise ResultsError(f"{path}: damaged ('files' must map file names of this folder)")
-    return Record(path, document, files, listed=True)
+    return Record(path, document, files, listed=True, edited=edited)
 
 
 def file_entry(path: Path, rows: int | None = None) -> dict[str, Any]:
@@ -134,9 +190,52 @@ def file_entry(path: Path, rows: int | None = None) -> dict[str, Any]:
     return entry
 
 
+def _digest(path: Path) -> tuple[int, str]:
+    """Size and sha256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What changes when a file is replaced or written (None: missing or not a plain file)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not os.path.isfile(path) or os.path.islink(path):
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _matches(path: Path, entry: Mapping[str, Any]) -> bool:
+    """Whether the plain file at ``path`` holds the bytes a record's ``entry`` describes."""
+    sha256, size = entry.get("sha256"), entry.get("bytes")
+    if not isinstance(sha256, str) or not isinstance(size, int) or _identity(path) is None:
+        return False
+    try:
+        if os.path.getsize(path) != size:
+            return False
+        return _digest(path) == (size, sha256)
+    except OSError:
+        return False
+
+
 def _listing(names: Sequence[str], limit: int = 5) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _them(names: Sequence[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @dataclass
@@ -144,8 +243,8 @@ class OutputFolder:
     """One folder being written: open it (checks, lock, staging), write files, commit.
 
     Use as a context manager around the work: leaving it without `commit`
-    (an error, Ctrl-C) removes the staging folder and any folder it created,
-    and leaves earlier files as they were.
+    (an error, Ctrl-C, SIGTERM) removes the staging folder and any folder it
+    created, and leaves earlier files as they were.
     """
 
     path: Path
@@ -160,9 +259,9 @@ class OutputFolder:
     on_wait: Callable[[Holder], None] | None = None
     command: Sequence[str] | None = None
     kept: list[str] = field(default_factory=list)
-    """Entries of the folder negsim did not write and left as they were."""
+    """Entries of the folder negsim did not write (or that were changed since) left as they were."""
     notes: list[str] = field(default_factory=list)
-    """One line per thing the user should know (e.g. a leftover negsim could not remove)."""
+    """One line per thing the user should know (e.g. a changed file kept and no longer listed)."""
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
@@ -172,23 +271,26 @@ class OutputFolder:
         self._previous: Record | None = None
         self._rows: dict[str, int | None] = {}
         self._committed = False
+        # Files verified at open as holding what the earlier record says:
+        # name -> (identity, size, sha256); the record itself by its bytes' digest.
+        self._known: dict[str, tuple[tuple[int, ...], int, str]] = {}
+        # Listed files whose bytes differ from the record: the user's, kept.
+        self._changed: list[str] = []
+        self._sigterm_guarded = False
 
     # ------------------------------------------------------------------ open
 
     def open(self) -> OutputFolder:
         """Check the folder, create it if needed, lock it and prepare the staging folder."""
         try:
+            self._guard_termination()
             self._check_place()
-            self._restore_legacy()
             self._create()
             self._lock.acquire(self.wait, self.on_wait)
             self._clean_leftovers()
             self._previous = self._inspect()
             self._check_space()
-            try:
-                self._staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
-            except OSError as error:
-                raise ResultsError(f"{self.path}: cannot write here: {reason(error)}") from None
+            self._staging = self._make_staging()
         except BaseException:
             self.close()
             raise
@@ -199,6 +301,34 @@ class OutputFolder:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _guard_termination(self) -> None:
+        # A polite kill (SIGTERM) while the folder is open ends the work like
+        # Ctrl-C, so the lock file and the staging folder go with it. Only where
+        # nobody chose otherwise: the commands that handle signals themselves
+        # have installed their handler before.
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _interrupt)
+            self._sigterm_guarded = True
+
+    def _make_staging(self) -> Path:
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
+        except OSError as error:
+            raise ResultsError(f"{self.path}: cannot write here: {reason(error)}") from None
+        marker = {
+            "negsim": "staging folder of a run in progress; removed when it ends",
+            "staging": staging.name,
+            "token": staging_token(staging.name),
+        }
+        try:
+            (staging / STAGING_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ResultsError(f"{self.path}: cannot write here: {reason(error)}") from None
+        return staging
 
     def _check_place(self) -> None:
         path = self.path
@@ -246,6 +376,8 @@ class OutputFolder:
             record = read_record(self.path / kind.record, kind)
         except ResultsError as error:
             raise ResultsError(f"{error}; move it away or choose another folder") from None
+        if record is not None:
+            self._check_record(record)
         listed = set(record.files) if record else set()
         try:
             entries = sorted(os.listdir(self.path))
@@ -254,9 +386,8 @@ class OutputFolder:
         foreign = [
             name + ("/" if (self.path / name).is_dir() else "")
             for name in entries
-            if name not in listed
+            if (name not in listed or name in self._changed)
             and name != LOCK_NAME
-            and not name.startswith(STAGING_PREFIX)
             and not (record and name == kind.record)
         ]
         if kind.strict and record is None and foreign:
@@ -267,6 +398,64 @@ class OutputFolder:
         self._check_in_the_way(listed | {kind.record} if record else listed)
         self.kept = foreign
         return record
+
+    def _check_record(self, record: Record) -> None:
+        """Refuse a record negsim cannot vouch for; verify each file it lists against it."""
+        kind = self.kind
+        if record.edited:
+            raise ResultsError(
+                f"{record.path}: changed since {kind.writer} wrote it (its {SEAL} no longer "
+                f"matches), so negsim cannot tell its files from yours here; move the "
+                f"{kind.what} away or choose another folder (--out)"
+            )
+        if not record.listed:
+            raise ResultsError(
+                f"{record.path}: written by an older negsim that recorded no checksums, so "
+                f"negsim cannot tell whether its files were changed since; move them away "
+                f"or choose another folder (--out)"
+            )
+        try:
+            size, sha256 = _digest(record.path)
+        except OSError as error:
+            raise ResultsError(f"{record.path}: cannot read: {reason(error)}") from None
+        identity = _identity(record.path)
+        if identity is not None:
+            self._known[kind.record] = (identity, size, sha256)
+        changed = []
+        for name, entry in sorted(record.files.items()):
+            path = self.path / name
+            if not os.path.lexists(path):
+                continue  # gone: nothing of the user's to keep
+            identity = _identity(path)
+            if identity is not None and _matches(path, entry):
+                self._known[name] = (identity, int(entry["bytes"]), str(entry["sha256"]))
+            else:
+                changed.append(name)
+        replaced = [name for name in changed if name in self.names]
+        if replaced:
+            raise ResultsError(
+                f"{self.path}: {_listing(replaced)} changed since {kind.writer} wrote "
+                f"{_them(replaced)} (not the bytes {kind.record} records); negsim will not "
+                f"replace {_them(replaced)}: move {_them(replaced)} away or choose another "
+                f"folder (--out)"
+            )
+        self._changed = changed
+
+    def _unchanged(self, name: str) -> bool:
+        """Whether the file ``name`` still holds the bytes verified at open."""
+        known = self._known.get(name)
+        if known is None:
+            return False
+        path = self.path / name
+        identity = _identity(path)
+        if identity is None:
+            return False
+        if identity == known[0]:
+            return True
+        try:  # touched, or copied back: the bytes decide
+            return _digest(path) == known[1:]
+        except OSError:
+            return False
 
     def _check_in_the_way(self, listed: Collection[str]) -> None:
         in_the_way = [
@@ -279,7 +468,7 @@ class OutputFolder:
             raise ResultsError(
                 f"{self.path}: {_listing(in_the_way)} not written by {self.kind.writer} "
                 f"(not listed in {self.kind.record}); move "
-                f"{'it' if len(in_the_way) == 1 else 'them'} away or choose another folder (--out)"
+                f"{_them(in_the_way)} away or choose another folder (--out)"
             )
 
     def _check_space(self) -> None:
@@ -294,66 +483,50 @@ class OutputFolder:
 
     # ------------------------------------------------------- leftovers of killed runs
 
-    def _legacy_leftovers(self) -> list[Path]:
-        """Staging (``.NAME.partial-*``) and retired (``.NAME.old-*``) folders of older negsim."""
-        if not self.kind.legacy_names:
-            return []
-        parent = self.path.absolute().parent
-        pattern = re.compile(rf"\.{re.escape(self.path.absolute().name)}\.(partial|old)-.+")
-        try:
-            return sorted(
-                (parent / name for name in os.listdir(parent) if pattern.fullmatch(name)),
-                key=lambda p: p.name,
-            )
-        except OSError:
-            return []
-
-    def _only_negsim_files(self, folder: Path) -> bool:
-        allowed = self.kind.legacy_names | {self.kind.record}
-        try:
-            return (
-                folder.is_dir()
-                and not folder.is_symlink()
-                and all(
-                    entry.name in allowed and entry.is_file() and not entry.is_symlink()
-                    for entry in folder.iterdir()
-                )
-            )
-        except OSError:
-            return False
-
-    def _restore_legacy(self) -> None:
-        # An older negsim moved the earlier results aside before moving the new
-        # ones in; killed in between, it left them as `.NAME.old-PID` and no
-        # folder. Those are a user's results: put them back, never delete them.
-        if self.path.exists():
-            return
-        retired = [p for p in self._legacy_leftovers() if ".old-" in p.name and p.is_dir()]
-        if retired:
-            try:
-                newest = max(retired, key=lambda p: p.stat().st_mtime)
-                os.rename(newest, self.path)
-            except OSError:
-                pass  # another run restored it first, or it cannot be moved: left as it is
-
     def _clean_leftovers(self) -> None:
-        """Remove staging folders of killed runs (we hold the lock: none is alive)."""
+        """Remove the staging folders of killed runs (we hold the lock: none is alive).
+
+        Only folders inside this one that carry negsim's marker: a folder the
+        user named like one stays, and nothing outside the folder is touched.
+        """
         try:
-            entries = os.listdir(self.path)
+            entries = sorted(os.listdir(self.path))
         except OSError:
             entries = []
         for name in entries:
             leftover = self.path / name
-            if name.startswith(STAGING_PREFIX) and leftover.is_dir() and not leftover.is_symlink():
+            if name.startswith(STAGING_PREFIX) and is_staging(leftover):
+                self._roll_back(leftover)
                 shutil.rmtree(leftover, ignore_errors=True)
-        for leftover in self._legacy_leftovers():
-            if self._only_negsim_files(leftover):
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                self.notes.append(
-                    f"{leftover}: left by an interrupted older negsim and holds files it did "
-                    "not write; move what you need out of it and delete it"
-                )
+
+    def _roll_back(self, staging: Path) -> None:
+        # Killed outright between the renames of a commit (the record, moved
+        # last, still staged): put the earlier files back where negsim had
+        # replaced them, and remove the new ones that had no predecessor.
+        try:
+            names = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))["names"]
+            new = json.loads((staging / self.kind.record).read_text(encoding="utf-8"))["files"]
+            earlier = read_record(self.path / self.kind.record, self.kind)
+        except (OSError, ValueError, KeyError, TypeError, ResultsError):
+            return  # no commit under way (or nothing readable to undo it with)
+        if not isinstance(names, list) or not isinstance(new, dict):
+            return
+        for name in names:
+            if not isinstance(name, str) or not is_plain_name(name) or name == self.kind.record:
+                continue
+            target, saved = self.path / name, staging / ".previous" / name
+            entry = new.get(name)
+            if os.path.lexists(staging / name) or not isinstance(entry, dict):
+                continue  # not moved yet
+            if not _matches(target, entry):
+                continue  # not the file negsim moved in: not negsim's to touch
+            try:
+                if _identity(saved) is not None:
+                    os.replace(saved, target)
+                elif earlier is None or name not in earlier.files:
+                    target.unlink()
+            except OSError:
+                pass  # left as it is; the checks that follow name it
 
     # ------------------------------------------------------------------ write
 
@@ -413,7 +586,14 @@ class OutputFolder:
         """Record the written files in the record and move them into place, the record last.
 
         Files the earlier record listed that were not written again are
-        removed, unless ``keep_listed(name)`` (then they stay listed).
+        removed, unless ``keep_listed(name)`` (then they stay listed). A
+        listed file changed since negsim wrote it is neither: it is kept and
+        no longer listed (a note says so).
+
+        Raises:
+            ResultsError: the files cannot be moved into place, or a file negsim
+                would replace was changed or put there while it worked (then
+                nothing is written and the earlier files stay as they were).
         """
         record_name = self.kind.record
         try:
@@ -422,28 +602,52 @@ class OutputFolder:
             files = {name: file_entry(self.staged(name), rows) for name, rows in self._rows.items()}
             stale = []
             carried: dict[str, dict[str, Any]] = {}
+            let_go = list(self._changed)
             if self._previous is not None:
                 for name, entry in self._previous.files.items():
-                    if name in files or name == record_name:
+                    if name in files or name == record_name or name in self._changed:
                         continue
-                    if keep_listed and keep_listed(name) and (self.path / name).is_file():
+                    if not os.path.lexists(self.path / name):
+                        continue  # removed meanwhile: nothing to list or remove
+                    if not self._unchanged(name):
+                        let_go.append(name)
+                    elif keep_listed and keep_listed(name):
                         carried[name] = entry
                     else:
                         stale.append(name)
-            full = {
-                **document,
-                "kind": self.kind.what,
-                "files": dict(sorted({**carried, **files}.items())),
-            }
+            full = json.loads(
+                json.dumps(
+                    {
+                        **document,
+                        "kind": self.kind.what,
+                        "files": dict(sorted({**carried, **files}.items())),
+                    },
+                    default=str,
+                )
+            )
+            full.pop(SEAL, None)
+            full[SEAL] = seal(full)
             staged_record = self.staged(record_name)
             staged_record.write_text(
-                json.dumps(full, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+                json.dumps(full, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             file_entry(staged_record)  # fsync
-            # A file may have been put in the way since the checks, hours ago.
+            # Hours may have passed since the checks: a file may have been put in
+            # the way, or one of negsim's changed. Either is the user's now.
             self._check_in_the_way(
                 set(self._previous.files) | {record_name} if self._previous else set()
             )
+            touched = [
+                name
+                for name in [*files, record_name]
+                if os.path.lexists(self.path / name) and not self._unchanged(name)
+            ]
+            if touched:
+                raise ResultsError(
+                    f"{self.path}: {_listing(touched)} changed while negsim was working; "
+                    f"negsim will not replace {_them(touched)}: nothing written, earlier "
+                    f"{self.kind.what} unchanged; move {_them(touched)} away and run again"
+                )
             self._replace([*files, record_name])
         except OSError as error:
             failure = self._failure(error)
@@ -453,13 +657,25 @@ class OutputFolder:
             self.close()
             raise
         self._committed = True
+        for name in let_go:
+            self.notes.append(
+                f"{self.path / name}: changed since {self.kind.writer} wrote it; kept as "
+                f"yours and no longer listed in {record_name}"
+            )
         for name in stale:
             stale_path = self.path / name
-            if is_plain_name(name) and (stale_path.is_file() or stale_path.is_symlink()):
-                try:
-                    stale_path.unlink()
-                except OSError:
-                    self.notes.append(f"{stale_path}: out of date and could not be removed")
+            if not is_plain_name(name):
+                continue
+            if not self._unchanged(name):
+                if os.path.lexists(stale_path):
+                    self.notes.append(
+                        f"{stale_path}: changed since {self.kind.writer} wrote it; kept as yours"
+                    )
+                continue
+            try:
+                stale_path.unlink()
+            except OSError:
+                self.notes.append(f"{stale_path}: out of date and could not be removed")
         self.close()
         return self.path
 
@@ -468,6 +684,11 @@ class OutputFolder:
         assert self._staging is not None
         backup = self._staging / ".previous"
         backup.mkdir()
+        # Should the process be killed outright between two renames, this tells
+        # the next run which files to put back (`_roll_back`).
+        journal = self._staging / JOURNAL
+        journal.write_text(json.dumps({"names": names}) + "\n", encoding="utf-8")
+        file_entry(journal)  # fsync
         done: list[tuple[str, bool]] = []
         try:
             for name in names:
@@ -508,3 +729,7 @@ class OutputFolder:
                 except OSError:
                     break
             self._created = []
+        if self._sigterm_guarded:
+            self._sigterm_guarded = False
+            if signal.getsignal(signal.SIGTERM) is _interrupt:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
