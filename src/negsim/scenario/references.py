@@ -11,7 +11,6 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from negsim.scenario.distributions import MAX_WEEKS_VARIABLE, max_weeks
 from negsim.scenario.schema import ACTOR_KINDS, RUN_METRICS
 
 Found = list[tuple[tuple[str | int, ...], str]]
@@ -208,17 +207,6 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
     start, end = _date(calendar.get("start")), _date(calendar.get("end"))
     if start and end and end <= start:
         found.append((("calendar", "end"), f"must be after start {start} (got {end})"))
-    elif start and end and (end - start).days // 7 + 1 > max_weeks():
-        weeks = (end - start).days // 7 + 1
-        found.append(
-            (
-                ("calendar", "end"),
-                f"the calendar spans {weeks:,} weeks, more than the {max_weeks():,} "
-                f"(about {max_weeks() / 52.18:.0f} years) a scenario may simulate: every week "
-                "adds to each run's memory and to timeseries.csv; end it earlier, or set "
-                f"{MAX_WEEKS_VARIABLE} to raise the limit (got {end})",
-            )
-        )
 
     def in_calendar(path: tuple[str | int, ...], value: Any) -> None:
         day = _date(value)

@@ -20,11 +20,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from negsim.scenario.distributions import (
+    MAX_WEEKS_VARIABLE,
     AnyNumber,
     Capability,
     Factor,
@@ -34,6 +36,7 @@ from negsim.scenario.distributions import (
     Tilt,
     Weeks,
     flush_tiny,
+    max_weeks,
 )
 from negsim.scenario.observed import Pattern
 
@@ -101,6 +104,23 @@ class Calendar(Frozen):
     """Last day simulated (YYYY-MM-DD); the last step is the week containing it."""
     step: Literal["week"] = "week"
     """Length of one step. Only weekly steps are supported."""
+
+    @field_validator("end")
+    @classmethod
+    def _not_too_long(cls, end: dt.date, info: ValidationInfo) -> dt.date:
+        # (An end before the start is reported with the other cross-checks.)
+        start = info.data.get("start")
+        if not isinstance(start, dt.date):
+            return end
+        weeks = (end - start).days // 7 + 1
+        if weeks > max_weeks():
+            raise ValueError(
+                f"the calendar spans {weeks:,} weeks, more than the {max_weeks():,} "
+                f"(about {max_weeks() / 52.18:.0f} years) a scenario may simulate: every week "
+                "adds to each run's memory and to timeseries.csv; end it earlier, or set "
+                f"{MAX_WEEKS_VARIABLE} to raise the limit (got {end})"
+            )
+        return end
 
 
 class Issue(Frozen):
