@@ -73,7 +73,9 @@ def open_results_folder(
 
     Raises:
         ResultsError: the folder cannot be written, holds files negsim did not
-            write, is in use by another run, or its disk lacks the space.
+            write (or that were changed since it wrote them, or a manifest
+            edited by hand), is in use by another run, or its disk lacks the
+            space.
     """
     return OutputFolder(
         Path(destination),
