@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from negsim.errors import ResultsError
 from negsim.run.ensemble import EnsembleResult
 from negsim.scenario.schema import RUN_METRICS, Scenario
 
@@ -40,6 +41,39 @@ RUNS_ORDER = ["variant", "replication", "agreement", "agreement_date"] + [
 """The columns of `runs.csv`, in order (`matches_record` follows when the scenario has a record)."""
 
 
+# The runs.csv columns docs/results.md documents as empty in some runs (NaN
+# here); no column documents infinity.
+MAY_BE_EMPTY = frozenset(
+    {
+        "settlement",
+        "agreement_week",
+        "bargaining_range_at_talks",
+        "bargaining_range_mean_talks",
+        "opposition_cohesion_at_talks",
+        "opposition_cohesion_mean_talks",
+    }
+)
+
+
+def _refuse_non_finite(file: str, variant: str, name: str, values: np.ndarray, first: int) -> None:
+    """The last line of defence: a results file never holds a NaN or an infinity it does not document.
+
+    The scenario's ranges keep the model's numbers finite; should a value
+    still overflow (a combination the ranges did not foresee), the run stops
+    with this one line rather than print verdicts computed over NaN.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    bad = np.isinf(values) if name in MAY_BE_EMPTY else ~np.isfinite(values)
+    if bad.any():
+        what = "infinity" if np.isinf(values[bad]).any() else "NaN"
+        where = int(np.flatnonzero(bad)[0]) + first
+        raise ResultsError(
+            f"{file}: {name} holds {what} in {int(bad.sum())} of {len(values)} values "
+            f"(variant {variant!r}, first at {where}): the model's numbers overflowed; "
+            "nothing was written (please report it with the scenario)"
+        )
+
+
 def runs_rows(
     variant: str, scenario: Scenario, outcomes: dict[str, np.ndarray], first: int = 0
 ) -> pd.DataFrame:
@@ -56,6 +90,7 @@ def runs_rows(
     start = scenario.calendar.start
     for name in RUN_METRICS:
         values = outcomes[name]
+        _refuse_non_finite("runs.csv", variant, name, values, first)
         if name in INTEGER_OUTCOMES:
             columns[name] = values.astype(np.int64)
         elif name == "agreement_week":
@@ -109,6 +144,9 @@ def summary_frame(
     )
     for (name, _), values in zip(QUANTILES, percentiles, strict=True):
         frame[name] = values.reshape(-1)
+    for m, metric in enumerate(metric_names):  # no timeseries.csv column documents NaN
+        _refuse_non_finite("timeseries.csv", variant, metric, mean[m], 0)
+        _refuse_non_finite("timeseries.csv", variant, metric, percentiles[:, m].reshape(-1), 0)
     return frame
 
 
