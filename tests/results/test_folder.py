@@ -440,6 +440,19 @@ def test_a_user_file_named_in_a_manifest_is_kept_unless_its_bytes_match(tmp_path
     assert "thesis.txt" not in manifest_of(out)["files"]
 
 
+def test_a_manifest_that_is_a_link_is_not_negsims(tmp_path: Path) -> None:
+    out = write_results(results(tag="a"), tmp_path / "r")
+    (out / "manifest.json").rename(tmp_path / "elsewhere.json")
+    (out / "manifest.json").symlink_to(tmp_path / "elsewhere.json")
+    with pytest.raises(ResultsError) as info:
+        open_results_folder(out)
+    assert str(info.value) == (
+        f"{out / 'manifest.json'}: not a plain file, so not negsim's; move it away or choose "
+        "another folder (--out)"
+    )
+    assert (out / "manifest.json").is_symlink()
+
+
 def test_a_file_changed_while_negsim_works_stops_the_commit(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
     folder = open_results_folder(out)

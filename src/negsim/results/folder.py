@@ -414,13 +414,17 @@ class OutputFolder:
                 f"negsim cannot tell whether its files were changed since; move them away "
                 f"or choose another folder (--out)"
             )
+        identity = _identity(record.path)
+        if identity is None:  # negsim writes plain files, never links
+            raise ResultsError(
+                f"{record.path}: not a plain file, so not negsim's; move it away or choose "
+                f"another folder (--out)"
+            )
         try:
             size, sha256 = _digest(record.path)
         except OSError as error:
             raise ResultsError(f"{record.path}: cannot read: {reason(error)}") from None
-        identity = _identity(record.path)
-        if identity is not None:
-            self._known[kind.record] = (identity, size, sha256)
+        self._known[kind.record] = (identity, size, sha256)
         changed = []
         for name, entry in sorted(record.files.items()):
             path = self.path / name
