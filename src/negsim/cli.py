@@ -611,7 +611,8 @@ def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool)
     per file. A figure the results cannot give (no hypothesis tested, no
     `base` variant run) is skipped with a note; a figure that fails on bad
     data is reported (exit 1) and the others are still drawn. Only figure
-    files an earlier `negsim plot` wrote (listed in figures.json) are replaced.
+    files an earlier `negsim plot` wrote (listed in figures.json) are replaced,
+    and only if unchanged since: a figure you edited stops the plot (exit 1).
 
     A sweep folder (written by `negsim sweep`) gets the sweep's figures: per
     hypothesis and metric, its sensitivity, its effect against the most
