@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from negsim.cli import main
 from negsim.plots import FIGURE_STEMS
 from negsim.report import ReportError, assumptions, write_report
-from negsim.results.folder import file_entry
+from negsim.results.folder import file_entry, seal
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
 CHROMIUM = next(
@@ -133,7 +133,9 @@ def test_an_edited_sweep_is_refused(geneva3: Path, sweep: Path, tmp_path: Path) 
     shutil.copytree(sweep, copy)
     with (copy / "robustness.csv").open("a", encoding="utf-8") as handle:
         handle.write("x,y,z,supported,0,1,1\n")
-    with pytest.raises(ReportError, match="robustness.csv: changed since negsim wrote it"):
+    with pytest.raises(
+        ReportError, match=r"robustness.csv: \d+ rows where manifest.json records \d+"
+    ):
         write_report(geneva3, tmp_path / "out", copy)
 
 
@@ -142,6 +144,7 @@ def test_without_the_scenario_file_the_rest_is_shown(geneva3: Path, tmp_path: Pa
     shutil.copytree(geneva3, copy, ignore=shutil.ignore_patterns("report"))
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     manifest["scenario"] = "gone.yaml"
+    manifest["record_sha256"] = seal(manifest)  # as if negsim had written it so
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     result = write_report(copy, tmp_path / "out")
     assert any("scenario file 'gone.yaml' not found or changed" in n for n in result.notes)

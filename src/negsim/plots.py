@@ -433,8 +433,9 @@ def read_stamp(results_dir: Path, manifest: dict[str, Any] | None) -> Stamp:
     """The stamp of a results folder, from its manifest (the folder's name when there is none)."""
     manifest = manifest or {}
     name = manifest.get("scenario_name") or results_dir.resolve().name
-    runs = manifest.get("runs")
-    seed = manifest.get("seed")
+    # Checked manifests hold whole numbers here; an unchecked one (``check=False``) may not.
+    runs = manifest.get("runs") if type(manifest.get("runs")) is int else None
+    seed = manifest.get("seed") if type(manifest.get("seed")) is int else None
     found = manifest.get("issue")
     issue: dict[str, Any] = found if isinstance(found, dict) else {}
     return Stamp(
@@ -469,12 +470,14 @@ class Event:
     label: str
 
 
-def scenario_of(results_dir: Path, manifest: dict[str, Any] | None) -> Any:
+def scenario_of(results_dir: Path, manifest: dict[str, Any] | None, check: bool = True) -> Any:
     """The scenario file the manifest names (a ``ScenarioFile``), or None.
 
     Read only when the file is found (as given, or relative to the results
     folder) and its sha256 is the manifest's, so a scenario edited since the
-    run never puts other durations or words on its results.
+    run never puts other durations or words on its results. With ``check``,
+    a manifest whose name, seed or variants disagree with that file raises
+    `ResultsError` (`negsim.results.reader.check_scenario`).
     """
     if not manifest or not isinstance(manifest.get("scenario"), str):
         return None
@@ -490,9 +493,14 @@ def scenario_of(results_dir: Path, manifest: dict[str, Any] | None) -> Any:
             return None
         from negsim.scenario import loader
 
-        return loader.load(found)
+        scenario_file = loader.load(found)
     except (NegsimError, OSError):
         return None
+    if check:  # the very file of the run: the manifest's name, seed and variants must be its
+        from negsim.results.reader import check_scenario
+
+        check_scenario(results_dir / "manifest.json", manifest, scenario_file.scenario)
+    return scenario_file
 
 
 def _durations(scenario_file: Any) -> dict[tuple[str, str], float]:
@@ -1500,7 +1508,7 @@ def _plot_results(
     )
     folder = _Folder(results_dir, results)
     manifest = results.manifest if results is not None else _plain_manifest(results_dir)
-    folder.scenario_file = scenario_of(results_dir, manifest)
+    folder.scenario_file = scenario_of(results_dir, manifest, check=results is not None)
     stamp = read_stamp(results_dir, manifest)
     written: list[Path] = []
     problems: list[str] = []

@@ -23,8 +23,10 @@ import math
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,14 @@ from negsim.analysis.sensitivity import (
     sweep_frame,
 )
 from negsim.analysis.verdicts import hypothesis_table
-from negsim.errors import NegsimError, Problem
+from negsim.errors import NegsimError, NegsimWarning, Problem
 from negsim.results import runs_frame
+from negsim.results.lock import Holder
+from negsim.results.reader import open_sweep
 from negsim.results.sweep import (
     SweepCheckpoint,
     SweepFolder,
+    checkpoint_path,
     open_sweep_folder,
     read_sweep_manifest,
     write_sweep,
@@ -271,29 +276,49 @@ def run_sweep(
     command: Sequence[str] | None = None,
     executor: str = "processes",
     scheduler: str | None = None,
+    wait: bool = False,
 ) -> Sweep:
     """Run a planned sweep (resuming from its checkpoint with ``resume``) and write its folder.
 
-    The folder is checked and locked before the first point is simulated.
-    ``executor`` and ``scheduler`` say where the chunks run, as for
-    `negsim.api.run_experiment`; the files are the same bytes on each.
+    The folder is checked and locked before the first point is simulated
+    (``wait``: if another negsim process holds it, wait for it, saying so in
+    a `NegsimWarning`, instead of failing). ``executor`` and ``scheduler``
+    say where the chunks run, as for `negsim.api.run_experiment`; the files
+    are the same bytes on each. Resuming, every record of the checkpoint is
+    checked (its checksum, and its values against the design): damaged ones
+    are dropped and simulated again, and a `NegsimWarning` says so.
 
     Raises:
-        ResultsError: the folder or its checkpoint cannot be used.
+        ResultsError: the folder or its checkpoint cannot be used, or (resuming
+            a finished sweep) its files or manifest are not what it wrote.
         NegsimError: a sample point the scenario does not accept.
     """
     started = time.perf_counter()
     design = make_design(plan.factors, plan.method, plan.samples, plan.seed)
     identity = plan.identity()
     destination = plan.destination
-    if resume and not (destination.parent / f".{destination.name}.sweep-checkpoint").exists():
+    if resume and not checkpoint_path(destination).exists():
         finished = _finished_sweep(plan, identity, design, started)
         if finished is not None:
             return finished
     protect = [("the current folder", Path.cwd()), ("the scenario file", plan.scenario_file.path)]
-    output = open_sweep_folder(destination, protect=protect, command=command)
+
+    def waiting(holder: Holder) -> None:
+        warnings.warn(
+            f"{destination}: in use by {holder}; waiting for it to finish",
+            NegsimWarning,
+            stacklevel=3,
+        )
+
+    output = open_sweep_folder(
+        destination, protect=protect, wait=wait, on_wait=waiting, command=command
+    )
     with output:
-        checkpoint, records = SweepCheckpoint.open(destination, identity, resume)
+        checkpoint, records = SweepCheckpoint.open(
+            destination, identity, resume, partial(_check_record, plan, design)
+        )
+        for note in checkpoint.notes:
+            warnings.warn(note, NegsimWarning, stacklevel=2)
         try:
             resumed = len({r["sample"] for r in records})
             done = {r["sample"] for r in records}
@@ -340,26 +365,61 @@ def _finished_sweep(
     manifest = read_sweep_manifest(plan.destination) if plan.destination.is_dir() else None
     if manifest is None or "sweep" not in manifest:
         return None
-    stored = manifest["sweep"].get("identity", {})
+    # "Already complete" only for a folder whose files and manifest are the sweep's own.
+    folder = open_sweep(plan.destination)
+    stored = folder.manifest["sweep"]["identity"]
     if stored != identity:
         raise ResultsError(
             f"{plan.destination}: cannot resume: the sweep there was made with "
             + "; ".join(_differences(stored, identity))
             + ". Run without --resume to replace it"
         )
-    folder = plan.destination
     return Sweep(
-        destination=folder,
+        destination=plan.destination,
         plan=plan,
         design=design,
         at_scenario_values=pd.DataFrame(),
-        sweep=pd.read_csv(folder / "sweep.csv"),
-        sensitivity=pd.read_csv(folder / "sensitivity.csv"),
-        robustness=pd.read_csv(folder / "robustness.csv"),
+        sweep=folder.table("sweep.csv"),
+        sensitivity=folder.table("sensitivity.csv"),
+        robustness=folder.table("robustness.csv"),
         elapsed=time.perf_counter() - started,
         resumed_points=design.points + 1,
         complete_already=True,
     )
+
+
+def _check_record(plan: SweepPlan, design: Design, record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a checkpoint record of this sweep, or None (see `_judge`).
+
+    Its sample must be one of the design's, its values the design's values
+    there (bit for bit: both come from the same seed), its verdicts rows of
+    the sweep's hypotheses.
+    """
+    sample = record.get("sample")
+    if type(sample) is not int or not BASE_POINT <= sample < design.points:
+        return f"sample {_shown(sample)} is not a point of the design"
+    values = record.get("values")
+    expected = [] if sample == BASE_POINT else [float(v) for v in design.values[sample]]
+    if not isinstance(values, list) or values != expected:
+        return f"the values of sample {sample} are not the design's"
+    share = record.get("record_share")
+    if share is not None and not (isinstance(share, float | int) and 0 <= share <= 1):
+        return f"record_share {_shown(share)} of sample {sample} is not a share"
+    rows = record.get("hypotheses")
+    names = set(plan.scenario_file.scenario.hypotheses)
+    if not isinstance(rows, list) or not all(
+        isinstance(row, dict)
+        and row.get("hypothesis") in names
+        and isinstance(row.get("verdict"), str)
+        for row in rows
+    ):
+        return f"the verdicts of sample {sample} are not rows of this sweep's hypotheses"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
 
 
 def _simulate(

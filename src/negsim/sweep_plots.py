@@ -197,23 +197,37 @@ def _restricted(box_text: str) -> list[str]:
     return [part.split(" in [", 1)[0].strip() for part in box_text.split(";") if " in [" in part]
 
 
-def plot_sweep(folder: Path, out_dir: Path | None = None, fmt: str = "png") -> SweepPlotReport:
+def plot_sweep(
+    folder: Path, out_dir: Path | None = None, fmt: str = "png", *, wait: bool = False
+) -> SweepPlotReport:
     """Draw every figure of a sweep folder (see the module's docstring).
 
+    Every file of the folder and its manifest are checked first
+    (`negsim.results.reader.open_sweep`): nothing is drawn from a damaged or
+    edited sweep. ``wait``: if another negsim process is writing the figure
+    folder, wait for it instead of failing.
+
     Raises:
-        NegsimError: not a sweep folder, an unknown format, or a figure folder
-            that cannot be written.
+        NegsimError: not a sweep folder, a file or manifest field that does not
+            match (one line each), an unknown format, or a figure folder that
+            cannot be written.
     """
+    from negsim.results.reader import open_sweep
+
     folder = Path(folder)
     if fmt not in FORMATS:
         raise NegsimError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
     try:
-        sweep = pd.read_csv(folder / "sweep.csv")
-        sensitivity = pd.read_csv(folder / "sensitivity.csv")
-        robustness = pd.read_csv(folder / "robustness.csv")
-    except (OSError, ValueError) as error:
-        raise NegsimError(f"{folder}: not a sweep folder ({error})") from None
-    index = _main_index(sensitivity)
+        checked = open_sweep(folder)
+        sweep = checked.table("sweep.csv")
+        sensitivity = checked.table("sensitivity.csv")
+        robustness = checked.table("robustness.csv")
+    except ResultsError as error:
+        raise NegsimError(str(error)) from None
+    try:
+        index = _main_index(sensitivity)
+    except ValueError as error:
+        raise NegsimError(f"{folder / 'sensitivity.csv'}: {error}") from None
     pairs = list(dict.fromkeys(zip(robustness["hypothesis"], robustness["metric"], strict=True)))
     per_hypothesis = pd.Series([h for h, _ in pairs]).value_counts()
     figures: list[tuple[str, Callable[[], Figure]]] = []
@@ -247,6 +261,7 @@ def plot_sweep(folder: Path, out_dir: Path | None = None, fmt: str = "png") -> S
         Path(out_dir) if out_dir is not None else folder / "figures",
         SWEEP_FIGURES,
         names=[*names, SWEEP_FIGURES.record],
+        wait=wait,
     )
     try:
         with output.open(), mpl.rc_context(_RC):  # type: ignore[arg-type]

@@ -14,7 +14,6 @@ byte-identical reports.
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -170,31 +169,13 @@ def _scenario(results: Results, notes: list[str]) -> tuple[Any, str | None]:
 
 
 def _sweep(sweep_dir: Path, notes: list[str]) -> list[dict[str, str]]:
-    """robustness.csv of a sweep folder, checked against the sweep's manifest."""
-    from negsim.results.folder import read_record
-    from negsim.results.sweep import SWEEP
+    """robustness.csv of a sweep folder, its files and manifest checked as `negsim plot` does."""
+    from negsim.results.reader import open_sweep
 
     try:
-        record = read_record(sweep_dir / "manifest.json", SWEEP)
+        return _rows(open_sweep(sweep_dir).table("robustness.csv", text=True))
     except ResultsError as error:
         raise ReportError(str(error)) from None
-    if record is None or not record.listed:
-        raise ReportError(f"{sweep_dir}: not a sweep folder (no manifest.json with checksums)")
-    entry = record.files.get("robustness.csv")
-    if entry is None:
-        notes.append(f"{sweep_dir}: the sweep wrote no robustness.csv")
-        return []
-    path = sweep_dir / "robustness.csv"
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ReportError(f"{path}: cannot read ({error.strerror or error})") from None
-    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
-        raise ReportError(
-            f"{path}: changed since negsim wrote it (its sha256 differs from manifest.json)"
-        )
-    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
-    return _rows(frame)
 
 
 # --------------------------------------------------------------------------- the page
@@ -327,7 +308,10 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
     problems: list[str] = []
     manifest = results.manifest
     stamp = read_stamp(results_dir, manifest)
-    scenario_file, scenario_text = _scenario(results, notes)
+    try:
+        scenario_file, scenario_text = _scenario(results, notes)
+    except ResultsError as error:  # the manifest disagrees with the scenario file it names
+        raise ReportError(str(error)) from None
     name = stamp.scenario
     if sweep_dir is None:
         found = results_dir.parent / f"{name}-sweep"

@@ -8,16 +8,22 @@ taken for one (its runs.csv would otherwise be out of date and removed).
 
 While a sweep runs, every finished sample point is appended to a checkpoint
 beside the folder, ``.<folder name>.sweep-checkpoint/`` (``points.jsonl``,
-one JSON line per point, flushed to disk; ``identity.json``, what the sweep
-is). After an interruption (Ctrl-C, a kill, a power cut) `--resume`
-continues from it, skipping the points it holds; a torn last line is
-dropped. The final tables are always computed from the checkpoint's
-records, so a resumed sweep writes byte-for-byte the tables an uninterrupted
-one would. The checkpoint is removed once the folder is committed.
+one line per point: the point's record as JSON, a tab and the sha256 of that
+JSON, flushed to disk; ``identity.json``, what the sweep is). After an
+interruption (Ctrl-C, a kill, a power cut, a full disk) `--resume` continues
+from it, skipping the points it holds. Every line is checked first: a torn
+last line is dropped; a line whose checksum differs, that is not JSON or
+whose record the sweep's own check refuses (its sample's values are not the
+design's) is dropped too, with one line saying so, and its point simulated
+again. The final tables are always computed from the checkpoint's records,
+so a resumed sweep writes byte-for-byte the tables an uninterrupted one
+would. The checkpoint is removed once the folder is committed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -41,6 +47,8 @@ SWEEP_TABLES = ("sweep.csv", "sensitivity.csv", "robustness.csv")
 SWEEP = FolderKind(what="sweep results", record=MANIFEST, writer="negsim sweep", strict=True)
 
 CHECKPOINT_SUFFIX = ".sweep-checkpoint"
+RecordCheck = Callable[[Mapping[str, Any]], str | None]
+"""What is wrong with a checkpoint record (e.g. a point the design does not have), or None."""
 POINTS = "points.jsonl"
 IDENTITY = "identity.json"
 
@@ -156,31 +164,41 @@ class SweepCheckpoint:
     def __init__(self, path: Path, identity: Mapping[str, Any]):
         self.path = path
         self.identity = dict(identity)
+        self.check: RecordCheck | None = None
+        self.notes: list[str] = []
+        """One line per thing the user should know (damaged records dropped)."""
         self._handle: Any = None
 
     @classmethod
     def open(
-        cls, destination: Path, identity: Mapping[str, Any], resume: bool
+        cls,
+        destination: Path,
+        identity: Mapping[str, Any],
+        resume: bool,
+        check: RecordCheck | None = None,
     ) -> tuple[SweepCheckpoint, list[dict[str, Any]]]:
         """The checkpoint of a sweep into ``destination`` and the points it already holds.
 
         Without ``resume``, an existing checkpoint is refused (it may be hours of
         work); with it, a checkpoint of another sweep (scenario, seed, method,
-        ...) is refused, and a missing one starts afresh.
+        ...) is refused, and a missing one starts afresh. ``check(record)``
+        says what is wrong with a record, or None: such records are dropped
+        (see the module's docstring) and `notes` says so in one line.
 
         Raises:
             ResultsError: a checkpoint that cannot be used, with what to do.
         """
         path = checkpoint_path(destination)
         checkpoint = cls(path, identity)
+        checkpoint.check = check
         if not path.exists():
             checkpoint._create()
             return checkpoint, []
         stored = checkpoint._read_identity()
-        records = checkpoint._read_points()
         if not resume:
+            done = len(checkpoint._read_points(repair=False))
             raise ResultsError(
-                f"{destination}: an unfinished sweep is there ({len(records)} points done, "
+                f"{destination}: an unfinished sweep is there ({done} points done, "
                 f"checkpoint {path}); continue it with --resume, or delete {path} to start over"
             )
         if stored != checkpoint.identity:
@@ -189,7 +207,8 @@ class SweepCheckpoint:
                 + "; ".join(_differences(stored, checkpoint.identity))
                 + f". Rerun with the same scenario and options, or delete {path} to start over"
             )
-        return checkpoint, records
+        # Only now, the sweep known to be this one, are records checked against its design.
+        return checkpoint, checkpoint._read_points()
 
     def _create(self) -> None:
         try:
@@ -212,7 +231,12 @@ class SweepCheckpoint:
             ) from None
         return dict(stored) if isinstance(stored, dict) else {}
 
-    def _read_points(self) -> list[dict[str, Any]]:
+    def _read_points(self, repair: bool = True) -> list[dict[str, Any]]:
+        """The good records, in file order; damaged lines are dropped from the file and noted.
+
+        Without ``repair`` (a checkpoint that may be another sweep's), records are
+        only parsed, and the file is left as it is.
+        """
         try:
             raw = (self.path / POINTS).read_bytes()
         except FileNotFoundError:
@@ -222,31 +246,80 @@ class SweepCheckpoint:
                 f"{self.path}: cannot read the checkpoint: {reason(error)}"
             ) from None
         records: list[dict[str, Any]] = []
-        good = 0
-        for line in raw.splitlines(keepends=True):
+        kept: list[bytes] = []
+        dropped: list[str] = []
+        seen: set[Any] = set()
+        for number, line in enumerate(raw.splitlines(keepends=True), 1):
             if not line.endswith(b"\n"):
-                break  # torn by a kill in the middle of a write
-            try:
-                record = json.loads(line)
-            except ValueError:
-                break
+                break  # the last line, torn by a kill in the middle of a write
+            record, problem = self._parse(line[:-1], check=repair)
+            if record is not None and problem is None and record.get("sample") in seen:
+                problem = f"a second record of sample {record.get('sample')}"
+            if problem is not None or record is None:
+                dropped.append(f"line {number}: {problem}")
+                continue
+            seen.add(record.get("sample"))
             records.append(record)
-            good += len(line)
-        if good != len(raw):
-            _write_atomically(self.path / POINTS, raw[:good].decode("utf-8"))
+            kept.append(line)
+        if not repair:
+            return records
+        good = b"".join(kept)
+        if good != raw:
+            try:
+                _write_atomically(self.path / POINTS, good.decode("utf-8"))
+            except OSError as error:
+                raise ResultsError(
+                    f"{self.path}: cannot repair the checkpoint: {reason(error)}"
+                ) from None
+        if dropped:
+            more = f"; and {len(dropped) - 3} more" if len(dropped) > 3 else ""
+            self.notes.append(
+                f"{self.path / POINTS}: {len(dropped)} damaged record"
+                f"{'s' if len(dropped) != 1 else ''} dropped ({'; '.join(dropped[:3])}{more}); "
+                f"resuming from the {len(records)} good point{'s' if len(records) != 1 else ''}, "
+                "the others are simulated again"
+            )
         return records
 
+    def _parse(self, line: bytes, check: bool) -> tuple[dict[str, Any] | None, str | None]:
+        """A line's record and what is wrong with it (None if nothing)."""
+        text, tab, digest = line.rpartition(b"\t")
+        if not tab:
+            text = line  # written before lines carried a checksum: parsed and checked only
+        elif hashlib.sha256(text).hexdigest().encode("ascii") != digest:
+            return None, "its checksum differs"
+        try:
+            record = json.loads(text)
+        except (UnicodeDecodeError, ValueError):
+            return None, "not JSON"
+        if not isinstance(record, dict):
+            return None, "not a record"
+        if check and self.check is not None:
+            problem = self.check(record)
+            if problem is not None:
+                return record, problem
+        return record, None
+
     def add(self, record: Mapping[str, Any]) -> None:
-        """Append one finished point, on disk before this returns."""
+        """Append one finished point, on disk before this returns.
+
+        Raises:
+            ResultsError: the point cannot be written (a full disk); the points
+                before it are kept, to be resumed.
+        """
+        text = _dumps(record).encode("utf-8")
+        line = text + b"\t" + hashlib.sha256(text).hexdigest().encode("ascii") + b"\n"
         try:
             if self._handle is None:
-                self._handle = open(self.path / POINTS, "a", encoding="utf-8")  # noqa: SIM115
-            self._handle.write(_dumps(record) + "\n")
+                self._handle = open(self.path / POINTS, "ab")  # noqa: SIM115
+            self._handle.write(line)
             self._handle.flush()
             os.fsync(self._handle.fileno())
         except OSError as error:
+            self.close()  # what could not be written is given up, not retried by the close
             raise ResultsError(
-                f"{self.path}: cannot write the checkpoint: {reason(error)}"
+                f"{self.path}: cannot write the checkpoint: {reason(error)}; the points "
+                "done so far are kept: make room, then continue with --resume"
             ) from None
 
     def records(self) -> list[dict[str, Any]]:
@@ -255,9 +328,16 @@ class SweepCheckpoint:
         return self._read_points()
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        """Close the file; never raises.
+
+        It runs in the cleanup of a failure (a full disk), whose own message
+        must not be masked; a line it could not flush is torn at worst, and a
+        torn last line is dropped when the checkpoint is read.
+        """
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
 
     def remove(self) -> None:
         """Delete the checkpoint (once the sweep folder is committed)."""
