@@ -1,10 +1,24 @@
 """Docking tests of the compiled kernels against their numpy references.
 
 Each kernel of `negsim.model.kernels` must compute what its reference
-function computes: to 1e-12 on random inputs of every shape and branch, and
-bit for bit through the whole model on the bundled scenarios (the step's
-numbers do not depend on whether it is compiled). Speed is measured in
-benchmarks/, never asserted here.
+function computes: to 1e-12 relative on random inputs of every shape and
+branch, and to 1e-9 through the whole model on the bundled scenarios (the
+step's numbers do not depend on whether it is compiled). Speed is measured
+in benchmarks/, never asserted here.
+
+Why a tolerance and not the bits: a kernel runs its reference's formulas in
+its reference's order, but not the same machine code, and the last bits of
+the same formula depend on the CPU. numpy's float64 exp, log, pow and cosh
+are its own vectorised code on AVX-512 (SVML, a few ULP) where numba calls
+the C library; `np.matmul` is OpenBLAS's kernel for the CPU at hand, each
+summing in its own order; numpy and OpenBLAS built for ARM or with FMA
+contract multiply-adds that numba (no fastmath) does not. On an AVX-512 EPYC
+the fighting stage's forces differ by 2-4 ULP (relative 9.2e-16), and here,
+with OpenBLAS forced to its SSE kernels (`OPENBLAS_CORETYPE=Nehalem`, a step
+of .ci/run), by up to 3e-15. Bit for bit is asserted only where the bits are
+specified: integer arithmetic and IEEE additions in a fixed order (numpy's
+pairwise sum, the PCG64 streams and their ziggurat draws), and the same
+compiled code run twice (aliased outputs, forked workers).
 """
 
 from __future__ import annotations
@@ -12,7 +26,6 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
-import numba
 import numpy as np
 import pytest
 
@@ -23,29 +36,41 @@ from negsim.scenario import load
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
-@numba.njit
-def _libm(x: np.ndarray) -> np.ndarray:
-    out = np.empty((3, x.size))
-    for i in range(x.size):
-        out[0, i] = np.exp(x[i])
-        out[1, i] = np.cosh(x[i] * 1e-3)
-        out[2, i] = abs(x[i]) ** 1.7
-    return out
+# A week's kernel against its reference: ~30 operations, each within half an
+# ULP (1.1e-16) on either side, and a few ULP more from a vectorised libm or
+# another BLAS kernel; 1e-12 leaves three orders of magnitude of room and still
+# catches any wrong term, grouping or branch (those move results by 1e-6 and more).
+DOCKED = 1e-12
+# A whole run: ~70 weeks of feedback (forces, control and beliefs feed the next
+# week) let the last-bit differences grow, so the bound is looser; a branch
+# taken differently (a talks round decided on the other side of a threshold)
+# would still move a replication's numbers by far more than this.
+DOCKED_RUN = 1e-9
 
 
-def _same_libm() -> bool:
-    """Whether numba's exp, cosh and pow give numpy's bits on this machine.
+def _assert_docked(
+    got: np.ndarray, expected: np.ndarray, name: str = "", rtol: float = DOCKED
+) -> None:
+    """A kernel's result against its reference's: to ``rtol`` of each value or of the array's scale.
 
-    They do where numpy calls the C library (x86-64 without AVX-512, e.g.);
-    numpy's own AVX-512 exp may differ in the last bit, and then whole runs
-    can only be held to a tolerance.
+    Relative, because the two may differ in the last bits (the module's
+    docstring says why), and a bound of 1e-12 absolute is 2 ULP for forces in
+    the thousands. The absolute part, ``rtol`` times the array's largest
+    value, is for values that come out of a cancellation: a difference of two
+    numbers in the thousands that is near zero carries their error, not its
+    own. A float32 result (the recorded series) may round to either of two
+    neighbours, so its bound is at least 2 float32 ULP. Decisions (booleans,
+    integers) must agree exactly.
     """
-    x = np.random.default_rng(0).normal(0.0, 1.0, 100_000)
-    ours = _libm(x)
-    return (
-        np.array_equal(ours[0], np.exp(x))
-        and np.array_equal(ours[1], np.cosh(x * 1e-3))
-        and np.array_equal(ours[2], np.abs(x) ** 1.7)
+    got, expected = np.asarray(got), np.asarray(expected)
+    if not np.issubdtype(expected.dtype, np.floating):
+        assert np.array_equal(got, expected), name
+        return
+    rtol = max(rtol, 2 * float(np.finfo(expected.dtype).eps))
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = float(finite.max()) if finite.size else 0.0
+    np.testing.assert_allclose(
+        got, expected, rtol=rtol, atol=rtol * scale, equal_nan=True, err_msg=name
     )
 
 
@@ -54,6 +79,8 @@ def _same_libm() -> bool:
 
 @pytest.mark.parametrize("n", [*range(1, 20), 31, 64, 100, 127, 128])
 def test_pairwise_sum_is_numpys_sum_of_a_contiguous_axis(n):
+    # Bit for bit: additions only, each correctly rounded by IEEE 754 on every
+    # CPU, so the same order gives the same bits; this test holds the order.
     rng = np.random.default_rng(n)
     values = rng.random((200, n)) * rng.choice([1e-8, 1.0, 1e8], size=(200, n))
     expected = values.sum(axis=-1)
@@ -71,6 +98,9 @@ def test_pairwise_sum_of_a_slice():
 
 @pytest.mark.parametrize("seed", [0, 1, 20160129])
 def test_standard_normals_are_numpys_draws(seed):
+    # Bit for bit: PCG64 is integer arithmetic, a ziggurat draw is a table
+    # value times a 53-bit integer, and its rare wedge and tail draws call the
+    # C library's exp and log1p in numpy's random module and in numba alike.
     # 2 x 10^5 draws a stream: the wedges (~0.7 %) and the tail (~0.03 %) are hit too.
     generators = _streams(seed, 3)
     states = kernels.pcg64_states(generators)
@@ -254,9 +284,7 @@ def test_fight_week_docks_with_the_numpy_reference(
         assert np.array_equal(week[key], value), f"the reference modified {key}"
     got = _compiled(week)
     for name, e, g in zip(NAMES, expected, got, strict=True):
-        np.testing.assert_allclose(g, e, rtol=0, atol=1e-12, err_msg=name)
-        if _same_libm():
-            assert np.array_equal(g, e), name
+        _assert_docked(g, e, name)
 
 
 def test_fight_week_outputs_may_alias_inputs():
@@ -270,6 +298,7 @@ def test_fight_week_outputs_may_alias_inputs():
         centred=True,
         recruit=True,
     )
+    # Bit for bit: the same compiled code on the same inputs.
     for fresh, aliased in zip(_compiled(week), _compiled(week, aliased=True), strict=True):
         assert np.array_equal(fresh, aliased)
 
@@ -290,7 +319,7 @@ def test_fight_week_extreme_decisiveness_takes_the_rescaled_path():
     expected = _reference(week)
     got = _compiled(week)
     assert np.isfinite(got[2]).all()
-    np.testing.assert_allclose(got[2], expected[2], rtol=0, atol=1e-12)
+    _assert_docked(got[2], expected[2], "shares")
 
 
 # ------------------------------------------------------------- whole model
@@ -320,10 +349,7 @@ def test_compiled_step_gives_the_numpy_steps_numbers(name, monkeypatch):
     compiled = _state(ConflictModel(scenario, replications=64, seed=7).run())
     assert reference.keys() == compiled.keys()
     for key in reference:
-        if _same_libm():
-            assert np.array_equal(compiled[key], reference[key], equal_nan=True), key
-        else:
-            np.testing.assert_allclose(compiled[key], reference[key], rtol=0, atol=1e-9)
+        _assert_docked(compiled[key], reference[key], key, rtol=DOCKED_RUN)
 
 
 def _run_in_child(queue) -> None:
@@ -342,7 +368,7 @@ def test_forked_workers_run_the_compiled_step():
     data = queue.get(timeout=120)
     child.join(timeout=60)
     assert child.exitcode == 0
-    assert np.array_equal(data, parent)
+    assert np.array_equal(data, parent)  # the same compiled code: the same bits
 
 
 # -------------------------------------------------------------- recording
@@ -358,18 +384,14 @@ def test_territory_by_combatant_is_the_recorders_numpy(shape):
     # Written into rows of a (metric, week, R) array, as the recorder does.
     values = np.zeros((shape[2] + 3, 4, shape[0]), dtype=np.float32)
     kernels.territory_by_combatant(control, value_share, values[1 : 1 + shape[2], 2, :])
+    # Bit for bit: one product per term (no multiply-add to contract: numpy
+    # multiplies in one pass and sums in another) and a sum along a strided
+    # axis, which numpy takes left to right, as the kernel does.
     assert np.array_equal(values[1 : 1 + shape[2], 2, :], expected)
     assert not values[:, [0, 1, 3], :].any() and not values[0].any()
 
 
 # ---------------------------------------------------------------- stage 5
-
-
-def _assert_docked(got: np.ndarray, expected: np.ndarray, name: str = "") -> None:
-    """A kernel's result against its reference's: to 1e-12, and bit for bit where libm agrees."""
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12, err_msg=name)
-    if _same_libm():
-        assert np.array_equal(got, expected, equal_nan=True), name
 
 
 def _scrambled(name: str, seed: int, size: int = 300) -> ConflictModel:
