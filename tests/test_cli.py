@@ -98,6 +98,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_results_are_byte_identical_whatever_the_number_of_jobs(runner, tmp_path):
     outputs = []
     for jobs in ("1", "2"):
@@ -179,6 +180,7 @@ def test_plot_of_a_folder_that_is_not_results_is_a_one_line_error(runner, tmp_pa
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_run_with_plot_draws_figures(runner, tmp_path):
     out = tmp_path / "p"
     result = runner.invoke(
@@ -188,6 +190,7 @@ def test_run_with_plot_draws_figures(runner, tmp_path):
     assert (out / "figures" / "verdicts.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_leaves_earlier_results_and_nothing_partial(runner, tmp_path, signum):
     out = tmp_path / "geneva3"
@@ -238,6 +241,7 @@ def child_of_geneva3(folder: Path, body: str, name: str = "child.yaml") -> Path:
 SMALL_AUTO = "name: g3_auto\nexperiment: {chunk_size: 50, runs: 50, auto_max_runs: 200}\n"
 
 
+@pytest.mark.slow
 def test_runs_auto_gives_the_bytes_of_its_final_count(runner, tmp_path):
     scenario = str(child_of_geneva3(tmp_path, SMALL_AUTO))
     auto = tmp_path / "auto"
@@ -276,6 +280,7 @@ def test_auto_stops_at_the_cap_when_a_verdict_stays_undecided():
     assert _next_runs(pd.DataFrame({"runs_needed": [330.0]}), 100, 1000, 100) == 400
 
 
+@pytest.mark.slow
 def test_the_verdict_table_shows_units_and_the_worlds_like_ours(runner, tmp_path):
     out = tmp_path / "g3"
     result = runner.invoke(main, ["run", GENEVA3, "-n", "40", "-j", "1", "-o", str(out)])
@@ -370,6 +375,7 @@ def test_given_record_needs_the_base_variant(runner, tmp_path):
 # ----------------------------------------------------------------- scale
 
 
+@pytest.mark.slow
 def test_runs_format_parquet_holds_the_rows_of_runs_csv(runner, tmp_path):
     tables = {}
     for runs_format in ("csv", "parquet"):
@@ -400,6 +406,7 @@ def test_runs_format_parquet_holds_the_rows_of_runs_csv(runner, tmp_path):
     assert (out / "runs.csv").is_file() and not (out / "runs.parquet").exists()
 
 
+@pytest.mark.slow
 def test_plot_reads_a_parquet_runs_table(runner, tmp_path):
     out = tmp_path / "pq"
     result = runner.invoke(

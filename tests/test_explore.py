@@ -121,6 +121,7 @@ def served() -> object:
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_the_page_steps_a_replication_in_chromium(served: str) -> None:
     if CHROMIUM is None:
         pytest.skip("no Chromium installed (apt-get install chromium) to load the page")

@@ -98,6 +98,7 @@ def test_every_figure_is_written_as_png(png_report: PlotReport) -> None:
         _sane_png(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<?xml"), ("pdf", b"%PDF")])
 def test_vector_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
     report = plot_results(RESULTS, tmp_path / "a", fmt)
@@ -110,6 +111,7 @@ def test_vector_formats(tmp_path: Path, fmt: str, magic: bytes) -> None:
         assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs"
 
 
+@pytest.mark.slow
 def test_same_csvs_give_identical_png_bytes(png_report: PlotReport, tmp_path: Path) -> None:
     again = plot_results(RESULTS, tmp_path, "png")
     assert [p.name for p in again.written] == [p.name for p in png_report.written]
@@ -117,6 +119,7 @@ def test_same_csvs_give_identical_png_bytes(png_report: PlotReport, tmp_path: Pa
         assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two runs"
 
 
+@pytest.mark.slow
 def test_default_out_dir_is_figures_inside_results(results: Path) -> None:
     report = plot_results(results)
     assert report.problems == []
@@ -124,6 +127,7 @@ def test_default_out_dir_is_figures_inside_results(results: Path) -> None:
     assert all(p.is_file() for p in report.written)
 
 
+@pytest.mark.slow
 def test_format_is_case_insensitive(tmp_path: Path) -> None:
     report = plot_results(RESULTS, tmp_path, "SVG")
     assert report.written and all(p.suffix == ".svg" for p in report.written)
@@ -258,6 +262,7 @@ def test_a_figure_file_negsim_did_not_write_is_never_replaced(tmp_path: Path) ->
     assert sorted(p.name for p in out.iterdir()) == ["verdicts.png"]
 
 
+@pytest.mark.slow
 def test_other_files_beside_the_figures_stay(tmp_path: Path) -> None:
     out = tmp_path / "figs"
     out.mkdir()
@@ -268,6 +273,7 @@ def test_other_files_beside_the_figures_stay(tmp_path: Path) -> None:
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
+@pytest.mark.slow
 def test_a_figure_not_drawn_again_is_removed_other_formats_stay(
     results: Path, tmp_path: Path
 ) -> None:
@@ -319,6 +325,7 @@ def test_missing_column_skips_fans_only(results: Path, tmp_path: Path) -> None:
         _sane_png(path)
 
 
+@pytest.mark.slow
 def test_empty_runs_csv_header_only(results: Path, tmp_path: Path) -> None:
     header = (results / "runs.csv").read_text(encoding="utf-8").splitlines()[0]
     (results / "runs.csv").write_text(header + "\n", encoding="utf-8")
@@ -329,6 +336,7 @@ def test_empty_runs_csv_header_only(results: Path, tmp_path: Path) -> None:
     assert _names(report) == set(ALL) - {"outcomes", "differences"}
 
 
+@pytest.mark.slow
 def test_zero_byte_runs_csv(results: Path, tmp_path: Path) -> None:
     (results / "runs.csv").write_bytes(b"")
     report = plot_results(results, tmp_path, check=False)
@@ -350,6 +358,7 @@ def test_unparseable_csv_becomes_a_problem(results: Path, tmp_path: Path) -> Non
     assert _names(report) == {"verdicts", "differences", "outcomes"}
 
 
+@pytest.mark.slow
 def test_binary_garbage_is_a_problem_not_a_traceback(results: Path, tmp_path: Path) -> None:
     (results / "hypotheses.csv").write_bytes(bytes(range(256)) * 4)
     report = plot_results(results, tmp_path, check=False)
@@ -359,6 +368,7 @@ def test_binary_garbage_is_a_problem_not_a_traceback(results: Path, tmp_path: Pa
     assert "outcomes" in _names(report)
 
 
+@pytest.mark.slow
 def test_bad_cells_are_reported_and_figures_still_drawn(results: Path, tmp_path: Path) -> None:
     ts = pd.read_csv(results / "timeseries.csv", dtype=str)
     ts.loc[3, "p50"] = "n/a?"
@@ -381,6 +391,7 @@ def test_only_some_files_present(results: Path, tmp_path: Path) -> None:
     assert any("hypotheses.csv: file missing; verdicts not drawn" in p for p in report.problems)
 
 
+@pytest.mark.slow
 def test_missing_events_still_draws_fans(results: Path, tmp_path: Path) -> None:
     (results / "events.csv").unlink()
     report = plot_results(results, tmp_path, check=False)
@@ -390,6 +401,7 @@ def test_missing_events_still_draws_fans(results: Path, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
     ts = pd.read_csv(results / "timeseries.csv", dtype=str)
     keep = ~ts["metric"].isin(["ripeness", "willingness.government", "control.regime"])
@@ -401,6 +413,7 @@ def test_missing_key_metric_is_reported(results: Path, tmp_path: Path) -> None:
     assert "'willingness.government'" in report.problems[0]
 
 
+@pytest.mark.slow
 def test_no_base_variant_skips_territory(results: Path, tmp_path: Path) -> None:
     ts = pd.read_csv(results / "timeseries.csv", dtype=str)
     ts[ts["variant"] != "base"].to_csv(results / "timeseries.csv", index=False)
@@ -513,6 +526,7 @@ def test_clusters_cover_every_event_once_in_order(xs: list[float]) -> None:
         assert xs[group[-1]] - xs[group[0]] < 0.03
 
 
+@pytest.mark.slow
 def test_dollar_signs_in_names_are_plain_text(results: Path, tmp_path: Path) -> None:
     ev = pd.read_csv(results / "events.csv", dtype=str)
     ev.loc[0, "label"] = "budget $x^$ cut"
@@ -538,6 +552,7 @@ def geneva3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_real_run_gives_every_figure(geneva3: Path, tmp_path: Path) -> None:
     report = plot_results(geneva3, tmp_path / "a")
     assert report.problems == [] and report.skipped == []

@@ -202,6 +202,7 @@ def test_a_folder_holding_other_files_is_refused_and_keeps_them(tiny: Path, tmp_
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_the_current_folder_is_never_an_output_folder(tiny: Path) -> None:
     before = snapshot(tiny.parent)
     line = error_line(negsim("run", "tiny.yaml", "-n", "20", "-o", ".", cwd=tiny.parent))
@@ -226,6 +227,7 @@ def test_a_folder_holding_the_scenario_or_the_current_folder_is_refused(
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_a_rerun_keeps_the_users_figures_and_notes(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     run_into(tiny, out)
@@ -272,6 +274,7 @@ def test_a_disk_too_small_for_the_results_fails_before_simulating(small_disk, ti
     assert list(disk.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_immutable_results_folder_fails_before_simulating(
     immutable, tiny: Path, tmp_path: Path
 ) -> None:
@@ -287,6 +290,7 @@ def test_an_immutable_results_folder_fails_before_simulating(
     assert snapshot(out) == before
 
 
+@pytest.mark.slow
 def test_a_read_only_file_system_fails_before_simulating(small_disk, tiny: Path) -> None:
     disk = small_disk("4m")
     run_into(tiny, disk / "r")
@@ -311,6 +315,7 @@ def test_a_folder_without_write_permission(tiny: Path, tmp_path: Path) -> None:
         parent.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_plot_out_is_checked_before_drawing(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     run_into(tiny, out)
@@ -328,6 +333,7 @@ def test_plot_out_is_checked_before_drawing(tiny: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in user.iterdir()) == ["outcomes.png"]
 
 
+@pytest.mark.slow
 def test_plot_onto_a_disk_too_small_for_the_figures_fails_before_drawing(
     small_disk, tiny: Path, tmp_path: Path
 ) -> None:
@@ -342,6 +348,7 @@ def test_plot_onto_a_disk_too_small_for_the_figures_fails_before_drawing(
 # --------------------------------------------------------------------------- failures during the work
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_up_during_the_run(small_disk, tiny: Path, tmp_path: Path) -> None:
     # Room for the results and the weekly series spilled while the run goes on.
     disk = small_disk("8m")
@@ -364,6 +371,7 @@ def test_a_disk_that_fills_up_during_the_run(small_disk, tiny: Path, tmp_path: P
     assert snapshot(out) == before, "earlier results intact, no staging folder or lock left"
 
 
+@pytest.mark.slow
 def test_a_results_folder_that_vanishes_during_the_run(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     run = start(
@@ -380,6 +388,7 @@ def test_a_results_folder_that_vanishes_during_the_run(tiny: Path, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["err", "scenarios"]
 
 
+@pytest.mark.slow
 def test_a_folder_made_immutable_during_the_run(immutable, tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     run_into(tiny, out)
@@ -402,6 +411,7 @@ def test_a_folder_made_immutable_during_the_run(immutable, tiny: Path, tmp_path:
 # --------------------------------------------------------------------------- one writer at a time
 
 
+@pytest.mark.slow
 def test_a_second_run_into_the_same_folder_fails_at_once_naming_the_first(
     tiny: Path, tmp_path: Path
 ) -> None:
@@ -424,6 +434,7 @@ def test_a_second_run_into_the_same_folder_fails_at_once_naming_the_first(
     assert snapshot(out) == before, "neither run changed the earlier results"
 
 
+@pytest.mark.slow
 def test_wait_lets_the_second_run_write_after_the_first(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     run_into(tiny, out)
@@ -455,6 +466,7 @@ def test_wait_lets_the_second_run_write_after_the_first(tiny: Path, tmp_path: Pa
     assert sorted(p.name for p in out.iterdir()) == TABLES
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts processes through /proc")
 def test_a_killed_run_leaves_no_workers_no_lock_and_its_staging_is_cleaned(
     tiny: Path, tmp_path: Path
@@ -478,6 +490,7 @@ def test_a_killed_run_leaves_no_workers_no_lock_and_its_staging_is_cleaned(
     assert negsim_leftovers(out) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_terminated_run_with_workers_exits_quietly(
     tiny: Path, tmp_path: Path, signum: int
@@ -514,6 +527,7 @@ def test_folders_beside_the_output_folder_are_never_touched(tiny: Path, tmp_path
 # --------------------------------------------------------------------------- plot checks what it reads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["runs.csv", "timeseries.csv"])
 def test_plot_refuses_a_truncated_file(tiny: Path, tmp_path: Path, name: str) -> None:
     out = tmp_path / "r"
@@ -529,6 +543,7 @@ def test_plot_refuses_a_truncated_file(tiny: Path, tmp_path: Path, name: str) ->
     assert not (out / "figures").exists()
 
 
+@pytest.mark.slow
 def test_run_of_one_variant_with_plot_draws_what_it_can_and_says_what_it_skipped(
     tiny: Path, tmp_path: Path
 ) -> None:
@@ -623,6 +638,7 @@ def test_the_python_api_exports_only_its_own_names() -> None:
     assert set(namespace) - {"__builtins__"} == set(api.__all__)
 
 
+@pytest.mark.slow
 def test_more_jobs_than_cores_warns(tiny: Path, tmp_path: Path) -> None:
     from negsim.run.executors import available_cores
 

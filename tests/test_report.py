@@ -110,6 +110,7 @@ def test_scenario_assumptions_patterns_and_provenance(geneva3: Path, report: Pat
     assert str(manifest["seed"]) in text
 
 
+@pytest.mark.slow
 def test_same_folders_give_identical_bytes(geneva3: Path, sweep: Path, tmp_path: Path) -> None:
     first = write_report(geneva3, tmp_path / "a").path.read_bytes()
     second = write_report(geneva3, tmp_path / "b").path.read_bytes()
@@ -139,6 +140,7 @@ def test_an_edited_sweep_is_refused(geneva3: Path, sweep: Path, tmp_path: Path) 
         write_report(geneva3, tmp_path / "out", copy)
 
 
+@pytest.mark.slow
 def test_without_the_scenario_file_the_rest_is_shown(geneva3: Path, tmp_path: Path) -> None:
     copy = tmp_path / "elsewhere"
     shutil.copytree(geneva3, copy, ignore=shutil.ignore_patterns("report"))
@@ -175,6 +177,7 @@ def test_assumptions_read_the_source_tags() -> None:
     assert found[0]["line"] == 3
 
 
+@pytest.mark.slow
 def test_cli_report(geneva3: Path, sweep: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     done = runner.invoke(main, ["report", str(geneva3), "--out", str(tmp_path / "r")])
@@ -197,6 +200,7 @@ def _browser():  # type: ignore[no-untyped-def]
     return playwright
 
 
+@pytest.mark.slow
 def test_the_report_renders_in_chromium_without_errors(report: Path) -> None:
     playwright = _browser()
     errors: list[str] = []

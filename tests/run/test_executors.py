@@ -121,6 +121,7 @@ def test_an_unreachable_scheduler_is_one_line_before_any_work(tmp_path, monkeypa
     assert not out.exists()  # the folder it created is undone
 
 
+@pytest.mark.slow
 def test_dask_gives_the_bytes_of_local_processes(small_chunks, tmp_path):
     pytest.importorskip("dask.distributed")
     local = run(small_chunks, tmp_path / "processes", jobs=2)
@@ -128,6 +129,7 @@ def test_dask_gives_the_bytes_of_local_processes(small_chunks, tmp_path):
     same_files(local.destination, dask.destination)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_costs_only_its_chunks(small_chunks, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     serial = run(small_chunks, tmp_path / "serial", runs=400, executor="serial")
@@ -180,6 +182,7 @@ def test_the_dask_executor_reports_its_workers():
         executor.close()
 
 
+@pytest.mark.slow
 def test_a_lost_scheduler_is_one_line_and_nothing_written(small_chunks, tmp_path):
     pytest.importorskip("dask.distributed")
     import socket

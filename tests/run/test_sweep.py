@@ -244,6 +244,7 @@ def test_a_scenario_without_uncertain_says_what_to_do(tmp_path) -> None:
     assert "no `uncertain` block" in result.output and "--all" in result.output
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_writes_the_same_files(tiny, tmp_path) -> None:
     import os
     import signal
@@ -286,6 +287,7 @@ def test_resume_after_sigkill_writes_the_same_files(tiny, tmp_path) -> None:
     assert finished.exit_code == 0 and "Already complete" in finished.output
 
 
+@pytest.mark.slow
 def test_a_sweep_on_dask_gives_the_bytes_of_local_processes(tiny, tmp_path) -> None:
     pytest.importorskip("dask.distributed")
     outs = {}

@@ -203,12 +203,14 @@ def mutated_text(draw: st.DrawFn) -> str | bytes:
 # ------------------------------------------------------------------ properties
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated_data())
 def test_mutated_data_loads_or_reports(data: Any) -> None:
     load_data(data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated_text())
 def test_mutated_text_loads_or_reports(text: str | bytes) -> None:
@@ -224,6 +226,7 @@ def test_random_yaml_loads_or_reports(document: Any) -> None:
         load_data(document)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated_text())
 def test_mutated_parent_of_an_extends_chain(text: str | bytes) -> None:
@@ -239,6 +242,7 @@ def test_mutated_parent_of_an_extends_chain(text: str | bytes) -> None:
         check_outcome(child)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(mutated_data())
 def test_mutated_variants_and_events_of_a_child(data: Any) -> None:
