@@ -88,6 +88,7 @@ def _names(report: PlotReport) -> set[str]:
 # --------------------------------------------------------------------------- the good fixture
 
 
+@pytest.mark.slow
 def test_every_figure_is_written_as_png(png_report: PlotReport) -> None:
     assert png_report.problems == []
     assert png_report.skipped == [OLD_FIXTURE]
@@ -237,6 +238,7 @@ def test_a_manifest_without_checksums_is_refused(
 # --------------------------------------------------------------------------- the figure folder
 
 
+@pytest.mark.slow
 def test_figures_json_lists_every_figure_written(png_report: PlotReport) -> None:
     import json
 

@@ -210,6 +210,7 @@ def test_the_current_folder_is_never_an_output_folder(tiny: Path) -> None:
     assert snapshot(tiny.parent) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("which", ["scenario folder", "parent of the scenario", "parent of cwd"])
 def test_a_folder_holding_the_scenario_or_the_current_folder_is_refused(
     tiny: Path, tmp_path: Path, which: str
@@ -508,6 +509,7 @@ def test_a_terminated_run_with_workers_exits_quietly(
     wait_for(lambda: processes_mentioning(str(out)) == [], timeout=10)
 
 
+@pytest.mark.slow
 def test_folders_beside_the_output_folder_are_never_touched(tiny: Path, tmp_path: Path) -> None:
     # Named like an older negsim's leftovers, but nothing outside --out is negsim's to remove.
     out = tmp_path / "r"
@@ -559,6 +561,7 @@ def test_run_of_one_variant_with_plot_draws_what_it_can_and_says_what_it_skipped
 # --------------------------------------------------------------------------- verdicts, inputs, API, jobs
 
 
+@pytest.mark.slow
 def test_one_run_gives_no_verdict(tiny: Path, tmp_path: Path) -> None:
     out = tmp_path / "r"
     result = negsim("run", tiny, "-n", "1", "-j", "1", "-o", out, *TWO)
@@ -598,6 +601,7 @@ def test_a_latin1_scenario_gets_its_line_column_and_a_hint(tmp_path: Path) -> No
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("argument", "value", "message"),
     [

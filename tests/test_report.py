@@ -64,6 +64,7 @@ def report(geneva3: Path, sweep: Path, tmp_path_factory: pytest.TempPathFactory)
     return result.path
 
 
+@pytest.mark.slow
 def test_one_file_with_every_section_and_figure(report: Path) -> None:
     assert report.name == "geneva3.html"
     text = report.read_text(encoding="utf-8")
@@ -75,6 +76,7 @@ def test_one_file_with_every_section_and_figure(report: Path) -> None:
         assert f'id="figure-{stem}"' in text
 
 
+@pytest.mark.slow
 def test_self_contained_no_network(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert "<script" not in text
@@ -82,6 +84,7 @@ def test_self_contained_no_network(report: Path) -> None:
     assert "<link" not in text and "@import" not in text
 
 
+@pytest.mark.slow
 def test_verdicts_with_sentences_worlds_like_ours_and_robustness(
     geneva3: Path, report: Path
 ) -> None:
@@ -96,6 +99,7 @@ def test_verdicts_with_sentences_worlds_like_ours_and_robustness(
     assert "supported</span> 25 %" in text
 
 
+@pytest.mark.slow
 def test_scenario_assumptions_patterns_and_provenance(geneva3: Path, report: Path) -> None:
     text = html.unescape(report.read_text(encoding="utf-8"))
     assert "Syria, September 2015 to July 2016" in text  # the question

@@ -172,6 +172,7 @@ def test_a_killed_worker_costs_only_its_chunks(small_chunks, tmp_path):
     same_files(serial.destination, dask.destination)
 
 
+@pytest.mark.slow
 def test_the_dask_executor_reports_its_workers():
     pytest.importorskip("dask.distributed")
     executor = DaskExecutor(jobs=2)
