@@ -62,8 +62,13 @@ def run_folder(tmp_path: Path, **fields: object) -> Path:
         }
     )
     hypotheses = pd.DataFrame(
-        {"hypothesis": ["h"], "treatment": ["base"], "control": ["other"], "runs": [3]}
-        | {"record_runs": [2]}
+        {
+            "hypothesis": ["h"],
+            "treatment": ["base"],
+            "control": ["other"],
+            "runs": [3],
+            "record_runs": [2],
+        }
     )
     manifest = {
         "negsim": "t",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
@@ -297,3 +298,106 @@ def test_a_sweep_on_dask_gives_the_bytes_of_local_processes(tiny, tmp_path) -> N
         assert result.exit_code == 0, result.output
     for table in TABLES:
         assert (outs["local"] / table).read_bytes() == (outs["dask"] / table).read_bytes(), table
+
+
+# ------------------------------------------------------------------ the checkpoint's integrity
+
+
+def checkpoint_of(tmp_path, check=None, resume=True):
+    from negsim.results.sweep import SweepCheckpoint
+
+    return SweepCheckpoint.open(tmp_path / "out", {"seed": 1}, resume, check)
+
+
+def record(sample: int) -> dict:
+    return {"sample": sample, "values": [sample / 10], "hypotheses": [{"verdict": "x"}]}
+
+
+def test_checkpoint_lines_carry_a_checksum_and_damaged_ones_are_dropped(tmp_path) -> None:
+    checkpoint, records = checkpoint_of(tmp_path)
+    assert records == []
+    for sample in range(4):
+        checkpoint.add(record(sample))
+    checkpoint.close()
+    points = checkpoint.path / "points.jsonl"
+    lines = points.read_bytes().splitlines(keepends=True)
+    assert all(line.count(b"\t") == 1 for line in lines)
+    lines[1] = lines[1].replace(b"0.1", b"0.7")  # bit rot, or an edit: still JSON
+    lines[2] = b"{not json\n"
+    points.write_bytes(b"".join(lines) + b'{"sample": 4, "val')  # and a torn last line
+    reopened, records = checkpoint_of(tmp_path)
+    assert [r["sample"] for r in records] == [0, 3]
+    assert reopened.notes == [
+        f"{points}: 2 damaged records dropped (line 2: its checksum differs; line 3: not JSON); "
+        "resuming from the 2 good points, the others are simulated again"
+    ]
+    assert points.read_bytes() == lines[0] + lines[3]  # repaired: the next resume is quiet
+    assert checkpoint_of(tmp_path)[0].notes == []
+
+
+def test_checkpoint_records_the_sweep_refuses_are_dropped(tmp_path) -> None:
+    checkpoint, _ = checkpoint_of(tmp_path)
+    for sample in range(3):
+        checkpoint.add(record(sample))
+    checkpoint.close()
+    (checkpoint.path / "points.jsonl").open("ab").write(b'{"sample": 0, "values": [0.0]}\n')
+
+    def check(found):
+        return None if found["values"] == [found["sample"] / 10] else "not the design's"
+
+    reopened, records = checkpoint_of(tmp_path, check)
+    assert [r["sample"] for r in records] == [0, 1, 2]
+    assert "(line 4: a second record of sample 0)" in reopened.notes[0]
+    (reopened.path / "points.jsonl").open("ab").write(b'{"sample": 3, "values": [9]}\n')
+    assert "(line 4: not the design's)" in checkpoint_of(tmp_path, check)[0].notes[0]
+
+
+def test_another_sweeps_resume_leaves_the_checkpoint_as_it_is(tmp_path) -> None:
+    from negsim.results.sweep import SweepCheckpoint
+
+    checkpoint, _ = checkpoint_of(tmp_path)
+    checkpoint.add(record(0))
+    checkpoint.close()
+    before = (checkpoint.path / "points.jsonl").read_bytes()
+    with pytest.raises(NegsimError, match="seed 1 \\(now 2\\)"):
+        SweepCheckpoint.open(tmp_path / "out", {"seed": 2}, True, lambda r: "refused")
+    with pytest.raises(NegsimError, match="1 points done"):
+        checkpoint_of(tmp_path, lambda r: "refused", resume=False)
+    assert (checkpoint.path / "points.jsonl").read_bytes() == before
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_one_line_and_the_close_after_it_does_not_raise(tmp_path) -> None:
+    checkpoint, _ = checkpoint_of(tmp_path)
+    points = checkpoint.path / "points.jsonl"
+    points.unlink()
+    points.symlink_to("/dev/full")  # every write: ENOSPC, like a full disk
+    with pytest.raises(NegsimError) as info:
+        checkpoint.add(record(0))
+    assert str(info.value) == (
+        f"{checkpoint.path}: cannot write the checkpoint: no space left on the disk; the "
+        "points done so far are kept: make room, then continue with --resume"
+    )
+    checkpoint.close()  # the cleanup of the failure: must not raise over it
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_sweep_on_a_full_disk_ends_in_its_own_message(tiny, tmp_path, monkeypatch) -> None:
+    from negsim.results.sweep import SweepCheckpoint
+    from negsim.sweep_api import plan_sweep, run_sweep
+
+    create = SweepCheckpoint._create
+
+    def full(self):
+        create(self)
+        (self.path / "points.jsonl").unlink()
+        (self.path / "points.jsonl").symlink_to("/dev/full")
+
+    monkeypatch.setattr(SweepCheckpoint, "_create", full)
+    plan = plan_sweep(tiny, "lhs", 4, 2, 1, out=tmp_path / "out")
+    # The close in the sweep's cleanup flushes again into the full disk: that must not mask
+    # the sweep's own message (it did: OSError ENOSPC from checkpoint.close()).
+    with pytest.raises(NegsimError, match="cannot write the checkpoint: no space left"):
+        run_sweep(plan, jobs=1, executor="serial")
+    assert not (tmp_path / "out" / "sweep.csv").exists()

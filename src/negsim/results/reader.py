@@ -183,6 +183,18 @@ def _rows_in_file(path: Path) -> int | None:
         except Exception:  # not Parquet (pyarrow raises its own types), or no pyarrow
             return None
     try:
+        # Without quotes or carriage returns, a record is a line: count newlines (0.3 s
+        # for 280 MB, where the csv module takes 13 s); else parse the quoting.
+        lines, last, plain = 0, b"\n", True
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                if b'"' in block or b"\r" in block:
+                    plain = False
+                    break
+                lines += block.count(b"\n")
+                last = block[-1:]
+        if plain:
+            return max(0, lines + (last != b"\n") - 1)
         with open(path, encoding="utf-8", errors="replace", newline="") as text:
             return count_rows(text)
     except OSError:
