@@ -80,7 +80,7 @@ def run_folder(tmp_path: Path, **fields: object) -> Path:
         "confidence": 0.95,
         "command": ["negsim", "run", "tiny.yaml", "--runs", "3", "--seed", "7"],
     } | fields
-    frame = pd.DataFrame({"variant": ["base"]})
+    frame = pd.DataFrame({"variant": ["base", "other"]})
     folder = ResultsFolder(runs, frame, hypotheses, frame, manifest)
     return write_results(folder, tmp_path / "r")
 
@@ -156,6 +156,17 @@ def test_a_claim_the_files_contradict_is_named(
     folder = run_folder(tmp_path)
     edit_manifest(folder, **fields)
     assert f"{folder / 'manifest.json'}: {line}" in refusal(folder)
+
+
+def test_a_variant_dropped_from_the_manifest_is_found_in_every_table(tmp_path: Path) -> None:
+    folder = run_folder(tmp_path)
+    edit_manifest(folder, variants=["base"], runs=6, command=None, record_runs=None)
+    lines = refusal(folder)
+    manifest = folder / "manifest.json"
+    assert f"{manifest}: variants: base, but runs.csv holds base, other" in lines
+    assert f"{manifest}: variants: base, but hypotheses.csv compares other" in lines
+    assert f"{manifest}: variants: base, but timeseries.csv holds other" in lines
+    assert f"{manifest}: variants: base, but events.csv holds other" in lines
 
 
 def test_an_edited_row_count_is_refused_though_the_file_is_intact(tmp_path: Path) -> None:

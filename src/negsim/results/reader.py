@@ -461,6 +461,17 @@ def _check_run_claims(folder: Path, record: Record, fields: RunManifest) -> list
         )
         if frame is not None:
             problems += _hypotheses_claims(path, frame, fields)
+    for name in ("timeseries.csv", "events.csv"):  # per-variant tables: only variants run
+        if fields.variants is None or name not in record.files:
+            continue
+        frame = _read_columns(folder / name, ("variant",))
+        if frame is not None and "variant" in frame.columns:
+            unknown = [v for v in dict.fromkeys(frame["variant"]) if v not in fields.variants]
+            if unknown:
+                problems.append(
+                    f"{path}: variants: {', '.join(fields.variants)}, but {name} holds "
+                    f"{', '.join(unknown)}"
+                )
     return problems
 
 
