@@ -320,6 +320,32 @@ def test_a_folder_named_like_a_staging_folder_is_the_users(tmp_path: Path) -> No
     assert (forged / "runs.csv").read_text(encoding="utf-8") == "half"
 
 
+def test_a_staging_folder_that_cannot_be_removed_stays_recognisable(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    from negsim.results import folder as module
+
+    real = shutil.rmtree
+
+    def empties_only(path, ignore_errors=False):  # as in a folder made immutable meanwhile
+        for entry in Path(path).iterdir():
+            if entry.is_dir():
+                real(entry)
+            else:
+                entry.unlink()
+
+    out = write_results(results(), tmp_path / "r")
+    monkeypatch.setattr(module.shutil, "rmtree", empties_only)
+    with open_results_folder(out) as folder:
+        staging = folder.staging
+    assert staging.is_dir() and is_staging(staging)
+    monkeypatch.setattr(module.shutil, "rmtree", real)
+    write_results(results(), out)
+    assert listing(out) == TABLES, "the next run removes it"
+
+
 def test_the_staging_folder_carries_negsims_marker(tmp_path: Path) -> None:
     with open_results_folder(tmp_path / "r") as folder:
         assert folder.staging.parent == tmp_path / "r", "inside the output folder, never beside"

@@ -35,6 +35,7 @@ The rules, stated for users in docs/results.md ("The results folder"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -234,6 +235,25 @@ def _them(names: Sequence[str]) -> str:
     return "it" if len(names) == 1 else "them"
 
 
+def _mark_staging(staging: Path) -> None:
+    """Write the marker that makes ``staging`` a staging folder negsim may remove."""
+    marker = {
+        "negsim": "staging folder of a run in progress; removed when it ends",
+        "staging": staging.name,
+        "token": staging_token(staging.name),
+    }
+    (staging / STAGING_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+
+
+def _remove_staging(staging: Path) -> None:
+    shutil.rmtree(staging, ignore_errors=True)
+    if staging.is_dir() and not staging.is_symlink():
+        # Not removable (its folder made immutable meanwhile, say): keep it
+        # recognisable, so that the next run into the folder removes it.
+        with contextlib.suppress(OSError):
+            _mark_staging(staging)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -318,13 +338,8 @@ class OutputFolder:
             staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=self.path))
         except OSError as error:
             raise ResultsError(f"{self.path}: cannot write here: {reason(error)}") from None
-        marker = {
-            "negsim": "staging folder of a run in progress; removed when it ends",
-            "staging": staging.name,
-            "token": staging_token(staging.name),
-        }
         try:
-            (staging / STAGING_MARKER).write_text(json.dumps(marker) + "\n", encoding="utf-8")
+            _mark_staging(staging)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
             raise ResultsError(f"{self.path}: cannot write here: {reason(error)}") from None
@@ -501,7 +516,7 @@ class OutputFolder:
             leftover = self.path / name
             if name.startswith(STAGING_PREFIX) and is_staging(leftover):
                 self._roll_back(leftover)
-                shutil.rmtree(leftover, ignore_errors=True)
+                _remove_staging(leftover)
 
     def _roll_back(self, staging: Path) -> None:
         # Killed outright between the renames of a commit (the record, moved
@@ -723,7 +738,7 @@ class OutputFolder:
     def close(self) -> None:
         """Remove the staging folder and release the lock; without a commit, undo the folder."""
         if self._staging is not None:
-            shutil.rmtree(self._staging, ignore_errors=True)
+            _remove_staging(self._staging)
             self._staging = None
         self._lock.release()
         if not self._committed:
