@@ -15,3 +15,19 @@ def geneva3():
     from negsim.scenario import load
 
     return load(SCENARIOS / "geneva3.yaml")
+
+
+@pytest.fixture(scope="session")
+def geneva3_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real results folder of geneva3 (40 runs per variant), run once for the session.
+
+    The plots' and the report's tests read it; a test that changes a results
+    folder copies it first. Its parent is the test session's own, so a test
+    may write beside it (the report's sweep folder).
+    """
+    from negsim.api import run_experiment
+
+    out = tmp_path_factory.mktemp("geneva3") / "geneva3"
+    with pytest.warns(Warning):  # 40 runs: "a rough interval"
+        run_experiment(SCENARIOS / "geneva3.yaml", runs=40, out=out, jobs=1)
+    return out

@@ -43,7 +43,6 @@ FANS = [
 ALL = [*FANS, "verdicts", "differences", "outcomes", "territory"]
 OLD_FIXTURE = "talks: timeseries.csv has no talks metrics (results written by an older negsim)"
 STAMP = Stamp("results_small", "50", "20150907")
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
 
 
 def _sane_png(path: Path) -> None:
@@ -545,13 +544,9 @@ def test_dollar_signs_in_names_are_plain_text(results: Path, tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def geneva3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def geneva3(geneva3_results: Path) -> Path:
     """A small real results folder (40 runs per variant) with the talks recorded."""
-    from negsim.api import run_experiment
-
-    out = tmp_path_factory.mktemp("geneva3") / "results"
-    run_experiment(SCENARIO, runs=40, out=out, jobs=1)
-    return out
+    return geneva3_results
 
 
 @pytest.mark.slow

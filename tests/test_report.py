@@ -17,7 +17,6 @@ from negsim.plots import FIGURE_STEMS
 from negsim.report import ReportError, assumptions, write_report
 from negsim.results.folder import file_entry, seal
 
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
 CHROMIUM = next(
     (Path(p) for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()),
     None,
@@ -26,14 +25,9 @@ SECTIONS = ("question", "scenario", "verdicts", "record", "figures", "provenance
 
 
 @pytest.fixture(scope="module")
-def geneva3(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real results folder of geneva3 (40 runs per variant)."""
-    from negsim.api import run_experiment
-
-    out = tmp_path_factory.mktemp("geneva3") / "geneva3"
-    with pytest.warns(Warning):  # 40 runs: "a rough interval"
-        run_experiment(SCENARIO, runs=40, out=out, jobs=1)
-    return out
+def geneva3(geneva3_results: Path) -> Path:
+    """A small real results folder of geneva3 (40 runs per variant), shared with the plots' tests."""
+    return geneva3_results
 
 
 @pytest.fixture(scope="module")
