@@ -38,13 +38,25 @@ def _started_as_command() -> bool:
 
 # First thing, before click and every heavy import: the command's handlers. A program
 # that imports negsim.cli (a test, a notebook) keeps its own.
-AS_COMMAND = _started_as_command()
-if AS_COMMAND:
+_SPAWNED = any(
+    arg == "--multiprocessing-fork" or arg.startswith("from multiprocessing.")
+    for arg in getattr(sys, "orig_argv", ())
+)
+AS_COMMAND = not _SPAWNED and _started_as_command()
+if _SPAWNED:
+    # A worker process the command started afresh (multiprocessing's spawn re-runs this
+    # script first of all, with the command's argv: Dask's local workers): a terminal's
+    # Ctrl-C reaches the whole process group, and only negsim itself acts on it, by
+    # stopping its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+elif AS_COMMAND:
     for _signum in _STOP_SIGNALS:
         signal.signal(_signum, _end_at_once)
 
+import contextlib  # noqa: E402
 import errno  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import math  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
@@ -74,6 +86,36 @@ def _interruptible() -> None:
     for signum in _STOP_SIGNALS:
         handler = signal.default_int_handler if signum == signal.SIGINT else _raise_interrupt
         signal.signal(signum, handler)
+    if AS_COMMAND:
+        sys.unraisablehook = _redeliver_interrupt
+
+
+def _redeliver_interrupt(unraisable: Any) -> None:
+    # A KeyboardInterrupt raised where Python cannot propagate it (a gc callback, a
+    # __del__) is only printed ("Exception ignored") and the command would go on: deliver
+    # it again, to wherever the main thread is next.
+    global _redelivered
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _redelivered < 10:
+        import _thread
+
+        _redelivered += 1
+        _thread.interrupt_main()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+_redelivered = 0
+
+
+def _end_while_exiting(signum: int, frame: object) -> None:
+    # The command has finished (its output printed, its files written or not) and the
+    # process is exiting: Dask and multiprocessing close in exit hooks, where an
+    # exception would be printed and lost. End at once, in one line.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os.write(2, b"Interrupted while exiting (the command itself had finished).\n")
+    os._exit(INTERRUPTED)
 
 
 def _exit_interrupted(message: str = "Interrupted.") -> NoReturn:
@@ -128,7 +170,14 @@ class _Group(click.Group):
         try:
             return super().main(*args, **kwargs)
         finally:
-            if not AS_COMMAND and in_main_thread:  # a program calling main() keeps its handlers
+            if AS_COMMAND and in_main_thread:
+                # The command has said what it had to: what libraries log while the
+                # process exits (Dask reaping its workers) is noise under negsim's line.
+                logging.disable(logging.CRITICAL)
+                sys.unraisablehook = sys.__unraisablehook__
+                for signum in _STOP_SIGNALS:
+                    signal.signal(signum, _end_while_exiting)
+            elif in_main_thread:  # a program calling main() keeps its handlers
                 for signum, handler in saved.items():
                     signal.signal(signum, handler)
 
@@ -991,7 +1040,6 @@ def _check_port(host: str, port: int) -> None:
 
 def _die_with_parent() -> None:  # pragma: no cover  (runs in the child, between fork and exec)
     # If negsim itself is killed (SIGKILL, no chance to forward), the kernel stops the server.
-    import contextlib
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):

@@ -95,7 +95,7 @@ def test_the_cli_refuses_an_unknown_executor(tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line_before_any_work(tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(executors, "DASK_CONNECT_TIMEOUT", 2.0)
     out = tmp_path / "results"
     started = time.monotonic()
     result = CliRunner().invoke(
@@ -114,7 +114,7 @@ def test_an_unreachable_scheduler_is_one_line_before_any_work(tmp_path, monkeypa
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "--scheduler tcp://127.0.0.1:9: cannot reach the Dask scheduler"
+        "--scheduler tcp://127.0.0.1:9: cannot reach a Dask scheduler there"
     ), result.output
     assert "dask scheduler" in lines[0] and "Traceback" not in result.output
     assert time.monotonic() - started < 60

@@ -10,8 +10,10 @@ the optional extra `negsim[dask]`). See docs/scaling.md.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import ctypes
 import itertools
+import logging
 import multiprocessing
 import os
 import queue
@@ -30,8 +32,18 @@ DASK_EXTRA = "pip install 'negsim[dask]'"
 DASK_RETRIES = 3
 """Times a chunk that raised is run again (Dask's `retries`). A chunk whose worker died is
 rescheduled by the scheduler itself, up to `distributed.scheduler.allowed-failures` times."""
-DASK_CONNECT_TIMEOUT = "10s"
-"""How long to try to reach a scheduler before saying it cannot be reached."""
+DASK_CONNECT_TIMEOUT = 10.0
+"""Seconds to reach a scheduler and exchange Dask's handshake with it, in all, before saying
+it cannot be reached (also when something that is not a Dask scheduler answers, or never does)."""
+DASK_START_ATTEMPTS = 3
+"""Times a `LocalCluster` is started before giving up (a worker process that dies while the
+cluster starts, e.g. killed, fails the whole start: Dask's `Nanny failed to start`)."""
+DASK_CLOSE_TIMEOUT = 20.0
+"""Seconds a Dask client or local cluster has to close before negsim stops waiting for it."""
+DASK_QUIET = logging.CRITICAL + 1
+"""Level of Dask's own log lines during a run: none. Every failure negsim can meet is its
+one line (an unreachable or lost scheduler, workers that keep dying); Dask's tracebacks of
+the same events would bury it."""
 
 
 def available_cores() -> int:
@@ -167,29 +179,33 @@ class DaskExecutor:
 
     def __init__(self, jobs: int | None = None, scheduler: str | None = None):
         try:
-            from dask.distributed import Client, LocalCluster
+            from dask.distributed import Client
         except ImportError:
             raise NegsimError(
                 f"--executor dask: Dask is not installed; install the extra: {DASK_EXTRA}"
             ) from None
-        self._cluster = None
-        if scheduler:
-            try:
-                self._client = Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as error:
-                raise NegsimError(
-                    f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); "
-                    "start one with `dask scheduler` and its workers with `dask worker "
-                    "SCHEDULER`, or leave out --scheduler for a local cluster (docs/scaling.md)"
-                ) from None
-        else:
-            self._cluster = LocalCluster(
-                n_workers=jobs or available_cores(),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            self._client = Client(self._cluster)
+        self._cluster: Any = None
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(_quiet_dask_logs())
+        try:
+            if scheduler:
+                _handshake(scheduler, DASK_CONNECT_TIMEOUT)
+                try:
+                    self._client = Client(scheduler, timeout=f"{DASK_CONNECT_TIMEOUT}s")
+                except (Exception, MemoryError) as error:
+                    raise _unreachable(scheduler, error) from None
+            else:
+                self._cluster = _start_local_cluster(jobs or available_cores())
+                self._client = Client(self._cluster)
+                # The cluster's scheduler, in this process, times every garbage collection
+                # from a gc callback: diagnostics only (logged, and silenced here), and a
+                # Ctrl-C landing in a gc callback is lost ("Exception ignored").
+                from distributed.gc import disable_gc_diagnosis
+
+                disable_gc_diagnosis(force=True)
+        except BaseException:
+            self._quiet.close()
+            raise
         self.scheduler = self._client.scheduler.address
         self.jobs = max(1, sum(self._client.nthreads().values()))
         self._futures: list[Any] = []
@@ -240,16 +256,134 @@ class DaskExecutor:
         self._futures = []
 
     def close(self) -> None:
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        try:
+            self._client.close(timeout=DASK_CLOSE_TIMEOUT)
+            if self._cluster is not None:
+                self._cluster.close(timeout=DASK_CLOSE_TIMEOUT)
+        finally:
+            self._quiet.close()
 
     def terminate(self) -> None:
+        """Stop at once (an interrupt, an error): cancel the chunks, close, never hang.
+
+        Each step is bounded by DASK_CLOSE_TIMEOUT and may fail (the interrupt may have
+        landed inside Dask's own bookkeeping): what does not close in time is left to the
+        exit hooks, which end the local workers with the process.
+        """
         try:
-            if self._futures:
-                self._client.cancel(self._futures)
+            # Closing the client releases its chunks: the scheduler forgets them (no cancel
+            # first: it has no timeout).
+            self._futures = []
+            with contextlib.suppress(Exception):
+                self._client.close(timeout=DASK_CLOSE_TIMEOUT)
+            if self._cluster is not None:
+                with contextlib.suppress(Exception):
+                    self._cluster.close(timeout=DASK_CLOSE_TIMEOUT)
         finally:
-            self.close()
+            self._quiet.close()
+
+
+@contextlib.contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Silence Dask's log handlers in this process (as `LocalCluster(silence_logs=...)` does)."""
+    stack = contextlib.ExitStack()
+    for root in ("distributed", "tornado", "bokeh"):
+        for handler in logging.getLogger(root).handlers:
+            stack.callback(handler.setLevel, handler.level)
+            handler.setLevel(DASK_QUIET)
+    with stack:
+        yield
+
+
+def _unreachable(scheduler: str, error: BaseException) -> NegsimError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return NegsimError(
+        f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({reason}); "
+        "start one with `dask scheduler` and its workers with `dask worker SCHEDULER`, "
+        "or leave out --scheduler for a local cluster (docs/scaling.md)"
+    )
+
+
+def _handshake(scheduler: str, timeout: float) -> None:
+    """Connect to ``scheduler`` and exchange Dask's handshake, within ``timeout`` seconds in all.
+
+    Dask's own connect times out the TCP connection only: a server that accepts and
+    never answers holds the handshake for minutes, and one that answers something else
+    than Dask is read as a frame of absurd length (a MemoryError). Run in a thread of its
+    own so that it works under a running event loop (a notebook) too.
+
+    Raises:
+        NegsimError: no Dask scheduler answered in time.
+    """
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def exchange() -> None:
+        # Dask's own timeout a little shorter, so that its reason (refused, no route) is told.
+        comm = await connect(scheduler, timeout=0.8 * timeout)  # the handshake is part of it
+        await comm.close()
+
+    def attempt() -> None:
+        asyncio.run(asyncio.wait_for(exchange(), timeout))
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="negsim-handshake") as pool:
+        try:
+            pool.submit(attempt).result()
+        except TimeoutError as error:
+            raise _unreachable(
+                scheduler, error if str(error) else TimeoutError(f"no answer within {timeout:g} s")
+            ) from None
+        except OSError as error:  # refused, no route, closed (Dask's CommClosedError)
+            raise _unreachable(scheduler, error) from None
+        except (Exception, MemoryError):  # what it sent is not Dask's (read as a huge frame)
+            raise _unreachable(
+                scheduler, ValueError("something answers there, but not as a Dask scheduler")
+            ) from None
+
+
+def _start_local_cluster(workers: int) -> Any:
+    """A `LocalCluster` of ``workers`` single-threaded processes, started afresh if one dies.
+
+    A cluster that fails to start (or is interrupted while starting) is closed and
+    forgotten, so that Dask's exit hook does not try again to close it (a traceback).
+
+    Raises:
+        NegsimError: the cluster failed to start DASK_START_ATTEMPTS times.
+    """
+    from dask.distributed import LocalCluster
+    from distributed.deploy.spec import SpecCluster
+
+    for attempt in range(1, DASK_START_ATTEMPTS + 1):
+        before = set(SpecCluster._instances)
+        try:
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # The scheduler serves its HTTP routes (health, metrics) even without a
+                # dashboard, on 8787 unless told: a free port of this machine only, so
+                # that two runs at once do not warn about each other.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                silence_logs=DASK_QUIET,  # in the workers too
+            )
+        except BaseException as error:
+            for cluster in set(SpecCluster._instances) - before:
+                with contextlib.suppress(BaseException):
+                    if cluster.status.name not in ("closed", "closing"):
+                        cluster.close(timeout=10)
+                SpecCluster._instances.discard(cluster)
+            if not isinstance(error, Exception) or attempt == DASK_START_ATTEMPTS:
+                if isinstance(error, Exception):
+                    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                    raise NegsimError(
+                        f"--executor dask: the local Dask cluster failed to start "
+                        f"{DASK_START_ATTEMPTS} times ({reason or type(error).__name__}); "
+                        "nothing written"
+                    ) from None
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 Executor = SerialExecutor | ProcessExecutor | DaskExecutor
