@@ -607,10 +607,11 @@ def _plot(
         if after_run:
             _exit_interrupted(
                 f"Interrupted while drawing figures: the results in {results_dir} are complete; "
-                f"no figures written (draw them with `negsim plot {results_dir}`)."
+                f"the figures may not be (draw them with `negsim plot {results_dir}`)."
             )
         _exit_interrupted(
-            f"Interrupted: no figures written; any earlier ones in {where} are unchanged."
+            f"Interrupted: {where} holds its earlier figures, or all the new ones if they "
+            "were already in place; never a part of them."
         )
     except NegsimError as error:
         _fail(error)
@@ -931,7 +932,8 @@ def report(
     except KeyboardInterrupt:
         where = out or results_dir / "report"
         _exit_interrupted(
-            f"Interrupted: no report written; any earlier one in {where} is unchanged."
+            f"Interrupted: {where} holds its earlier report, or the whole new one if it "
+            "was already in place; never a part of it."
         )
     except NegsimError as error:
         _fail(error)
