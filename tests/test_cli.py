@@ -438,3 +438,48 @@ def test_keep_series_writes_every_run_and_week(runner, tmp_path):
     assert (merged["opposition_cohesion"].astype(float) == merged["value"]).all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["files"]["series.parquet"]["rows"] == 40 * weeks
+
+
+# --------------------------------------------------------------------------- the boundary
+
+
+def test_an_interrupt_inside_a_command_is_130_and_one_line_not_clicks_aborted(runner, monkeypatch):
+    import negsim.scenario
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(negsim.scenario, "load", interrupted)
+    result = runner.invoke(main, ["validate", GENEVA3])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == "Interrupted." and "Aborted" not in result.output
+
+
+def test_a_file_system_error_nothing_below_reported_is_one_line(runner, monkeypatch, tmp_path):
+    import errno
+
+    import negsim.plots
+
+    long = str(tmp_path) + ("/" + "n" * 200) * 25
+
+    def too_long(*args, **kwargs):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), long)
+
+    monkeypatch.setattr(negsim.plots, "plot_results", too_long)
+    result = runner.invoke(main, ["plot", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    (line,) = result.output.strip().splitlines()
+    assert f"({len(long)} characters): File name too long" in line and "shorter path" in line
+    assert len(line) < 300  # the path is cut in the middle, not printed whole
+
+
+def test_the_api_names_a_bad_argument_as_the_cli_would():
+    from negsim import api
+    from negsim.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^runs: .* \(got 'auto', which only run_experiment"):
+        api.simulate(GENEVA3, runs="auto")
+    with pytest.raises(UsageError, match=r"^out: must be a folder path \(got 123\)"):
+        api.run_experiment(GENEVA3, out=123)
+    with pytest.raises(UsageError, match=r"^scheduler: must be an address"):
+        api.run_experiment(GENEVA3, executor="dask", scheduler=8786)

@@ -85,6 +85,42 @@ def test_cli_explore_refuses_a_bad_scenario(tmp_path: Path) -> None:
     assert helped.exit_code == 0 and "uncertain" in helped.output
 
 
+def test_the_server_starts_offline_in_a_session_of_its_own(monkeypatch) -> None:
+    """No version check against the package registry, no usage statistics, no orphan."""
+    started: dict = {}
+
+    class Server:  # stands in for the solara process: it serves, then stops by itself
+        def __init__(self, command: list[str], env: dict[str, str], **options: object) -> None:
+            started.update(command=command, env=env, options=options)
+
+        def poll(self) -> int:
+            return 0
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", Server)
+    done = CliRunner().invoke(main, ["explore", str(SCENARIO), "--port", str(_free_port())])
+    assert done.exit_code == 0, done.output
+    assert "--no-check-version" in started["command"]
+    assert started["options"]["start_new_session"] is True  # signals reach it through negsim
+    env = started["env"]
+    monkeypatch.undo()
+    # Solara itself reads the setting from that variable: telemetry is off.
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import solara.server.settings as s; print(s.telemetry.mixpanel_enable)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert read.stdout.strip() == "False", read.stderr
+
+
 # --------------------------------------------------------------------------- in a real browser
 
 
