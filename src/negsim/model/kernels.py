@@ -730,6 +730,8 @@ TALKS_NUMBERS = (
     "settlement",
     "trust",
     "state",
+    "resume_week",
+    "resumptions",
 )
 TALKS_FLAGS = (
     "round_open",
@@ -740,6 +742,12 @@ TALKS_FLAGS = (
     "broke",
     "ceasefire_collapsed",
     "agreed",
+    "suspended",
+    "left_government",
+    "left_opposition",
+    "at_table",
+    "walked_government",
+    "walked_opposition",
 )
 # The parameters the talks read, as rows of one (len, R) array.
 TALKS_PARAMETERS = (
@@ -772,6 +780,10 @@ TALKS_PARAMETERS = (
     "trust_loss",
     "discount_base",
     "discount_cap",
+    "bargaining_tolerance",
+    "willingness_surplus",
+    "cooling_off_weeks",
+    "resumption_rate",
 )
 
 
@@ -791,17 +803,44 @@ def _delivered(
     terms: float,
     cohesion: float,
     fragmented: bool,
+    tolerance: float,
     scratch: np.ndarray,
 ) -> float:
     """`coalition.deliverable_share` of terms against each faction's `faction_reservation`."""
     factions = capabilities.shape[0]
     total = _pairwise_sum(capabilities, 0, factions)
     for f in range(factions):
-        accepts = terms >= low + margin * (1.0 - moderation[f])
+        accepts = terms >= (low + margin * (1.0 - moderation[f])) - tolerance
         scratch[f] = capabilities[f] * (1.0 if accepts else 0.0)
     carried = _pairwise_sum(scratch, 0, factions)
     share = carried / total if total > 0 else 0.0
     return 0.0 if fragmented else cohesion * share
+
+
+@numba.njit(cache=True)
+def _zone_proposal(
+    offer: float, demand: float, share: float, bias: float, floor: float, ceiling: float
+) -> float:
+    """`talks.zone_of_agreement_proposal` of `talks.bridging_proposal`, one replication."""
+    lower = _minimum(offer, demand)
+    upper = _maximum(offer, demand)
+    proposal = _clip(lower + (1.0 - share + bias) * (upper - lower), lower, upper)
+    zone_low = _maximum(lower, floor)
+    zone_high = _minimum(upper, ceiling)
+    if zone_low <= zone_high:
+        return _clip(proposal, zone_low, _maximum(zone_low, zone_high))
+    return proposal
+
+
+@numba.njit(cache=True)
+def _concede(demand: float, reservation: float, rate: float, upward: bool, tolerance: float) -> float:
+    """`talks.concede` of one replication."""
+    moved = demand + rate * (reservation - demand)
+    if np.abs(reservation - moved) <= tolerance:
+        moved = reservation
+    if upward:
+        return moved if demand < reservation else reservation
+    return moved if demand > reservation else reservation
 
 
 @numba.njit(cache=True)
@@ -842,13 +881,13 @@ def talks_week(
     ceasefire at the table; breakdown (`ConflictModel.spoiler_share`,
     `ConflictModel.deliverable_now`); the agreement and trust.
 
-    ``sides`` (24, R) holds, in rows: the government's and the
+    ``sides`` (25, R) holds, in rows: the government's and the
     opposition's expected outcome, cost sensitivity x salience, resolve,
     position and willingness bias (two rows each), their hurt, the
     coalition's cohesion, momentum, power shift, the battlefield signal,
     the mediation in session (leverage, bias), the best leverage on offer,
-    the government's territorial gain, and the week's four uniform draws
-    (government stays, opposition stays, ratification, breakdown).
+    the government's territorial gain, and the week's five uniform draws
+    (government stays, opposition stays, ratification, breakdown, resumption).
     ``kinds`` and ``tie_columns`` are the patrons' routes as for
     `supply_week`, ``commitment`` and ``supports_talks`` their arrays (P, R).
     ``parameters`` holds `TALKS_PARAMETERS` in rows; ``numbers`` and
@@ -896,6 +935,10 @@ def talks_week(
         trust_loss = q[26]
         discount_base = q[27]
         discount_cap = q[28]
+        tolerance = q[29]
+        weight_surplus = q[30]
+        cooling_off = q[31]
+        resumption_rate = q[32]
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
@@ -909,11 +952,12 @@ def talks_week(
             sides[15, r],
         )
         leverage, bias, best_leverage, gain = sides[16, r], sides[17, r], sides[18, r], sides[19, r]
-        u_government, u_opposition, u_ratify, u_breakdown = (
+        u_government, u_opposition, u_ratify, u_breakdown, u_resume = (
             sides[20, r],
             sides[21, r],
             sides[22, r],
             sides[23, r],
+            sides[24, r],
         )
         for f in range(factions):
             capabilities[f] = strength[r, faction_columns[f]]
@@ -939,8 +983,8 @@ def talks_week(
         # Ripeness (negotiation.ripeness), with the way out on offer.
         way_out = leverage if in_session[r] else best_leverage
         mutual = _clip(_minimum(g_hurt, o_hurt) / _maximum(hurt_threshold, 1e-12), 0.0, 1.0)
-        tolerance = _maximum(stalemate_tolerance, 1e-12)
-        stalemate = _clip(1.0 - np.abs(momentum) / tolerance, 0.0, 1.0)
+        calm = _maximum(stalemate_tolerance, 1e-12)
+        stalemate = _clip(1.0 - np.abs(momentum) / calm, 0.0, 1.0)
         ripeness = mutual * stalemate * way_out
 
         # The patrons' endorsements (ConflictModel.endorsements).
@@ -973,10 +1017,30 @@ def talks_week(
         g_endorsement = g_pressed / g_weight if g_weight > 0 else 0.0
         o_endorsement = o_pressed / o_weight if o_weight > 0 else 0.0
 
+        # The mediator's split (ConflictModel.government_share) of last week's
+        # demands, inside the zone both would sign: the deal each side weighs.
+        cost_horizon = _maximum(horizon, 1.0)
+        g_discount = _clip(discount_base * (1.0 - g_cost / cost_horizon), 0.0, discount_cap)
+        o_discount = _clip(discount_base * (1.0 - o_cost / cost_horizon), 0.0, discount_cap)
+        if government_first:
+            share = _rubinstein(g_discount, o_discount)
+        else:
+            share = 1.0 - _rubinstein(o_discount, g_discount)
+        ceiling = high
+        floor = low
+        offer = numbers[11, r]
+        demand = numbers[12, r]
+        expected_terms = _zone_proposal(
+            offer, demand, share, bias, floor - tolerance, ceiling + tolerance
+        )
+        g_surplus = high - expected_terms
+        o_surplus = expected_terms - low
+
         # Willingness (negotiation.willingness), each side from its own prospects.
         trust = numbers[17, r]
         g_logit = (
             (g_bias + willingness_trust * trust)
+            + weight_surplus * g_surplus
             + weight_ripeness * ripeness
             + weight_endorsement * g_endorsement
             - weight_confidence * ((1.0 - g_expected) - confidence_reference)
@@ -984,6 +1048,7 @@ def talks_week(
         )
         o_logit = (
             (o_bias + willingness_trust * trust)
+            + weight_surplus * o_surplus
             + weight_ripeness * ripeness
             + weight_endorsement * o_endorsement
             - weight_confidence * (o_expected - confidence_reference)
@@ -999,12 +1064,27 @@ def talks_week(
         parties_out[5, r] = o_willingness
         parties_out[6, r] = ripeness
 
-        # The round: it opens when a session begins, a walkout closes it.
+        # The round: it opens when a session begins, a walkout suspends it,
+        # and after the cooling-off weeks it may resume (talks.resumption_probability).
         session = in_session[r]
         opening = session and not flags[1, r]
-        round_open = (flags[0, r] or opening) and session
-        flags[1, r] = session
+        waiting = flags[8, r] and session and not opening and week >= numbers[19, r]
+        resumes = False
+        if waiting:
+            probability = resumption_rate
+            probability = probability * (g_willingness if flags[9, r] else 1.0)
+            probability = probability * (o_willingness if flags[10, r] else 1.0)
+            resumes = u_resume < probability
         in_force = flags[4, r]
+        if resumes and not in_force:
+            numbers[20, r] += 1.0
+        fresh = opening or resumes
+        flags[8, r] = flags[8, r] and session and not fresh
+        if fresh:
+            flags[9, r] = False
+            flags[10, r] = False
+        round_open = (flags[0, r] or fresh) and session
+        flags[1, r] = session
         active = round_open and not in_force
         flags[2, r] = active
         numbers[3, r] += 1.0 if active else 0.0
@@ -1013,59 +1093,64 @@ def talks_week(
             numbers[5, r] = cohesion
         numbers[6, r] += width if active else 0.0
         numbers[7, r] += cohesion if active else 0.0
+        # Each walkout is the decision of the side that left.
         government_walks = active and not (u_government < g_willingness)
-        opposition_walks = active and not (u_opposition < o_willingness) and not government_walks
+        opposition_walks = active and not (u_opposition < o_willingness)
         walkout = government_walks or opposition_walks
         numbers[8, r] += 1.0 if government_walks else 0.0
         numbers[9, r] += 1.0 if opposition_walks else 0.0
+        flags[12, r] = government_walks
+        flags[13, r] = opposition_walks
         round_open = round_open and not walkout
         flags[0, r] = round_open
+        if walkout:
+            flags[8, r] = True
+            numbers[19, r] = float(week + 1) + cooling_off
+        if government_walks:
+            flags[9, r] = True
+        if opposition_walks:
+            flags[10, r] = True
         engaged = active and not walkout
+        flags[11, r] = engaged
         stage = numbers[10, r]
         if engaged:
             stage = _maximum(stage, 1.0)
 
         # Concessions towards each side's reservation point (talks.concede).
-        government_limit = _clip(high, g_position, o_position)
-        opposition_limit = _clip(low, g_position, o_position)
-        offer = numbers[11, r]
-        demand = numbers[12, r]
+        government_limit = _clip(high, 0.0, o_position)
+        opposition_limit = _clip(low, g_position, 1.0)
         if engaged:
-            moved = offer + concession_rate * (government_limit - offer)
-            offer = moved if offer < government_limit else government_limit
-            moved = demand + concession_rate * (opposition_limit - demand)
-            demand = moved if demand > opposition_limit else opposition_limit
+            offer = _concede(offer, government_limit, concession_rate, True, tolerance)
+            demand = _concede(demand, opposition_limit, concession_rate, False, tolerance)
         else:
-            offer = _minimum(offer, _maximum(government_limit, g_position))
-            demand = _maximum(demand, _minimum(opposition_limit, o_position))
+            offer = _minimum(offer, government_limit)
+            demand = _maximum(demand, opposition_limit)
         numbers[11, r] = offer
         numbers[12, r] = demand
         gap = demand - offer
-        if engaged and gap <= framework_gap:
+        if engaged and gap <= framework_gap + tolerance:
             stage = _maximum(stage, 2.0)
 
-        # The mediator's proposal (talks.bridging_proposal, ConflictModel.government_share).
-        cost_horizon = _maximum(horizon, 1.0)
-        g_discount = _clip(discount_base * (1.0 - g_cost / cost_horizon), 0.0, discount_cap)
-        o_discount = _clip(discount_base * (1.0 - o_cost / cost_horizon), 0.0, discount_cap)
-        if government_first:
-            share = _rubinstein(g_discount, o_discount)
-        else:
-            share = 1.0 - _rubinstein(o_discount, g_discount)
-        lower = _minimum(offer, demand)
-        upper = _maximum(offer, demand)
-        proposal = _clip(lower + (1.0 - share + bias) * (upper - lower), lower, upper)
-        in_reach = engaged and gap <= leverage * mediator_reach
-        ceiling = _maximum(high, g_position)
-        floor = _minimum(low, o_position)
+        # The mediator's proposal (talks.zone_of_agreement_proposal), acceptance, ratification.
+        proposal = _zone_proposal(offer, demand, share, bias, floor - tolerance, ceiling + tolerance)
+        in_reach = engaged and gap <= leverage * mediator_reach + tolerance
         deliverable = _delivered(
-            capabilities, moderation[r], low, margin, proposal, cohesion, fragmented, scratch
+            capabilities,
+            moderation[r],
+            low,
+            margin,
+            proposal,
+            cohesion,
+            fragmented,
+            tolerance,
+            scratch,
         )
-        signed = in_reach and proposal <= ceiling and proposal >= floor
+        signed = in_reach and proposal <= ceiling + tolerance and proposal >= floor - tolerance
+        threshold = commitment_threshold - tolerance
         if spread > 0:
-            probability = 1.0 / (1.0 + np.exp(-(deliverable - commitment_threshold) / spread))
+            probability = 1.0 / (1.0 + np.exp(-(deliverable - threshold) / spread))
         else:
-            probability = 1.0 if deliverable >= commitment_threshold else 0.0
+            probability = 1.0 if deliverable >= threshold else 0.0
         ratified = u_ratify < probability
         agree = signed and ratified
         rejected = signed and not ratified
@@ -1078,7 +1163,7 @@ def talks_week(
             and not agree
             and stage >= 2.0
             and not (week < ceasefire_until)
-            and deliverable >= ceasefire_threshold
+            and deliverable >= ceasefire_threshold - tolerance
         )
         if ceasefire:
             ceasefire_until = float(week + 1) + ceasefire_weeks
@@ -1094,7 +1179,7 @@ def talks_week(
         settlement = numbers[16, r]
         terms = np.inf if np.isnan(settlement) else settlement
         now = _delivered(
-            capabilities, moderation[r], low, margin, terms, cohesion, fragmented, scratch
+            capabilities, moderation[r], low, margin, terms, cohesion, fragmented, tolerance, scratch
         )
         hazard = _clip(
             implementation_hazard + spoiler_weight * spoiler_share + defection_weight * (1.0 - now),

@@ -137,17 +137,22 @@ def willingness(
     weight_endorsement: np.ndarray,
     weight_confidence: np.ndarray,
     weight_resolve: np.ndarray,
+    surplus: np.ndarray | float = 0.0,
+    weight_surplus: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """Probability that a side engages in talks this week (logistic).
+    """Probability that a side comes to (or stays at) the table this week (logistic).
 
-    w = 1 / (1 + exp(-(b + a_r * ripeness + a_e * endorsement - a_c * confidence - a_s * resolve)))
+    w = 1 / (1 + exp(-(b + a_v * S + a_r * ripeness + a_e * endorsement - a_c * confidence - a_s * resolve)))
 
-    Ripeness raises it (Zartman), patrons' endorsement of talks raises it
-    (pressure from backers; Greig & Diehl 2012), confidence of winning
-    (expected outcome minus parity) and resolve lower it.
+    The deal on offer raises it by what it gains over fighting on (S, the
+    surplus of `talks.deal_surplus`; Fearon 1995), ripeness raises it
+    (Zartman), patrons' endorsement of talks raises it (pressure from
+    backers; Greig & Diehl 2012), confidence of winning (expected outcome
+    minus parity) and resolve lower it.
     """
     logit = (
         bias
+        + weight_surplus * surplus
         + weight_ripeness * ripeness_index
         + weight_endorsement * endorsement
         - weight_confidence * confidence

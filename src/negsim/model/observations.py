@@ -63,6 +63,10 @@ class Recorder:
             model.ceasefire_in_force,
             talks.agreed,
             talks.in_force,
+            talks.at_table,
+            talks.walked_government,
+            talks.walked_opposition,
+            talks.suspended,
         ):
             out[row] = value
             row += 1
@@ -114,6 +118,7 @@ def outcomes(model: ConflictModel) -> dict[str, np.ndarray]:
         "walkouts": walkouts,
         "walkouts_government": talks.walkouts_government,
         "walkouts_opposition": talks.walkouts_opposition,
+        "resumptions": talks.resumptions,
         "deals_rejected": talks.rejected,
         "deals_voted_down": talks.voted_down,
         "talks_weeks": talks.weeks,

@@ -85,11 +85,16 @@ def expected_cost(
 
 
 def concede(
-    demand: np.ndarray, reservation: np.ndarray, rate: np.ndarray, upward: bool
+    demand: np.ndarray,
+    reservation: np.ndarray,
+    rate: np.ndarray,
+    upward: bool,
+    tolerance: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """One week of monotonic concession towards the reservation point.
 
     d' = d + rate * (r - d)   when the side still asks for more than r,
+    d' = r                    when that move comes within ``tolerance`` of r,
 
     and a demand beyond the reservation point (after the reservation moved,
     e.g. the side grew stronger) is taken back to it: a side never offers
@@ -108,6 +113,8 @@ def concede(
         functions for autonomous agents. Robotics and Autonomous Systems 24.
     """
     moved = demand + rate * (reservation - demand)
+    # A geometric approach never reaches r: within the tolerance it has.
+    moved = np.where(np.abs(reservation - moved) <= tolerance, reservation, moved)
     if upward:
         return np.where(demand < reservation, moved, reservation)
     return np.where(demand > reservation, moved, reservation)
@@ -272,6 +279,88 @@ def trust_update(
     return np.clip(np.where(breach, built * (1.0 - loss), built), 0.0, 1.0)
 
 
+def deal_surplus(
+    low: np.ndarray, high: np.ndarray, terms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What each side expects to gain from the deal on offer over fighting on.
+
+    S_G = high - x,   S_O = x - low
+
+    On the issue line (the opposition's share), the government prefers a
+    deal x to war while x <= high = p_G + c_G (its reservation point), the
+    opposition while x >= low = p_O - c_O (Fearon 1995's range). The terms a
+    side expects are the mediator's current bridging proposal x. A negative
+    surplus says war is worth more than the deal on offer: a side with
+    nothing to gain at the table stays away from it (the bargaining model's
+    reading of attendance: talks are costly signals worth sending only when
+    a deal can beat fighting; Fearon 1995; Walter 2002 on the credible
+    commitments a deal must offer).
+
+    References:
+        Fearon, J. D. (1995). Rationalist explanations for war. IO 49(3).
+        Walter, B. F. (2002). Committing to Peace.
+    """
+    return high - terms, terms - low
+
+
+def zone_of_agreement_proposal(
+    proposal: np.ndarray,
+    offer: np.ndarray,
+    demand: np.ndarray,
+    floor: np.ndarray,
+    ceiling: np.ndarray,
+) -> np.ndarray:
+    """The mediator's proposal moved into the zone both sides would sign, where it can be.
+
+    Z = [max(a, floor), min(b, ceiling)],  a = min(offer, demand), b = max(offer, demand)
+    x* = clip(x, Z)   if Z is not empty,   x otherwise
+
+    A mediator with leverage knows roughly what each side would sign and
+    puts forward a single negotiating text inside the zone of possible
+    agreement (Raiffa 1982), the point of it nearest the split it would
+    otherwise propose; where the disputed interval and the zone do not meet
+    there is nothing both would sign and the plain split stands (and is
+    refused). Without it a split a hair above one side's limit is refused
+    week after week until concessions round the gap away.
+
+    References:
+        Raiffa, H. (1982). The Art and Science of Negotiation, ch. 14 and 16.
+    """
+    low, high = np.minimum(offer, demand), np.maximum(offer, demand)
+    zone_low, zone_high = np.maximum(low, floor), np.minimum(high, ceiling)
+    meets = zone_low <= zone_high
+    return np.where(meets, np.clip(proposal, zone_low, np.maximum(zone_low, zone_high)), proposal)
+
+
+def resumption_probability(
+    rate: np.ndarray,
+    government_willingness: np.ndarray,
+    opposition_willingness: np.ndarray,
+    government_left: np.ndarray,
+    opposition_left: np.ndarray,
+) -> np.ndarray:
+    """Weekly probability that a suspended round resumes after its cooling-off period.
+
+    P = rho * w_G^[G left] * w_O^[O left]
+
+    The mediator keeps the round on its calendar after a walkout and
+    invites the parties back (the UN envoy's 'pause' of 3 February 2016,
+    resumed on 14 March); a side returns as readily as it would come to the
+    table at all, so the hazard follows the state that drives willingness
+    (trust, ripeness, patrons' pressure, the deal on offer). ``rho`` is the
+    mediator's weekly rate of invitations.
+
+    References:
+        Greig, J. M., Diehl, P. F. (2012). International Mediation.
+        Zartman, I. W. (2000). Ripeness: the hurting stalemate and beyond.
+    """
+    return (
+        rate
+        * np.where(government_left, government_willingness, 1.0)
+        * np.where(opposition_left, opposition_willingness, 1.0)
+    )
+
+
 def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
     """The (R,) arrays as the rows of one (len, R) array (none: shape (0, R))."""
     return np.stack(arrays) if arrays else np.zeros((0, size))
@@ -314,6 +403,17 @@ class Talks:
         # Walkouts by side and weeks in session.
         self.walkouts_government = np.zeros(size)
         self.walkouts_opposition = np.zeros(size)
+        # A round a side left is suspended by the mediator, not closed: who
+        # left, from which week it may resume, how often it did.
+        self.suspended = np.zeros(size, dtype=bool)
+        self.left_government = np.zeros(size, dtype=bool)
+        self.left_opposition = np.zeros(size, dtype=bool)
+        self.resume_week = np.full(size, -1.0)
+        self.resumptions = np.zeros(size)
+        # This week's attendance, for the weekly series.
+        self.at_table = np.zeros(size, dtype=bool)
+        self.walked_government = np.zeros(size, dtype=bool)
+        self.walked_opposition = np.zeros(size, dtype=bool)
         self.weeks = np.zeros(size)
         # Bargaining range and cohesion at talks: first week and mean over every session week.
         self.range_first = np.full(size, np.nan)
@@ -398,7 +498,20 @@ class Talks:
             way_out,
         )
         government.endorsement, opposition.endorsement = model.endorsements()
-        for party in (government, opposition):
+        # Each side weighs the deal on offer (the mediator's split of last
+        # week's demands) against fighting on.
+        share = model.government_share()
+        tolerance = p["bargaining_tolerance"]
+        ceiling, floor = high, low
+        expected_terms = zone_of_agreement_proposal(
+            bridging_proposal(self.offer, self.demand, share, bias),
+            self.offer,
+            self.demand,
+            floor - tolerance,
+            ceiling + tolerance,
+        )
+        surpluses = deal_surplus(low, high, expected_terms)
+        for party, surplus in zip((government, opposition), surpluses, strict=True):
             party.willingness = negotiation.willingness(
                 party.willingness_bias + p["willingness_trust"] * self.trust,
                 model.ripeness,
@@ -409,11 +522,31 @@ class Talks:
                 p["willingness_endorsement"],
                 p["willingness_confidence"],
                 p["willingness_resolve"],
+                surplus,
+                p["willingness_surplus"],
             )
 
-        # A round opens for every replication when it begins; a walkout closes it.
+        # A round opens for every replication when it begins; a walkout
+        # suspends it; after the cooling-off weeks it may resume.
+        resume_draw = streams.uniform("negotiation:resumption")
         opening = in_session & ~self.was_in_session
-        self.round_open = (self.round_open | opening) & in_session
+        waiting = self.suspended & in_session & ~opening & (week >= self.resume_week)
+        resumes = waiting & (
+            resume_draw
+            < resumption_probability(
+                p["resumption_rate"],
+                government.willingness,
+                opposition.willingness,
+                self.left_government,
+                self.left_opposition,
+            )
+        )
+        self.resumptions += resumes & ~self.in_force
+        fresh = opening | resumes
+        self.suspended = self.suspended & in_session & ~fresh
+        self.left_government &= ~fresh
+        self.left_opposition &= ~fresh
+        self.round_open = (self.round_open | fresh) & in_session
         self.was_in_session = in_session
         active = self.round_open & ~self.in_force
         self.in_session = active
@@ -429,49 +562,68 @@ class Talks:
         opposition_stays = streams.uniform("negotiation:opposition") < opposition.willingness
         ratify_draw = streams.uniform("negotiation:ratification")
         breakdown_draw = streams.uniform("negotiation:breakdown")
+        # Each walkout is the decision of the side that left; a joint refusal is both sides'.
         government_walks = active & ~government_stays
-        opposition_walks = active & ~opposition_stays & ~government_walks
+        opposition_walks = active & ~opposition_stays
         walkout = government_walks | opposition_walks
         self.walkouts_government += government_walks
         self.walkouts_opposition += opposition_walks
+        self.walked_government, self.walked_opposition = government_walks, opposition_walks
         self.round_open &= ~walkout
+        self.suspended |= walkout
+        self.left_government |= government_walks
+        self.left_opposition |= opposition_walks
+        self.resume_week = np.where(
+            walkout, week + 1 + p["cooling_off_weeks"], self.resume_week
+        )
         engaged = active & ~walkout
+        self.at_table = engaged
         self.stage = np.where(engaged, np.maximum(self.stage, STAGE_TALKS), self.stage)
 
-        # Concessions towards each side's reservation point in every week both engage.
-        government_limit = np.clip(high, government.position, opposition.position)
-        opposition_limit = np.clip(low, government.position, opposition.position)
+        # Concessions towards each side's reservation point in every week both
+        # engage; a side's opening position is only where it starts, so a
+        # reservation worse than it takes the position back to it.
+        government_limit = np.clip(high, 0.0, opposition.position)
+        opposition_limit = np.clip(low, government.position, 1.0)
         rate = p["concession_rate"]
         self.offer = np.where(
             engaged,
-            concede(self.offer, government_limit, rate, upward=True),
-            np.minimum(self.offer, np.maximum(government_limit, government.position)),
+            concede(self.offer, government_limit, rate, upward=True, tolerance=tolerance),
+            np.minimum(self.offer, government_limit),
         )
         self.demand = np.where(
             engaged,
-            concede(self.demand, opposition_limit, rate, upward=False),
-            np.maximum(self.demand, np.minimum(opposition_limit, opposition.position)),
+            concede(self.demand, opposition_limit, rate, upward=False, tolerance=tolerance),
+            np.maximum(self.demand, opposition_limit),
         )
         gap = self.gap
-        framework = engaged & (gap <= p["framework_gap"])
+        framework = engaged & (gap <= p["framework_gap"] + tolerance)
         self.stage = np.where(framework, np.maximum(self.stage, STAGE_FRAMEWORK), self.stage)
 
-        # The mediator bridges what is left once it is within its reach.
-        proposal = bridging_proposal(self.offer, self.demand, model.government_share(), bias)
-        in_reach = engaged & (gap <= leverage * p["mediator_reach"])
-        # Each side accepts what it prefers to war, and anything it asks for itself.
-        ceiling = np.maximum(high, government.position)
-        floor = np.minimum(low, opposition.position)
-        government_accepts = proposal <= ceiling
-        opposition_accepts = proposal >= floor
+        # The mediator bridges what is left once it is within its reach, inside
+        # the zone both would sign where there is one. Each side signs what it
+        # prefers to war (its reservation point), to within the tolerance.
+        proposal = zone_of_agreement_proposal(
+            bridging_proposal(self.offer, self.demand, share, bias),
+            self.offer,
+            self.demand,
+            floor - tolerance,
+            ceiling + tolerance,
+        )
+        in_reach = engaged & (gap <= leverage * p["mediator_reach"] + tolerance)
+        government_accepts = proposal <= ceiling + tolerance
+        opposition_accepts = proposal >= floor - tolerance
         capabilities, _, moderation = opposition.faction_arrays()
         reservations = coalition.faction_reservation(low, moderation, p["hardline_margin"])
         deliverable = coalition.deliverable_share(
-            capabilities, opposition.cohesion, proposal[:, None] >= reservations, model.fragmented
+            capabilities,
+            opposition.cohesion,
+            proposal[:, None] >= reservations - tolerance[:, None],
+            model.fragmented,
         )
         signed = in_reach & government_accepts & opposition_accepts
         ratified = ratify_draw < ratification_probability(
-            deliverable, p["commitment_threshold"], p["ratification_spread"]
+            deliverable, p["commitment_threshold"] - tolerance, p["ratification_spread"]
         )
         agree = signed & ratified
         rejected = signed & ~ratified
@@ -483,7 +635,7 @@ class Talks:
             & ~agree
             & (self.stage >= STAGE_FRAMEWORK)
             & ~ceasefire_active
-            & (deliverable >= p["ceasefire_threshold"])
+            & (deliverable >= p["ceasefire_threshold"] - tolerance)
         )
         self.ceasefire_until = np.where(
             ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until
@@ -570,6 +722,7 @@ class Talks:
                 streams.uniform("negotiation:opposition"),
                 streams.uniform("negotiation:ratification"),
                 streams.uniform("negotiation:breakdown"),
+                streams.uniform("negotiation:resumption"),
             ]
         )
         # Fresh arrays each week, their rows the state: nothing kept from last week changes.

@@ -965,8 +965,12 @@ class ConflictModel(mesa.Model):
             self.talks.low, moderation, self.parameters["hardline_margin"]
         )
         terms = np.where(np.isnan(self.talks.settlement), np.inf, self.talks.settlement)
+        tolerance = self.parameters["bargaining_tolerance"][:, None]
         return coalition.deliverable_share(
-            capabilities, opposition.cohesion, terms[:, None] >= reservations, self.fragmented
+            capabilities,
+            opposition.cohesion,
+            terms[:, None] >= reservations - tolerance,
+            self.fragmented,
         )
 
     def endorsements(self) -> tuple[np.ndarray, np.ndarray]:

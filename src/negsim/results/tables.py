@@ -30,6 +30,7 @@ INTEGER_OUTCOMES = {
     "ceasefire_held",
     "walkouts_government",
     "walkouts_opposition",
+    "resumptions",
     "deals_rejected",
     "deals_voted_down",
 }

@@ -49,6 +49,10 @@ WEEKLY_METRICS: tuple[str, ...] = (
     "ceasefire_in_force",
     "agreement",
     "agreement_in_force",
+    "at_table",
+    "walkout.government",
+    "walkout.opposition",
+    "talks_suspended",
 )
 """Per-week metrics every scenario records; `capability.<id>` and `control.<id>`
 exist for every government, faction and spoiler besides."""
