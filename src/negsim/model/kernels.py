@@ -784,6 +784,7 @@ TALKS_PARAMETERS = (
     "willingness_surplus",
     "cooling_off_weeks",
     "resumption_rate",
+    "mediator_insight",
 )
 
 
@@ -819,7 +820,13 @@ def _delivered(
 
 @numba.njit(cache=True)
 def _zone_proposal(
-    offer: float, demand: float, share: float, bias: float, floor: float, ceiling: float
+    offer: float,
+    demand: float,
+    share: float,
+    bias: float,
+    floor: float,
+    ceiling: float,
+    insight: float,
 ) -> float:
     """`talks.zone_of_agreement_proposal` of `talks.bridging_proposal`, one replication."""
     lower = _minimum(offer, demand)
@@ -828,7 +835,8 @@ def _zone_proposal(
     zone_low = _maximum(lower, floor)
     zone_high = _minimum(upper, ceiling)
     if zone_low <= zone_high:
-        return _clip(proposal, zone_low, _maximum(zone_low, zone_high))
+        inside = _clip(proposal, zone_low, _maximum(zone_low, zone_high))
+        return proposal + insight * (inside - proposal)
     return proposal
 
 
@@ -939,6 +947,7 @@ def talks_week(
         weight_surplus = q[30]
         cooling_off = q[31]
         resumption_rate = q[32]
+        insight = q[33]
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
@@ -1030,11 +1039,10 @@ def talks_week(
         floor = low
         offer = numbers[11, r]
         demand = numbers[12, r]
-        expected_terms = _zone_proposal(
-            offer, demand, share, bias, floor - tolerance, ceiling + tolerance
-        )
-        g_surplus = high - expected_terms
-        o_surplus = expected_terms - low
+        width = high - low
+        government_part = _clip(share - bias, 0.0, 1.0)
+        g_surplus = government_part * width
+        o_surplus = (1.0 - government_part) * width
 
         # Willingness (negotiation.willingness), each side from its own prospects.
         trust = numbers[17, r]
@@ -1117,8 +1125,8 @@ def talks_week(
             stage = _maximum(stage, 1.0)
 
         # Concessions towards each side's reservation point (talks.concede).
-        government_limit = _clip(high, 0.0, o_position)
-        opposition_limit = _clip(low, g_position, 1.0)
+        government_limit = _clip(_minimum(high, demand), 0.0, 1.0)
+        opposition_limit = _clip(_maximum(low, offer), 0.0, 1.0)
         if engaged:
             offer = _concede(offer, government_limit, concession_rate, True, tolerance)
             demand = _concede(demand, opposition_limit, concession_rate, False, tolerance)
@@ -1132,7 +1140,15 @@ def talks_week(
             stage = _maximum(stage, 2.0)
 
         # The mediator's proposal (talks.zone_of_agreement_proposal), acceptance, ratification.
-        proposal = _zone_proposal(offer, demand, share, bias, floor - tolerance, ceiling + tolerance)
+        proposal = _zone_proposal(
+            offer,
+            demand,
+            share,
+            bias,
+            floor - tolerance,
+            ceiling + tolerance,
+            _clip(insight * leverage, 0.0, 1.0),
+        )
         in_reach = engaged and gap <= leverage * mediator_reach + tolerance
         deliverable = _delivered(
             capabilities,

@@ -280,27 +280,33 @@ def trust_update(
 
 
 def deal_surplus(
-    low: np.ndarray, high: np.ndarray, terms: np.ndarray
+    low: np.ndarray, high: np.ndarray, government_share: np.ndarray, bias: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """What each side expects to gain from the deal on offer over fighting on.
+    """What each side expects to gain from settling over fighting on.
 
-    S_G = high - x,   S_O = x - low
+    W = high - low,   S_G = (s_G - bias) * W,   S_O = (1 - s_G + bias) * W
 
-    On the issue line (the opposition's share), the government prefers a
-    deal x to war while x <= high = p_G + c_G (its reservation point), the
-    opposition while x >= low = p_O - c_O (Fearon 1995's range). The terms a
-    side expects are the mediator's current bridging proposal x. A negative
-    surplus says war is worth more than the deal on offer: a side with
-    nothing to gain at the table stays away from it (the bargaining model's
-    reading of attendance: talks are costly signals worth sending only when
-    a deal can beat fighting; Fearon 1995; Walter 2002 on the credible
-    commitments a deal must offer).
+    The range [low, high] holds the deals both prefer to war (Fearon 1995);
+    its width W is what a settlement saves over fighting (the costs of war,
+    less what emboldening and a shifting balance take away). A side expects
+    its Rubinstein share of it (Rubinstein 1982; s_G the government's, the
+    mediator's bias tilting it), so a wider range draws both sides to the
+    table and a closed one (W < 0: no deal beats war) drives both from it.
+    This is the bargaining model's reading of attendance: a side comes to
+    talk when a deal can beat fighting, and stays away when its expected
+    terms are worse than war (Fearon 1995; Walter 2002 on the credible
+    commitments a deal must carry, which the commitment-adjusted range
+    prices in).
 
     References:
         Fearon, J. D. (1995). Rationalist explanations for war. IO 49(3).
+        Rubinstein, A. (1982). Perfect equilibrium in a bargaining model.
+        Econometrica 50(1).
         Walter, B. F. (2002). Committing to Peace.
     """
-    return high - terms, terms - low
+    width = high - low
+    government = np.clip(government_share - bias, 0.0, 1.0)
+    return government * width, (1.0 - government) * width
 
 
 def zone_of_agreement_proposal(
@@ -309,27 +315,34 @@ def zone_of_agreement_proposal(
     demand: np.ndarray,
     floor: np.ndarray,
     ceiling: np.ndarray,
+    insight: np.ndarray,
 ) -> np.ndarray:
-    """The mediator's proposal moved into the zone both sides would sign, where it can be.
+    """The mediator's proposal moved towards the zone both sides would sign.
 
     Z = [max(a, floor), min(b, ceiling)],  a = min(offer, demand), b = max(offer, demand)
-    x* = clip(x, Z)   if Z is not empty,   x otherwise
+    x* = x + L * (clip(x, Z) - x)   if Z is not empty,   x otherwise
 
-    A mediator with leverage knows roughly what each side would sign and
-    puts forward a single negotiating text inside the zone of possible
-    agreement (Raiffa 1982), the point of it nearest the split it would
-    otherwise propose; where the disputed interval and the zone do not meet
-    there is nothing both would sign and the plain split stands (and is
-    refused). Without it a split a hair above one side's limit is refused
-    week after week until concessions round the gap away.
+    A mediator who knows what each side would sign puts forward a single
+    negotiating text inside the zone of possible agreement (Raiffa 1982);
+    what a mediator knows of the parties' limits is its value to them
+    (Kydd 2003; Rauchhaus 2006: mediators as sources of information). The
+    share L of the way it moves is its leverage (0: the plain split, which
+    either side may refuse; 1: the nearest point of the zone). Where the
+    disputed interval and the zone do not meet there is nothing both would
+    sign and the plain split stands.
 
     References:
         Raiffa, H. (1982). The Art and Science of Negotiation, ch. 14 and 16.
+        Kydd, A. (2003). Which side are you on? Bias, credibility, and
+        mediation. AJPS 47(4).
+        Rauchhaus, R. W. (2006). Asymmetric information, mediation, and
+        conflict management. World Politics 58(2).
     """
     low, high = np.minimum(offer, demand), np.maximum(offer, demand)
     zone_low, zone_high = np.maximum(low, floor), np.minimum(high, ceiling)
     meets = zone_low <= zone_high
-    return np.where(meets, np.clip(proposal, zone_low, np.maximum(zone_low, zone_high)), proposal)
+    inside = np.clip(proposal, zone_low, np.maximum(zone_low, zone_high))
+    return np.where(meets, proposal + insight * (inside - proposal), proposal)
 
 
 def resumption_probability(
@@ -498,19 +511,11 @@ class Talks:
             way_out,
         )
         government.endorsement, opposition.endorsement = model.endorsements()
-        # Each side weighs the deal on offer (the mediator's split of last
-        # week's demands) against fighting on.
+        # Each side weighs what a deal would save it over fighting on.
         share = model.government_share()
         tolerance = p["bargaining_tolerance"]
         ceiling, floor = high, low
-        expected_terms = zone_of_agreement_proposal(
-            bridging_proposal(self.offer, self.demand, share, bias),
-            self.offer,
-            self.demand,
-            floor - tolerance,
-            ceiling + tolerance,
-        )
-        surpluses = deal_surplus(low, high, expected_terms)
+        surpluses = deal_surplus(low, high, share, bias)
         for party, surplus in zip((government, opposition), surpluses, strict=True):
             party.willingness = negotiation.willingness(
                 party.willingness_bias + p["willingness_trust"] * self.trust,
@@ -581,10 +586,11 @@ class Talks:
         self.stage = np.where(engaged, np.maximum(self.stage, STAGE_TALKS), self.stage)
 
         # Concessions towards each side's reservation point in every week both
-        # engage; a side's opening position is only where it starts, so a
-        # reservation worse than it takes the position back to it.
-        government_limit = np.clip(high, 0.0, opposition.position)
-        opposition_limit = np.clip(low, government.position, 1.0)
+        # engage, never beyond what the other side already asks or offers; a
+        # side's opening position is only where it starts, so a reservation
+        # worse than it takes the position back to it.
+        government_limit = np.clip(np.minimum(high, self.demand), 0.0, 1.0)
+        opposition_limit = np.clip(np.maximum(low, self.offer), 0.0, 1.0)
         rate = p["concession_rate"]
         self.offer = np.where(
             engaged,
@@ -609,6 +615,7 @@ class Talks:
             self.demand,
             floor - tolerance,
             ceiling + tolerance,
+            np.clip(p["mediator_insight"] * leverage, 0.0, 1.0),
         )
         in_reach = engaged & (gap <= leverage * p["mediator_reach"] + tolerance)
         government_accepts = proposal <= ceiling + tolerance

@@ -659,6 +659,8 @@ class Parameters(Frozen):
     """Weeks a round stays suspended after a walkout before it may resume (Geneva III: paused by the UN envoy on 3 Feb 2016 with the resumption set for 25 Feb, three weeks on)."""
     resumption_rate: Share = 0.5
     """Weekly rate at which the mediator brings a suspended round back, scaled by the willingness of the side(s) that left. An assumption; sweep it."""
+    mediator_insight: Share = 1.0
+    """How far towards the zone both sides would sign a mediator moves its proposal, per unit of its leverage (Raiffa 1982; Kydd 2003: what a mediator knows of the parties' limits is its value to them). 0 = the plain Rubinstein split, which either side may refuse."""
     bargaining_tolerance: NonNegative = 1e-9
     """Tolerance of every comparison of offers, demands, limits and thresholds at the table (issue units): far above floating-point rounding (1e-16), far below any difference a negotiator would notice, so no outcome hinges on rounding."""
     trust_gain: Share = 0.15
