@@ -343,9 +343,10 @@ def test_a_referendum_that_approves_leaves_the_agreement(world, replications):
 
 
 def test_a_referendum_without_an_agreement_decides_nothing(world):
-    model = model_of(with_event(world, "vote", approval=0.0), 4).run()
-    assert not model.talks.agreed.any(), "the fixture world reaches no agreement"
-    assert np.all(outcomes(model)["deals_voted_down"] == 0)
+    model = model_of(with_event(world, "vote", approval=0.0), 16).run()
+    never = ~model.talks.agreed
+    assert never.any(), "some replications of the fixture world reach no agreement"
+    assert np.all(outcomes(model)["deals_voted_down"][never] == 0)
 
 
 def test_a_referendums_approval_is_a_probability(world):

@@ -536,18 +536,20 @@ def interval(differences: np.ndarray) -> tuple[float, float]:
 def test_escalation_brings_agreement_in_the_ripeness_world():
     """The rival theory flips the sign: escalation raises the chance of agreement."""
     low, _ = interval(effect(RIPENESS, "agreement"))
-    assert low > 0.05
+    assert low > 0
 
 
 def test_escalation_effect_differs_between_the_two_worlds():
     """Not a direction for geneva3 alone: the mechanism differs between the worlds.
 
-    Measured (seed 20160129, 2000 runs; effect = base - no_russian_escalation,
-    normal 95 % interval): agreement +0.0005 [-0.0017, +0.0027] in geneva3,
-    +0.104 [+0.088, +0.119] in ripeness.
+    Measured before the talks rework of issue 20 (seed 20160129, 2000 runs;
+    effect = base - no_russian_escalation, normal 95 % interval): agreement
+    +0.0005 [-0.0017, +0.0027] in geneva3, +0.104 [+0.088, +0.119] in
+    ripeness; after it (1,000 runs, the scenarios' seeds) +0.025 [0.016,
+    0.035] and +0.055 [0.042, 0.069].
     """
     low, _ = interval(effect(RIPENESS, "agreement") - effect(GENEVA3, "agreement"))
-    assert low > 0.05
+    assert low > 0
     # Both worlds' patrons answer the escalation (geneva3 by the resupply of the
     # record, ripeness by responding to their client's prospects): what differs
     # is whether the hurt it brings makes the conflict ripe.
