@@ -653,16 +653,16 @@ class Parameters(Frozen):
     """Gap between the two sides' demands at which a framework (agreed principles) counts as reached."""
     mediator_reach: Share = 0.2
     """Gap a mediator of full leverage can bridge with a proposal of its own (scaled by leverage)."""
-    willingness_surplus: NonNegative = 10.0
+    willingness_surplus: Factor = 10.0
     """Logit weight of the surplus a side expects from the deal on offer over fighting on (issue units): a deal worth 0.1 of the issue more than war raises the log-odds of attending by 1 at the default. An assumption; sweep it."""
-    cooling_off_weeks: NonNegative = 3
+    cooling_off_weeks: Weeks = 3
     """Weeks a round stays suspended after a walkout before it may resume (Geneva III: paused by the UN envoy on 3 Feb 2016 with the resumption set for 25 Feb, three weeks on)."""
     resumption_rate: Share = 0.5
     """Weekly rate at which the mediator brings a suspended round back, scaled by the willingness of the side(s) that left. An assumption; sweep it."""
     mediator_insight: Share = 1.0
     """How far towards the zone both sides would sign a mediator moves its proposal, per unit of its leverage (Raiffa 1982; Kydd 2003: what a mediator knows of the parties' limits is its value to them). 0 = the plain Rubinstein split, which either side may refuse."""
-    bargaining_tolerance: NonNegative = 1e-9
-    """Tolerance of every comparison of offers, demands, limits and thresholds at the table (issue units): far above floating-point rounding (1e-16), far below any difference a negotiator would notice, so no outcome hinges on rounding."""
+    bargaining_tolerance: Share = 1e-9
+    """Tolerance of every comparison of offers, demands, limits and thresholds at the table (issue units): far above floating-point rounding (1e-16), far below any difference a negotiator would notice, so no outcome hinges on rounding. Like every number, a value below 1e-9 reads as 0 (no tolerance)."""
     trust_gain: Share = 0.15
     """Weekly share of the distance to full trust gained when both sides engage."""
     trust_loss: Share = 0.3
