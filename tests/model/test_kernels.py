@@ -490,8 +490,19 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
     talks.offer, talks.demand = rng.random(size), rng.random(size)
     talks.trust = rng.random(size)
     talks.stage = rng.integers(0, 5, size).astype(float)
-    for flag in ("round_open", "was_in_session", "in_force", "agreed", "broke"):
+    for flag in (
+        "round_open",
+        "was_in_session",
+        "in_force",
+        "agreed",
+        "broke",
+        "suspended",
+        "left_government",
+        "left_opposition",
+    ):
         setattr(talks, flag, rng.random(size) < 0.4)
+    # Suspended rounds that may resume at week 5 and some that may not yet.
+    talks.resume_week = rng.integers(-1, 9, size).astype(float)
     talks.ceasefire_until = rng.integers(-1, 12, size).astype(float)
     talks.settlement = np.where(rng.random(size) < 0.5, rng.random(size), np.nan)
     talks.range_first = np.where(rng.random(size) < 0.5, rng.random(size), np.nan)
@@ -503,6 +514,12 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
     spread = model.parameters["ratification_spread"]
     model.parameters["ratification_spread"] = np.where(rng.random(size) < 0.3, 0.0, spread)
     model.parameters["implementation_hazard"] = rng.uniform(0, 0.5, size)
+    # The talks rework's constants on their whole ranges (a wide tolerance in
+    # some replications, so comparisons fall inside it).
+    model.parameters["mediator_insight"] = rng.random(size)
+    model.parameters["resumption_rate"] = rng.random(size)
+    model.parameters["cooling_off_weeks"] = rng.integers(0, 4, size).astype(float)
+    model.parameters["bargaining_tolerance"] = np.where(rng.random(size) < 0.3, 0.05, 1e-9)
     return model
 
 
@@ -547,3 +564,4 @@ def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_sess
     assert {0.0} <= states
     if in_session:
         assert {1.0, 3.0, 4.0} <= states, states
+        assert compiled.talks.resumptions.sum() > 0

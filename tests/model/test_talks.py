@@ -399,7 +399,9 @@ def test_a_long_negotiation_written_as_one_round_resumes_and_can_succeed():
     assert result["resumptions"].sum() > 0
     assert result["agreement"].mean() > 0.2
     # A round resumes only after a walkout suspended it.
-    assert np.all(result["resumptions"] <= result["walkouts_government"] + result["walkouts_opposition"])
+    assert np.all(
+        result["resumptions"] <= result["walkouts_government"] + result["walkouts_opposition"]
+    )
 
 
 def test_weekly_attendance_series_add_up_to_the_per_run_counts():

@@ -841,7 +841,9 @@ def _zone_proposal(
 
 
 @numba.njit(cache=True)
-def _concede(demand: float, reservation: float, rate: float, upward: bool, tolerance: float) -> float:
+def _concede(
+    demand: float, reservation: float, rate: float, upward: bool, tolerance: float
+) -> float:
     """`talks.concede` of one replication."""
     moved = demand + rate * (reservation - demand)
     if np.abs(reservation - moved) <= tolerance:
@@ -889,9 +891,9 @@ def talks_week(
     ceasefire at the table; breakdown (`ConflictModel.spoiler_share`,
     `ConflictModel.deliverable_now`); the agreement and trust.
 
-    ``sides`` (25, R) holds, in rows: the government's and the
-    opposition's expected outcome, cost sensitivity x salience, resolve,
-    position and willingness bias (two rows each), their hurt, the
+    ``sides`` (23, R) holds, in rows: the government's and the
+    opposition's expected outcome, cost sensitivity x salience, resolve
+    and willingness bias (two rows each), their hurt, the
     coalition's cohesion, momentum, power shift, the battlefield signal,
     the mediation in session (leverage, bias), the best leverage on offer,
     the government's territorial gain, and the week's five uniform draws
@@ -951,22 +953,21 @@ def talks_week(
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
-        g_position, o_position = sides[6, r], sides[7, r]
-        g_bias, o_bias = sides[8, r], sides[9, r]
-        g_hurt, o_hurt = sides[10, r], sides[11, r]
+        g_bias, o_bias = sides[6, r], sides[7, r]
+        g_hurt, o_hurt = sides[8, r], sides[9, r]
         cohesion, momentum, power_shift, signal = (
+            sides[10, r],
+            sides[11, r],
             sides[12, r],
             sides[13, r],
-            sides[14, r],
-            sides[15, r],
         )
-        leverage, bias, best_leverage, gain = sides[16, r], sides[17, r], sides[18, r], sides[19, r]
+        leverage, bias, best_leverage, gain = sides[14, r], sides[15, r], sides[16, r], sides[17, r]
         u_government, u_opposition, u_ratify, u_breakdown, u_resume = (
+            sides[18, r],
+            sides[19, r],
             sides[20, r],
             sides[21, r],
             sides[22, r],
-            sides[23, r],
-            sides[24, r],
         )
         for f in range(factions):
             capabilities[f] = strength[r, faction_columns[f]]
@@ -1195,7 +1196,15 @@ def talks_week(
         settlement = numbers[16, r]
         terms = np.inf if np.isnan(settlement) else settlement
         now = _delivered(
-            capabilities, moderation[r], low, margin, terms, cohesion, fragmented, tolerance, scratch
+            capabilities,
+            moderation[r],
+            low,
+            margin,
+            terms,
+            cohesion,
+            fragmented,
+            tolerance,
+            scratch,
         )
         hazard = _clip(
             implementation_hazard + spoiler_weight * spoiler_share + defection_weight * (1.0 - now),

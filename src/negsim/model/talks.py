@@ -578,9 +578,7 @@ class Talks:
         self.suspended |= walkout
         self.left_government |= government_walks
         self.left_opposition |= opposition_walks
-        self.resume_week = np.where(
-            walkout, week + 1 + p["cooling_off_weeks"], self.resume_week
-        )
+        self.resume_week = np.where(walkout, week + 1 + p["cooling_off_weeks"], self.resume_week)
         engaged = active & ~walkout
         self.at_table = engaged
         self.stage = np.where(engaged, np.maximum(self.stage, STAGE_TALKS), self.stage)
@@ -710,8 +708,6 @@ class Talks:
                 opposition.cost_sensitivity * opposition.salience,
                 government.resolve,
                 opposition.resolve,
-                government.position,
-                opposition.position,
                 government.willingness_bias,
                 opposition.willingness_bias,
                 government.hurt,
