@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from negsim.model import coalition
 from negsim.model.coalition import (
     adjust,
     coalition_cohesion_target,
@@ -149,3 +150,58 @@ def test_faction_reservation_hand_example():
     moderation = np.array([[1.0, 0.5], [0.0, 0.25]])
     value = faction_reservation(a(0.3, 0.5), moderation, a(0.1, 0.2))
     np.testing.assert_allclose(value, [[0.3, 0.35], [0.7, 0.65]])
+
+
+# ------------------------------------------------ the delegation's veto players
+
+
+def test_delegation_reservation_closed_form():
+    """r_D = r_O + w (1 - C) margin (1 - min moderation of the veto players)."""
+    caps = np.array([[0.6, 0.3, 0.05]])
+    moderation = np.array([[0.8, 0.4, 0.0]])  # the third is too small to be a veto player
+    got = coalition.delegation_reservation(
+        np.array([0.3]), caps, moderation, np.array([0.5]), np.array([0.1]), 0.1, np.array([1.0])
+    )
+    np.testing.assert_allclose(got, [0.3 + 1.0 * 0.5 * 0.1 * (1 - 0.4)])
+
+
+def test_without_veto_players_or_with_the_channel_off_the_delegation_asks_the_coalitions_price():
+    caps, moderation = np.array([[0.5, 0.5]]), np.array([[0.2, 0.9]])
+    nobody = coalition.delegation_reservation(
+        np.array([0.3]), caps, moderation, np.array([0.2]), np.array([0.1]), 0.9, np.array([1.0])
+    )
+    off = coalition.delegation_reservation(
+        np.array([0.3]), caps, moderation, np.array([0.2]), np.array([0.1]), 0.1, np.array([0.0])
+    )
+    np.testing.assert_allclose([nobody[0], off[0]], [0.3, 0.3])
+
+
+@given(
+    moderation=st.floats(0.0, 1.0),
+    successor=st.floats(0.0, 1.0),
+    cohesion=st.floats(0.0, 1.0),
+    lost=st.floats(0.0, 1.0),
+)
+def test_a_less_moderate_successor_or_lost_cohesion_never_lowers_the_delegations_price(
+    moderation, successor, cohesion, lost
+):
+    caps = np.array([[0.5, 0.5]])
+    before = coalition.delegation_reservation(
+        np.array([0.3]),
+        caps,
+        np.array([[moderation, 0.9]]),
+        np.array([cohesion]),
+        np.array([0.1]),
+        0.1,
+        np.array([1.0]),
+    )[0]
+    after = coalition.delegation_reservation(
+        np.array([0.3]),
+        caps,
+        np.array([[min(moderation, successor), 0.9]]),
+        np.array([cohesion * (1 - lost)]),
+        np.array([0.1]),
+        0.1,
+        np.array([1.0]),
+    )[0]
+    assert after >= before - 1e-15

@@ -118,3 +118,47 @@ def faction_reservation(
         Kydd, A., Walter, B. F. (2002). Sabotaging the peace. IO 56(2).
     """
     return coalition_reservation[..., None] + hardline_margin[..., None] * (1.0 - moderation)
+
+
+def delegation_reservation(
+    coalition_reservation: np.ndarray,
+    capabilities: np.ndarray,
+    moderation: np.ndarray,
+    cohesion: np.ndarray,
+    hardline_margin: np.ndarray,
+    veto_share: np.ndarray,
+    veto_weight: np.ndarray,
+) -> np.ndarray:
+    """The least the opposition's delegation can sign, on the issue scale.
+
+    r_D = r_O + w * (1 - C) * margin * (1 - m_veto),
+    m_veto = min { moderation_f : cap_f / sum cap >= v }   (1 when no faction is a veto player)
+
+    The coalition bargains through one delegation, and every faction strong
+    enough to fight on alone is a veto player whose consent it needs
+    (Cunningham 2006: more veto players, fewer deals). How far the most
+    hardline veto player drags the delegation's limit above the coalition's
+    reservation depends on cohesion: a cohesive coalition's leadership can
+    overrule its hardliners, a divided one cannot (Pearlman 2009). So a
+    leader's removal reaches the table through who negotiates: a less
+    moderate successor in a veto faction, and the cohesion lost in the
+    succession, raise what the delegation must ask (Alloush's Jaysh al-Islam
+    kept a seat on the High Negotiations Committee through his successor
+    and cousin, Mohammed Alloush, its chief negotiator). ``w`` = 0 switches
+    the channel off. Factions on the last axis of ``capabilities`` and
+    ``moderation``.
+
+    References:
+        Cunningham, D. E. (2006). Veto players and civil war duration. AJPS 50(4).
+        Pearlman, W. (2009). Spoiling inside and out. International Security 33(3).
+    """
+    total = capabilities.sum(axis=-1)
+    share = np.divide(
+        capabilities,
+        total[..., None],
+        out=np.zeros_like(capabilities),
+        where=total[..., None] > 0,
+    )
+    veto = share >= np.asarray(veto_share)[..., None]
+    hardest = np.where(veto, moderation, 1.0).min(axis=-1)
+    return coalition_reservation + veto_weight * (1.0 - cohesion) * hardline_margin * (1.0 - hardest)

@@ -785,6 +785,8 @@ TALKS_PARAMETERS = (
     "cooling_off_weeks",
     "resumption_rate",
     "mediator_insight",
+    "veto_share",
+    "delegation_veto",
 )
 
 
@@ -950,6 +952,8 @@ def talks_week(
         cooling_off = q[31]
         resumption_rate = q[32]
         insight = q[33]
+        veto_share = q[34]
+        veto_weight = q[35]
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
@@ -1036,14 +1040,20 @@ def talks_week(
             share = _rubinstein(g_discount, o_discount)
         else:
             share = 1.0 - _rubinstein(o_discount, g_discount)
+        # The delegation's limit (coalition.delegation_reservation).
+        hardest = 1.0
+        for f in range(factions):
+            part = capabilities[f] / red if red > 0 else 0.0
+            if part >= veto_share:
+                hardest = _minimum(hardest, moderation[r, f])
         ceiling = high
-        floor = low
+        floor = low + veto_weight * (1.0 - cohesion) * margin * (1.0 - hardest)
         offer = numbers[11, r]
         demand = numbers[12, r]
-        width = high - low
+        saved = high - floor
         government_part = _clip(share - bias, 0.0, 1.0)
-        g_surplus = government_part * width
-        o_surplus = (1.0 - government_part) * width
+        g_surplus = government_part * saved
+        o_surplus = (1.0 - government_part) * saved
 
         # Willingness (negotiation.willingness), each side from its own prospects.
         trust = numbers[17, r]
@@ -1127,7 +1137,7 @@ def talks_week(
 
         # Concessions towards each side's reservation point (talks.concede).
         government_limit = _clip(_minimum(high, demand), 0.0, 1.0)
-        opposition_limit = _clip(_maximum(low, offer), 0.0, 1.0)
+        opposition_limit = _clip(_maximum(floor, offer), 0.0, 1.0)
         if engaged:
             offer = _concede(offer, government_limit, concession_rate, True, tolerance)
             demand = _concede(demand, opposition_limit, concession_rate, False, tolerance)

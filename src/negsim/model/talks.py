@@ -514,8 +514,19 @@ class Talks:
         # Each side weighs what a deal would save it over fighting on.
         share = model.government_share()
         tolerance = p["bargaining_tolerance"]
-        ceiling, floor = high, low
-        surpluses = deal_surplus(low, high, share, bias)
+        capabilities, _, moderation = opposition.faction_arrays()
+        # The opposition signs through its delegation, whose veto players may ask for more.
+        ceiling = high
+        floor = coalition.delegation_reservation(
+            low,
+            capabilities,
+            moderation,
+            opposition.cohesion,
+            p["hardline_margin"],
+            p["veto_share"],
+            p["delegation_veto"],
+        )
+        surpluses = deal_surplus(floor, high, share, bias)
         for party, surplus in zip((government, opposition), surpluses, strict=True):
             party.willingness = negotiation.willingness(
                 party.willingness_bias + p["willingness_trust"] * self.trust,
@@ -588,7 +599,7 @@ class Talks:
         # side's opening position is only where it starts, so a reservation
         # worse than it takes the position back to it.
         government_limit = np.clip(np.minimum(high, self.demand), 0.0, 1.0)
-        opposition_limit = np.clip(np.maximum(low, self.offer), 0.0, 1.0)
+        opposition_limit = np.clip(np.maximum(floor, self.offer), 0.0, 1.0)
         rate = p["concession_rate"]
         self.offer = np.where(
             engaged,
@@ -618,7 +629,6 @@ class Talks:
         in_reach = engaged & (gap <= leverage * p["mediator_reach"] + tolerance)
         government_accepts = proposal <= ceiling + tolerance
         opposition_accepts = proposal >= floor - tolerance
-        capabilities, _, moderation = opposition.faction_arrays()
         reservations = coalition.faction_reservation(low, moderation, p["hardline_margin"])
         deliverable = coalition.deliverable_share(
             capabilities,

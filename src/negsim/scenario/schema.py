@@ -661,6 +661,10 @@ class Parameters(Frozen):
     """Weekly rate at which the mediator brings a suspended round back, scaled by the willingness of the side(s) that left. An assumption; sweep it."""
     mediator_insight: Share = 1.0
     """How far towards the zone both sides would sign a mediator moves its proposal, per unit of its leverage (Raiffa 1982; Kydd 2003: what a mediator knows of the parties' limits is its value to them). 0 = the plain Rubinstein split, which either side may refuse."""
+    veto_share: Share = 0.1
+    """Share of the coalition's fighting strength at which a faction is a veto player whose consent the delegation needs (Cunningham 2006: a faction able to fight on alone). An assumption; sweep it."""
+    delegation_veto: Factor = 1.0
+    """How far the most hardline veto player drags the delegation's limit above the coalition's reservation, per unit of division (1 - cohesion) and of `hardline_margin` (Cunningham 2006; Pearlman 2009). 0 switches the channel off."""
     bargaining_tolerance: Share = 1e-9
     """Tolerance of every comparison of offers, demands, limits and thresholds at the table (issue units): far above floating-point rounding (1e-16), far below any difference a negotiator would notice, so no outcome hinges on rounding. Like every number, a value below 1e-9 reads as 0 (no tolerance)."""
     trust_gain: Share = 0.15
