@@ -873,6 +873,7 @@ _METRIC_WORDS = {
     "walkouts": "walkouts",
     "walkouts_government": "government walkouts",
     "walkouts_opposition": "opposition walkouts",
+    "resumptions": "rounds resumed",
     "agreement_week": "week of the agreement",
     "talks_weeks": "weeks in session",
 }

@@ -140,6 +140,7 @@ METRIC_KINDS: dict[str, MetricKind] = {
             "walkouts",
             "walkouts_government",
             "walkouts_opposition",
+            "resumptions",
             "deals_rejected",
             "deals_voted_down",
             "leaders_removed",
