@@ -161,4 +161,6 @@ def delegation_reservation(
     )
     veto = share >= np.asarray(veto_share)[..., None]
     hardest = np.where(veto, moderation, 1.0).min(axis=-1)
-    return coalition_reservation + veto_weight * (1.0 - cohesion) * hardline_margin * (1.0 - hardest)
+    return coalition_reservation + veto_weight * (1.0 - cohesion) * hardline_margin * (
+        1.0 - hardest
+    )
