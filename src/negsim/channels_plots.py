@@ -54,9 +54,8 @@ def draw_channels(table: pd.DataFrame, path: Path, stamp: str) -> None:
         axis.axvline(0.0, color="0.6", linewidth=0.8, linestyle=":")
         axis.set_yticks(list(y), channels, fontsize=8)
         axis.invert_yaxis()
-        axis.set_title(
-            "\n".join(textwrap.wrap(f"{hypothesis.replace('_', ' ')}: {metric}", 48)), fontsize=9
-        )
+        title = f"{str(hypothesis).replace('_', ' ')}: {metric}"
+        axis.set_title("\n".join(textwrap.wrap(title, 48)), fontsize=9)
         axis.set_xlabel("treatment − control (paired, 95 % interval)", fontsize=8)
         axis.tick_params(axis="x", labelsize=8)
     handles, labels = axes.flat[0].get_legend_handles_labels()
