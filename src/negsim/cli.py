@@ -66,7 +66,7 @@ from typing import Any, NoReturn  # noqa: E402
 import click  # noqa: E402
 
 from negsim import __version__  # noqa: E402
-from negsim.errors import NegsimError, NegsimWarning, ScenarioError  # noqa: E402
+from negsim.errors import NegsimError, NegsimWarning, ScenarioError, UsageError  # noqa: E402
 from negsim.run.executors import EXECUTORS  # noqa: E402  (light: no model, no Dask)
 
 
@@ -877,6 +877,105 @@ def _plot_sweep(
             click.echo(f"wrote {path}")
     if report.problems:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--runs",
+    "-n",
+    type=click.IntRange(1, 1_000_000),
+    help="Replications per variant for each channel [default: the scenario's experiment.runs].",
+)
+@click.option("--seed", type=click.IntRange(0), help="Seed [default: experiment.seed].")
+@click.option("--jobs", "-j", type=click.IntRange(1), help="Worker processes [default: 1].")
+@click.option(
+    "--channel",
+    "-c",
+    "channels",
+    multiple=True,
+    help="Only this channel (repeatable) [default: every channel]; the list: --list.",
+)
+@click.option(
+    "--list", "list_only", is_flag=True, help="List the channels and what switches each off."
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Folder for channels.csv and channels.png [default: results/<scenario name>-channels].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary; errors only.")
+def channels(
+    scenario: Path | None,
+    runs: int | None,
+    seed: int | None,
+    jobs: int | None,
+    channels: tuple[str, ...],
+    list_only: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Which mechanisms carry each of SCENARIO's hypotheses.
+
+    Runs every hypothesis's variant pair with all of the model's channels on,
+    then with each channel switched off in turn (its parameters set to 0),
+    at the same seed, so the pairs share their random numbers. Writes
+    channels.csv (per hypothesis, metric and channel: the effect with every
+    channel, without the channel, and the share it carries) and channels.png
+    (docs/results.md). Shares need not add up to 1: channels interact.
+
+    \b
+    Examples:
+      negsim channels scenarios/geneva3.yaml --runs 1000
+      negsim channels scenarios/geneva3.yaml -c attendance -c delegation
+    """
+    from negsim.analysis.channels import CHANNELS
+
+    if list_only:
+        for channel in CHANNELS:
+            off = ", ".join(f"{k}: {v:g}" for k, v in channel.off.items())
+            click.echo(
+                f"{channel.name:12} {channel.description} (off: {off}; docs/model.md {channel.section})"
+            )
+        return
+    if scenario is None:
+        raise click.UsageError("Missing argument 'SCENARIO'.")
+    from negsim.channels_api import attribute_channels
+    from negsim.scenario import load
+
+    try:
+        name = load(scenario).name
+        destination = out if out is not None else Path("results") / f"{name}-channels"
+        result = attribute_channels(
+            scenario,
+            runs=runs,
+            seed=seed,
+            jobs=jobs,
+            out=destination,
+            channels=list(channels) or None,
+            progress=None if quiet else (lambda line: click.echo(line, err=True)),
+        )
+    except UsageError as error:
+        raise click.UsageError(str(error)) from None
+    except NegsimError as error:
+        _fail(error)
+        return
+    if quiet:
+        return
+    table = result.table
+    for (hypothesis, metric), rows in table.groupby(["hypothesis", "metric"], sort=False):
+        effect = float(rows["effect_all"].iloc[0])
+        carried = rows.dropna(subset=["share_carried"])
+        carried = carried[carried["share_carried"].abs() >= 0.1]
+        parts = ", ".join(
+            f"{r.channel} {r.share_carried:+.0%}"
+            for r in carried.sort_values("share_carried", key=abs, ascending=False).itertuples()
+        )
+        click.echo(
+            f"{hypothesis}, {metric}: {effect:+.3g}; carried by {parts or 'no single channel'}"
+        )
+    click.echo(f"wrote {result.out}/channels.csv, channels.png")
 
 
 @main.command()

@@ -73,3 +73,25 @@ def test_channels_switched_off_for_real_change_the_effects_they_carry(tmp_path):
     assert held.loc["resumption", "carried"] == pytest.approx(0.0)
     # ... while attendance that follows the deal carries part of escalation's effect on it.
     assert held.loc["attendance", "effect_without"] != held.loc["attendance", "effect_all"]
+
+
+def test_the_command_lists_every_channel():
+    from click.testing import CliRunner
+
+    from negsim.cli import main
+
+    result = CliRunner().invoke(main, ["channels", "--list"])
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == [c.name for c in CHANNELS]
+
+
+def test_an_unknown_channel_is_a_usage_error():
+    from click.testing import CliRunner
+
+    from negsim.cli import main
+
+    result = CliRunner().invoke(
+        main, ["channels", str(SCENARIOS / "geneva3.yaml"), "-c", "nosuch", "-n", "1"]
+    )
+    assert result.exit_code == 2
+    assert "unknown 'nosuch'" in result.output
