@@ -159,11 +159,18 @@ perturbations = st.fixed_dictionaries(
         "commitment_threshold": st.floats(0.0, 1.0),
         "hardline_margin": st.floats(0.0, 0.5),
         "commitment_horizon_weeks": st.floats(0.0, 52.0),
+        # The talks rework's constants (issue 20), across their ranges.
+        "willingness_surplus": st.floats(0.0, 40.0),
+        "mediator_insight": st.floats(0.0, 1.0),
+        "delegation_veto": st.floats(0.0, 5.0),
+        "resumption_rate": st.floats(0.0, 1.0),
+        "cooling_off_weeks": st.floats(0.0, 10.0),
     }
 )
 actor_perturbations = st.fixed_dictionaries(
     {
-        "un": st.fixed_dictionaries({"bias": st.floats(-2.0, 2.0), "leverage": st.floats(0, 1)}),
+        # A mediator's bias is a tilt on the issue line: documented range [-1, 1].
+        "un": st.fixed_dictionaries({"bias": st.floats(-1.0, 1.0), "leverage": st.floats(0, 1)}),
         "regime": st.fixed_dictionaries(
             {"resolve": st.floats(0.0, 1.0), "optimism": st.floats(-0.3, 0.3)}
         ),
