@@ -226,8 +226,8 @@ def test_invariants_and_settlements_when_agreements_happen(replications):
 
 
 def test_settlement_inside_range_with_an_extreme_mediator():
-    """A mediator biased far beyond the range still proposes inside it."""
-    for bias in (-5.0, 5.0):
+    """A mediator at either end of its bias range (a tilt of the whole disputed interval) still proposes inside it."""
+    for bias in (-1.0, 1.0):
         scenario = perturbed(variant(RIPENESS), {}, {"un": {"bias": bias}})
         model = run(scenario, 50, seed=3)
         talks = model.talks
@@ -248,7 +248,8 @@ def test_extreme_fighting_keeps_the_state_valid(replications):
     """
 
     def edit(data):
-        data["parameters"].update(contest_decisiveness=500.0, attrition_rate=1.0)
+        # The top of the documented range (100: x^m saturates every contest there).
+        data["parameters"].update(contest_decisiveness=100.0, attrition_rate=1.0)
         data["actors"]["ahrar_al_sham"]["capability"] = 0.002
         data["actors"]["jaish_al_islam"]["recruitment"] = 0.0
 
