@@ -6,12 +6,15 @@ of as ~30 temporaries of R x regions x combatants: the formulas, their
 sources and their meaning are in the reference's docstring, and the docking
 tests (tests/model/test_kernels.py) hold the kernel to it.
 
-Same numbers, not merely close ones: no fastmath, every sum in the order
+The reference's numbers to 1e-12 relative on every CPU, and bit for bit on
+the CPUs we develop on: no fastmath, every sum in the order
 numpy's reduction takes for the array layout the reference has (its
 pairwise summation along a contiguous axis, left to right along any other;
 see `_pairwise_sum`), every product grouped as the reference groups it, and
 the same libm functions (exp, pow, cosh, sinh, sqrt are correctly rounded
-or identical to numpy's on the machines we run; the docking tests check).
+or identical to numpy's on the machines we run; on others, e.g. numpy's
+AVX-512 exp/pow loops or another BLAS's matmul order in the reference, the
+last bits may differ, which the docking tests' tolerance allows).
 Random draws stay in the model's named streams, so the same seed gives the
 same draws. The fighting noise is drawn inside its kernel, replication by
 replication, from the streams' own PCG64 states (`standard_normal`: numpy's
