@@ -23,6 +23,7 @@ from negsim.api import _optional, _scenario_file, _simulate_variants
 from negsim.errors import NegsimError, ResultsError, UsageError
 from negsim.results.folder import FolderKind, OutputFolder
 from negsim.run.sweep import point_scenarios
+from negsim.scenario import ScenarioFile
 
 CHANNEL_FOLDER = FolderKind(
     what="channel attribution", record="channels.json", writer="negsim channels", strict=True
@@ -41,7 +42,7 @@ class ChannelAttribution:
     seed: int
 
 
-def _rows(scenario_file) -> list[tuple[str, str, str, str]]:  # type: ignore[no-untyped-def]
+def _rows(scenario_file: ScenarioFile) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, hypothesis in scenario_file.scenario.hypotheses.items():
         metrics = [hypothesis.metric] if hypothesis.metric else list(hypothesis.metrics)
@@ -50,7 +51,7 @@ def _rows(scenario_file) -> list[tuple[str, str, str, str]]:  # type: ignore[no-
 
 
 def attribute_channels(
-    scenario,  # type: ignore[no-untyped-def]
+    scenario: ScenarioFile | str | Path,
     runs: int | None = None,
     seed: int | None = None,
     jobs: int | None = 1,
@@ -101,7 +102,9 @@ def attribute_channels(
     return ChannelAttribution(table, written, runs, seed)
 
 
-def _write(out: Path, table: pd.DataFrame, scenario_file, runs: int, seed: int) -> Path:  # type: ignore[no-untyped-def]
+def _write(
+    out: Path, table: pd.DataFrame, scenario_file: ScenarioFile, runs: int, seed: int
+) -> Path:
     from negsim.channels_plots import draw_channels
 
     buffer = io.StringIO()
