@@ -178,27 +178,23 @@ def read_record(path: Path, kind: FolderKind) -> Record | None:
 
 def file_entry(path: Path, rows: int | None = None) -> dict[str, Any]:
     """What a record says of one file: bytes, sha256 and (for a table) data rows."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-        os.fsync(handle.fileno())  # the record vouches for bytes that are on the disk
-    entry: dict[str, Any] = {"bytes": size, "sha256": digest.hexdigest()}
+    size, sha256 = file_digest(path, sync=True)  # the record vouches for bytes on the disk
+    entry: dict[str, Any] = {"bytes": size, "sha256": sha256}
     if rows is not None:
         entry["rows"] = rows
     return entry
 
 
-def _digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of the file at ``path``."""
+def file_digest(path: Path, sync: bool = False) -> tuple[int, str]:
+    """Size and sha256 of the file at ``path`` (``sync``: its bytes forced to the disk first)."""
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
+        if sync:
+            os.fsync(handle.fileno())
     return size, digest.hexdigest()
 
 
@@ -221,7 +217,7 @@ def _matches(path: Path, entry: Mapping[str, Any]) -> bool:
     try:
         if os.path.getsize(path) != size:
             return False
-        return _digest(path) == (size, sha256)
+        return file_digest(path) == (size, sha256)
     except OSError:
         return False
 
@@ -436,7 +432,7 @@ class OutputFolder:
                 f"another folder (--out)"
             )
         try:
-            size, sha256 = _digest(record.path)
+            size, sha256 = file_digest(record.path)
         except OSError as error:
             raise ResultsError(f"{record.path}: cannot read: {reason(error)}") from None
         self._known[kind.record] = (identity, size, sha256)
@@ -472,7 +468,7 @@ class OutputFolder:
         if identity == known[0]:
             return True
         try:  # touched, or copied back: the bytes decide
-            return _digest(path) == known[1:]
+            return file_digest(path) == known[1:]
         except OSError:
             return False
 

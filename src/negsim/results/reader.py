@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from negsim.errors import ResultsError
 from negsim.results.filesystem import reason
-from negsim.results.folder import FolderKind, Record, read_record
+from negsim.results.folder import FolderKind, Record, file_digest, read_record
 from negsim.results.writer import MANIFEST, RESULTS, RUNS_PARQUET, SERIES
 
 # ------------------------------------------------------------------ the manifest's own fields
@@ -201,16 +201,6 @@ def _rows_in_file(path: Path) -> int | None:
         return None
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
-
-
 def _mismatch(
     path: Path, sha256: str, size: int, entry: dict[str, Any], rows: Callable[[], int | None]
 ) -> str | None:
@@ -258,7 +248,7 @@ def _check_files(folder: Path, record: Record) -> list[str]:
                     f"{record.path}: files[{name}].{key}: must be a whole number (got {_got(value)})"
                 )
         try:
-            sha256, size = _digest(path)
+            size, sha256 = file_digest(path)
         except FileNotFoundError:
             problems.append(f"{path}: missing ({MANIFEST} lists it)")
             continue
