@@ -4,10 +4,15 @@ Within a round each side holds a demand on the issue line and concedes
 towards its reservation point week by week while it engages (a monotonic
 concession process); when the gap between the demands is within the
 mediator's reach, the mediator proposes a split, each side accepts or
-rejects it by its own rule, and the factions ratify it or not. A side that
-does not engage walks out and the round ends for it. Demands, the stage
-reached and the trust built are kept between rounds, so a later round starts
-where an earlier one stopped. An agreement is then implemented and can
+rejects it by its own rule, and the factions ratify it or not. Each side
+comes to the table as its stake in a deal (its share of the range of deals
+both prefer to war) and the state of the war draw it; a side that does not
+engage walks out, the mediator suspends the round, and after a cooling-off
+period it may resume. The opposition signs through a delegation whose veto
+players may ask for more than the coalition's reservation. Every comparison
+allows a stated tolerance, so no outcome hinges on rounding. Demands, the
+stage reached and the trust built are kept between rounds, so a later round
+starts where an earlier one stopped. An agreement is then implemented and can
 break down (spoilers, factions it cannot bind, patrons withdrawing).
 
 Stages, each an outcome: 1 talks about talks (both sides at the table),
