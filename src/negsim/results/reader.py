@@ -495,7 +495,11 @@ def _runs_table_claims(path: Path, table: str, frame: Any, fields: RunManifest) 
                     f"0 to {runs - 1} for every variant"
                 )
     if fields.record_runs is not None and "matches_record" in frame.columns:
-        matched = int((frame.loc[frame["variant"] == "base", "matches_record"] == "1").sum())
+        # Text from runs.csv, integers or booleans from runs.parquet: 1 either way.
+        flags = pd.to_numeric(
+            frame.loc[frame["variant"] == "base", "matches_record"], errors="coerce"
+        )
+        matched = int((flags == 1).sum())
         if matched != fields.record_runs:
             problems.append(
                 f"{path}: record_runs: {fields.record_runs}, but {matched} base runs of "
