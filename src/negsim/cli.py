@@ -93,13 +93,17 @@ def _interruptible() -> None:
 def _redeliver_interrupt(unraisable: Any) -> None:
     # A KeyboardInterrupt raised where Python cannot propagate it (a gc callback, a
     # __del__) is only printed ("Exception ignored") and the command would go on: deliver
-    # it again, to wherever the main thread is next.
+    # it again, to wherever the main thread is next. From another thread, a moment
+    # later: this hook runs in the main thread, where interrupt_main() would raise at
+    # once, inside the hook, and be swallowed again (seen under load in CI).
     global _redelivered
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and _redelivered < 10:
         import _thread
 
         _redelivered += 1
-        _thread.interrupt_main()
+        timer = threading.Timer(0.01, _thread.interrupt_main)
+        timer.daemon = True
+        timer.start()
         return
     sys.__unraisablehook__(unraisable)
 
