@@ -62,7 +62,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
         "settlement",
         "bargaining_range_at_talks",
         "opposition_cohesion_at_talks",
-        "regime_control_end",
+        "government_control_end",
     } <= set(runs)
     assert len(runs) == 60 * 4
     timeseries = pd.read_csv(out / "timeseries.csv")

@@ -39,7 +39,7 @@ TALKS_STATES = {0: "no talks", 1: "agreement", 2: "ceasefire agreed", 3: "walkou
 STAGES = {0: "none", 1: "talks held", 2: "framework", 3: "ceasefire", 4: "settlement"}
 
 _OBSERVABLES = (
-    ("control.regime", "regime's territory"),
+    ("control.government", "government's territory"),  # control.<the government's id>
     ("opposition_cohesion", "opposition cohesion"),
     ("bargaining_range", "bargaining range"),
     ("willingness.government", "government willing"),
@@ -53,7 +53,7 @@ _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#
 
 
 def _field(path: str) -> str:
-    """A dotted path as a keyword argument name (``actors.regime.resolve`` -> ``actors__regime__resolve``)."""
+    """A dotted path as a keyword argument name (``actors.rebels.resolve`` -> ``actors__rebels__resolve``)."""
     return path.replace(".", "__")
 
 
@@ -65,7 +65,7 @@ class ExploreModel(ConflictModel):
         variant: ``base`` or one of the scenario's variants.
         seed: Master seed (the scenario's own by default).
         **values: ``uncertain`` parameters by their dotted path with dots as
-            ``__`` (``actors__regime__resolve=0.7``); unset ones keep the scenario's value.
+            ``__`` (``actors__rebels__resolve=0.7``); unset ones keep the scenario's value.
     """
 
     def __init__(
@@ -259,7 +259,10 @@ def _observables(model: ExploreModel) -> Any:
     fig = Figure(figsize=(7, 4.6), layout="constrained")
     ax = fig.add_subplot()
     dates = mdates.date2num([model.date_of(w) for w in range(model.week)])
-    for i, (metric, label) in enumerate(_OBSERVABLES):
+    for i, (observable, label) in enumerate(_OBSERVABLES):
+        metric = (
+            f"control.{model.government.key}" if observable == "control.government" else observable
+        )
         if metric in model.recorder.names and model.week:
             ax.plot(dates, model.series(metric), label=label, color=_PALETTE[i % len(_PALETTE)])
     ax.set_xlim(mdates.date2num(model.start_date), mdates.date2num(model.date_of(model.weeks)))

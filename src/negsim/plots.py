@@ -417,11 +417,12 @@ class Stamp:
     """What 0 on the scenario's issue line means (manifest `issue.low`)."""
     issue_high: str = "1"
     """What 1 on it means."""
-    government: str = "regime"
-    """Id of the scenario's government (manifest `government`; `regime` in folders older than it)."""
+    government: str = ""
+    """Id of the scenario's government (manifest `government`; "" in a folder without one,
+    whose government's fan chart is then not drawn)."""
 
     def scale(self) -> str:
-        """``0 = regime keeps full power, 1 = full political transition``: the issue line in words."""
+        """``0 = the government keeps full power, 1 = full transition``: the issue line in words."""
         return f"0 = {self.issue_low}, 1 = {self.issue_high}"
 
     def text(self) -> str:
@@ -444,7 +445,7 @@ def read_stamp(results_dir: Path, manifest: dict[str, Any] | None) -> Stamp:
         "?" if seed is None else str(seed),
         str(issue.get("low", "0")),
         str(issue.get("high", "1")),
-        str(manifest.get("government") or "regime"),
+        str(manifest.get("government") or ""),
     )
 
 
@@ -845,7 +846,7 @@ _KIND_AXIS = {
     "count": ("counts per run", "events per run", 1.0),
     "stage": ("stage of the talks", "stages (0–4)", 1.0),
     "weeks": ("weeks", "weeks", 1.0),
-    "capability": ("forces lost", "capability units (1.0 = regime's 2015 forces)", 1.0),
+    "capability": ("forces lost", "capability units, as in the scenario", 1.0),
 }
 _KIND_ORDER = list(_KIND_AXIS)
 
@@ -862,7 +863,7 @@ _METRIC_WORDS = {
     "stage": "furthest stage reached",
     "value_opposition": "what the opposition ends up with",
     "value_government": "what the government ends up with",
-    "regime_control_end": "regime's territory at the end",
+    "government_control_end": "government's territory at the end",
     "opposition_control_end": "opposition's territory at the end",
     "bargaining_range_at_talks": "bargaining range when talks open",
     "bargaining_range_mean_talks": "bargaining range during talks",

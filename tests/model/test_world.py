@@ -289,7 +289,7 @@ def test_different_seed_or_chunk_different_results(replications):
     for other in (run(scenario, replications, 43), run(scenario, replications, 42, chunk=1)):
         assert not np.array_equal(reference.recorder.values, other.recorder.values)
         assert not np.array_equal(
-            outcomes(reference)["regime_losses"], outcomes(other)["regime_losses"]
+            outcomes(reference)["government_losses"], outcomes(other)["government_losses"]
         )
 
 
@@ -312,7 +312,7 @@ def test_results_depend_on_no_global_or_shared_random_state():
 
 def test_replications_within_a_run_are_not_copies():
     model = run(variant(GENEVA3), 17, 1)
-    losses = outcomes(model)["regime_losses"]
+    losses = outcomes(model)["government_losses"]
     assert len(np.unique(losses)) == 17
 
 

@@ -488,6 +488,14 @@ MISTAKES: dict[str, tuple[str, str, str, str, str]] = {
         "hypotheses.push_hurts_talks.metric",
         "unknown metric 'agreemnt'; did you mean 'agreement'?",
     ),
+    "hypothesis naming a renamed metric": (
+        "    metric: agreement\n",
+        "    metric: regime_losses\n",
+        "metric: regime_losses",
+        "hypotheses.push_hurts_talks.metric",
+        "unknown metric 'regime_losses'; did you mean 'government_losses'? (the government's "
+        "columns are named for its role, whatever its id: docs/results.md)",
+    ),
     "hypothesis comparing a variant with itself": (
         "    control: no_push\n",
         "    control: base\n",

@@ -130,7 +130,7 @@ METRIC_KINDS: dict[str, MetricKind] = {
             "bargaining_range_mean_talks",
             "opposition_cohesion_at_talks",
             "opposition_cohesion_mean_talks",
-            "regime_control_end",
+            "government_control_end",
             "opposition_control_end",
         ),
         SHARE,
@@ -150,7 +150,7 @@ METRIC_KINDS: dict[str, MetricKind] = {
     "stage": STAGE,
     "agreement_week": WEEKS,
     "talks_weeks": WEEKS,
-    "regime_losses": CAPABILITY,
+    "government_losses": CAPABILITY,
     "opposition_losses": CAPABILITY,
 }
 """The kind of every run outcome (`schema.RUN_METRICS`); a test checks none is missing."""

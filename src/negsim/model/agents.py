@@ -104,7 +104,7 @@ class Party:
 
 
 class Government(Combatant, Party):
-    """The regime: fights and negotiates."""
+    """The government: fights and negotiates."""
 
     side = "government"
 

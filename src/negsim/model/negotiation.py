@@ -26,7 +26,7 @@ def bargaining_range(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The deals both sides prefer to war (Fearon 1995).
 
-    On an issue line where x is the opposition's share (0 = regime keeps all),
+    On an issue line where x is the opposition's share (0 = the government keeps all),
     with each side's expected war outcome p_G, p_O (where it believes war ends)
     and costs c_G, c_O: the opposition accepts x >= p_O - c_O, the government
     accepts x <= p_G + c_G. Range [p_O - c_O, p_G + c_G]; with common beliefs

@@ -299,7 +299,7 @@ def point_scenarios(
             where = ".".join(str(p) for p in first["loc"])
             message = str(first["msg"]).removeprefix("Value error, ")
             # Name the value refused, not every value of the point.
-            # (pydantic's location may hold union tags: `actors.regime.government.resolve`.)
+            # (pydantic's location may hold union tags: `actors.rebels.faction.resolve`.)
             parts = [str(p) for p in first["loc"]]
             refused = next((k for k in values if set(k.split(".")) <= set(parts)), None)
             shown = f" ({refused}={values[refused]:.4g})" if refused else ""

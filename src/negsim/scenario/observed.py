@@ -1,7 +1,7 @@
 """The record in the scenario: dated facts of the public record as checkable patterns.
 
 Each pattern states what one per-week metric (a `timeseries.csv` metric,
-e.g. `control.regime`, `agreement`, `talks_state`) did around a date:
+e.g. `control.<actor id>`, `agreement`, `talks_state`) did around a date:
 
 - its value in the week of a date (``date``),
 - its change between two dates (``change``: the value in the second week
@@ -14,7 +14,9 @@ compared with a number: ``above``, ``below``, ``equals``, ``within`` (the
 absolute value at most this) or ``range`` (both ends included). Pattern-oriented
 modelling (Grimm et al. 2005): `negsim run` reports how often the base world
 reproduces each pattern and all of them together (`patterns.csv`), and judges
-the hypotheses again on the worlds that do.
+the hypotheses again on the worlds that reproduce every `condition` pattern
+(`use:`; `holdout` patterns are checked on those worlds out of sample,
+`describe` patterns are only reported).
 
 Structure is checked by the models here; names and dates against the rest
 of the file by `check_observed` (unknown metric, date outside the calendar,
@@ -84,7 +86,7 @@ class Pattern(BaseModel):
     source: str | None = None
     """Where the fact comes from."""
     metric: str
-    """Per-week metric (a `timeseries.csv` metric, e.g. `control.regime`, `agreement`, `talks_state`)."""
+    """Per-week metric (a `timeseries.csv` metric, e.g. `control.<actor id>`, `agreement`, `talks_state`)."""
     date: dt.date | None = None
     """The value in the week containing this date (not `on:`, which YAML reads as `true`)."""
     change: tuple[dt.date, dt.date] | None = None
@@ -109,6 +111,8 @@ class Pattern(BaseModel):
     """Holds when the absolute value (or change) is at most this (e.g. a change of about nothing)."""
     range: tuple[float, float] | None = None
     """Holds when the value (or change) lies between the two numbers, both included."""
+    use: Literal["condition", "holdout", "describe"] = "condition"
+    """`condition`: the worlds like ours must reproduce it; `holdout`: never conditioned on, reported as an out-of-sample check on the worlds like ours; `describe`: reported only."""
 
     @model_validator(mode="after")
     def _one_timing_one_comparison(self) -> Pattern:
@@ -155,7 +159,7 @@ class Pattern(BaseModel):
         return self.rule()
 
     def rule(self) -> str:
-        """The pattern as negsim checks it, e.g. `control.regime change 2015-09-28 to 2016-06-13 above 0`."""
+        """The pattern as negsim checks it, e.g. `control.rebels change 2015-09-28 to 2016-06-13 above 0`."""
         value = getattr(self, self.comparison)
         if self.comparison == "range":
             test = f"in [{value[0]:g}, {value[1]:g}]"

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from negsim.scenario.schema import ACTOR_KINDS, RUN_METRICS
+from negsim.scenario.schema import ACTOR_KINDS, RUN_METRICS, metric_hint
 
 Found = list[tuple[tuple[str | int, ...], str]]
 
@@ -328,7 +328,7 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
             found.append(
                 (
                     ("hypotheses", key, "metric"),
-                    f"unknown metric {metric!r}{_hint(metric, list(RUN_METRICS))}",
+                    f"unknown metric {metric!r}{metric_hint(metric)}",
                 )
             )
         for role in ("treatment", "control"):

@@ -67,13 +67,33 @@ RUN_METRICS: tuple[str, ...] = (
     "bargaining_range_mean_talks",
     "opposition_cohesion_at_talks",
     "opposition_cohesion_mean_talks",
-    "regime_control_end",
+    "government_control_end",
     "opposition_control_end",
-    "regime_losses",
+    "government_losses",
     "opposition_losses",
     "leaders_removed",
     "fragmented",
 )
+
+# Names earlier versions gave the government's columns (after geneva3's actor id): a
+# scenario written for them gets the new name as its hint, not a guess.
+RENAMED_METRICS = {
+    "regime_control_end": "government_control_end",
+    "regime_losses": "government_losses",
+}
+
+
+def metric_hint(metric: object) -> str:
+    """``; did you mean ...?`` for a name that is not a run outcome, or "" with no close one."""
+    renamed = RENAMED_METRICS.get(str(metric))
+    if renamed is not None:
+        return (
+            f"; did you mean {renamed!r}? (the government's columns are named for its role, "
+            "whatever its id: docs/results.md)"
+        )
+    close = difflib.get_close_matches(str(metric), RUN_METRICS, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
 
 # Lower-case identifier: letters, digits and underscores. (No description here:
 # it would replace the docstring of every field typed `Identifier`.)
@@ -130,7 +150,7 @@ class Issue(Frozen):
     name: str
     """Short name of the issue, e.g. `transition`."""
     low: str = "0"
-    """What 0 on the issue means, e.g. `regime keeps full power`."""
+    """What 0 on the issue means, e.g. `the government keeps full power`."""
     high: str = "1"
     """What 1 on the issue means, e.g. `full political transition`."""
     compromise: tuple[
@@ -177,7 +197,7 @@ class Negotiator(ActorBase):
 
 
 class Government(Combatant, Negotiator):
-    """The government (regime) side in the negotiation."""
+    """The government side in the negotiation (one actor of this kind per scenario)."""
 
     kind: Literal["government"]
     """`government`: the incumbent, one per scenario."""
@@ -750,9 +770,7 @@ class Hypothesis(Frozen):
         # (`metric` is checked with the other references, in references.py.)
         for metric in metrics:
             if metric not in RUN_METRICS:
-                close = difflib.get_close_matches(metric, RUN_METRICS, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown metric {metric!r}{hint}")
+                raise ValueError(f"unknown metric {metric!r}{metric_hint(metric)}")
         return metrics
 
     @model_validator(mode="after")
