@@ -48,6 +48,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "events.csv",
         "hypotheses.csv",
+        "hypotheses.md",
         "manifest.json",
         "patterns.csv",
         "runs.csv",
@@ -285,7 +286,7 @@ def test_the_verdict_table_shows_units_and_the_worlds_like_ours(runner, tmp_path
     out = tmp_path / "g3"
     result = runner.invoke(main, ["run", GENEVA3, "-n", "40", "-j", "1", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "worlds like ours" in result.output
+    assert "given the record" in result.output  # the worlds like ours' verdicts, a column
     assert "points" in result.output  # agreement effects in percentage points
     assert "base runs" in result.output and "reproduce every pattern" in result.output
     patterns = pd.read_csv(out / "patterns.csv")

@@ -34,6 +34,7 @@ GENEVA3 = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
 TABLES = [
     "events.csv",
     "hypotheses.csv",
+    "hypotheses.md",
     "manifest.json",
     "patterns.csv",
     "runs.csv",
@@ -238,19 +239,21 @@ def test_a_rerun_keeps_the_users_figures_and_notes(tiny: Path, tmp_path: Path) -
     (out / "my-figures").mkdir()
     (out / "my-figures" / "map.png").write_bytes(b"\x89PNG mine")
     kept = {
-        n: b for n, b in snapshot(out).items() if not n.endswith(".csv") and n != "manifest.json"
+        n: b
+        for n, b in snapshot(out).items()
+        if not n.endswith((".csv", ".md")) and n != "manifest.json" and "figures/" not in n
     }
+    kept["notes.md"] = b"what I saw"
     again = negsim("run", tiny, "-n", "30", "-j", "1", "-o", out, *TWO, "--seed", "9")
     assert again.returncode == 0, again.stderr
-    assert (
-        f"Kept in {out}/ (not written by negsim run): figures/, my-figures/, notes.md"
-        in again.stdout
+    assert f"Kept in {out}/ (not written by negsim run): my-figures/, notes.md" in again.stdout
+    # The figures negsim drew from the earlier results went with them (issue 24).
+    assert f"{out / 'figures'}: the figures negsim plot made from the earlier results removed" in (
+        again.stderr
     )
     after = snapshot(out)
     assert {n: after[n] for n in kept} == kept
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*TABLES, "figures", "my-figures", "notes.md"]
-    )
+    assert sorted(p.name for p in out.iterdir()) == sorted([*TABLES, "my-figures", "notes.md"])
 
 
 # --------------------------------------------------------------------------- checked before the work

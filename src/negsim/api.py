@@ -52,7 +52,8 @@ from negsim.results import (
     write_results,
 )
 from negsim.results.stream import EnsembleStream
-from negsim.results.writer import RUNS_FORMATS, RUNS_PARQUET, SERIES
+from negsim.report.summary import hypotheses_markdown
+from negsim.results.writer import HYPOTHESES_MD, RUNS_FORMATS, RUNS_PARQUET, SERIES
 from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
 from negsim.run.executors import EXECUTORS, Executor, available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
@@ -331,6 +332,7 @@ def run_experiment(
     scheduler: str | None = None,
     keep_series: bool = False,
     runs_format: str = "csv",
+    phase: Callable[[str], None] | None = None,
 ) -> Experiment:
     """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results.
 
@@ -464,6 +466,8 @@ def run_experiment(
                     record = pd.Series(
                         matched.tolist(), index=pd.RangeIndex(runs, name="replication")
                     )
+                if phase:
+                    phase("judging")
                 hypotheses = hypothesis_table(
                     runs_table,
                     hypotheses_spec,
@@ -488,6 +492,8 @@ def run_experiment(
                 raise output.failure(error) from None
             raise
         skipped = [name for name in hypotheses_spec if name not in set(hypotheses["hypothesis"])]
+        if phase:
+            phase("summarising")
         summaries = stream.summaries()
         timeseries = pd.concat([summaries[name] for name in chosen], ignore_index=True)
         events = events_frame({name: scenario_file.variant(name) for name in chosen})
@@ -545,6 +551,13 @@ def run_experiment(
         if keep_series:
             rows = runs * len(chosen) * scenario.weeks()
             output.write_file(SERIES, stream.write_series, rows)
+        if phase:
+            phase("writing")
+        # The verdicts in words, for a reader without negsim (docs/results.md, hypotheses.md).
+        summary = hypotheses_markdown(
+            hypotheses, str(scenario.name), runs, record_runs, needs_record
+        )
+        output.write_file(HYPOTHESES_MD, lambda path: path.write_text(summary, encoding="utf-8"))
         write_results(
             ResultsFolder(None, timeseries, hypotheses, events, manifest, patterns_frame),
             output,

@@ -57,7 +57,6 @@ import contextlib  # noqa: E402
 import errno  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import math  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -416,6 +415,11 @@ def schema() -> None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress bar and no verdict table; errors only."
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print every verdict as a full sentence (always in hypotheses.md).",
+)
 def run(
     scenario: Path,
     runs: int | str | None,
@@ -432,16 +436,20 @@ def run(
     wait: bool,
     plot_after: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Simulate SCENARIO's base and variants as ensembles, test its hypotheses, write results.
 
-    Writes runs.csv, timeseries.csv, hypotheses.csv, events.csv, patterns.csv
-    and manifest.json (see docs/results.md) into the results folder, replacing
-    negsim's earlier files only once every new one is complete; files negsim
-    did not write (figures, notes) stay. The folder is checked and locked
-    before the simulation starts. Prints a verdict table: each hypothesis'
-    effect (treatment minus control over paired replications) with its
-    bootstrap confidence interval.
+    Writes runs.csv, timeseries.csv, hypotheses.csv, hypotheses.md,
+    events.csv, patterns.csv and manifest.json (see docs/results.md) into the
+    results folder, replacing negsim's earlier files only once every new one
+    is complete; files negsim did not write (notes) stay, and figures or a
+    report negsim drew from the earlier results go with them. The folder is
+    checked and locked before the simulation starts. Prints one line per
+    hypothesis and metric: verdict, effect (treatment minus control over
+    paired replications) with its bootstrap interval, the smallest effect
+    that matters, Holm's p against it, and caveats; --verbose adds the full
+    sentences (always in hypotheses.md).
 
     The same scenario and seed give byte-identical CSV files whatever --jobs
     and --executor. Chunks are written as they finish: memory does not grow
@@ -451,21 +459,7 @@ def run(
 
     _check_scheduler(executor, scheduler)
     _interruptible()  # the run locks, stages and starts workers: each cleans up on its way out
-    show_progress = not quiet and sys.stderr.isatty()
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if not show_progress:
-            return
-        if bar is None:
-            bar = click.progressbar(
-                length=total, label="Simulating", file=sys.stderr, show_pos=True, show_eta=True
-            )
-            bar.__enter__()
-        bar.update(1)
-        if done == total:
-            bar.__exit__(None, None, None)
+    bar = _Progress(not quiet and sys.stderr.isatty())
 
     try:
         experiment = api.run_experiment(
@@ -476,7 +470,8 @@ def run(
             variants=variants,
             jobs=jobs,
             confidence=confidence,
-            progress=progress,
+            progress=bar.simulated,
+            phase=bar.phase,
             command=["negsim", *sys.argv[1:]],
             wait=wait,
             given_record=given_record,
@@ -486,21 +481,20 @@ def run(
             runs_format=runs_format,
         )
     except KeyboardInterrupt:
-        if bar is not None:
-            click.echo("", err=True)
+        bar.close()
         target = out or "results/<scenario>"
         _exit_interrupted(
             f"Interrupted: no results written; any earlier results in {target} are unchanged."
         )
     except NegsimError as error:
-        if bar is not None:
-            click.echo("", err=True)
+        bar.close()
         _fail(error)
         return
+    bar.close()
     for note in experiment.notes:
         click.echo(f"note: {note}", err=True)
     if not quiet:
-        _print_verdicts(experiment)
+        _print_verdicts(experiment, verbose, given_record)
         if experiment.kept:
             shown = ", ".join(experiment.kept[:5])
             more = f" and {len(experiment.kept) - 5} more" if len(experiment.kept) > 5 else ""
@@ -511,9 +505,50 @@ def run(
         _plot(experiment.destination, None, "png", quiet, wait, after_run=True)
 
 
-def _print_verdicts(experiment: object) -> None:
-    from negsim.analysis.verdicts import format_effect, format_p
+class _Progress:
+    """tqdm progress on stderr, on a terminal only: simulating (chunks), judging, summarising."""
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self._bar: Any = None
+        self._passes = 0
+
+    def _open(self, **options: Any) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        self._bar = tqdm(file=sys.stderr, dynamic_ncols=True, leave=False, **options)
+
+    def simulated(self, done: int, total: int) -> None:
+        if not self.show:
+            return
+        if self._bar is None or self._bar.total != total or self._bar.desc.startswith("j"):
+            self._passes += 1
+            label = "simulating" if self._passes == 1 else f"simulating (pass {self._passes})"
+            self._open(total=total, desc=label, unit="chunk")
+        self._bar.update(done - self._bar.n)
+
+    def phase(self, name: str) -> None:
+        if self.show:
+            # No count to show for these: the label and the time spent.
+            self._open(total=None, desc=name, bar_format="{desc} {elapsed}")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _print_verdicts(experiment: object, verbose: bool = False, given_record: bool = False) -> None:
     from negsim.api import Experiment
+    from negsim.report.summary import (
+        CAVEAT_MEANINGS,
+        CAVEATS,
+        all_caveats,
+        line_of,
+        relabel_p,
+        rows_of,
+    )
 
     assert isinstance(experiment, Experiment)
     table = experiment.hypotheses
@@ -527,7 +562,6 @@ def _print_verdicts(experiment: object) -> None:
         f"-> {experiment.destination}/{passes}"
     )
     matching = experiment.record_runs
-    record = matching is not None
     if matching is not None:
         share = matching / experiment.runs if experiment.runs else 0.0
         click.echo(
@@ -537,53 +571,115 @@ def _print_verdicts(experiment: object) -> None:
     if table.empty:
         click.echo("No hypothesis could be tested with these variants.")
     else:
-        rows = []
-        for row in table.to_dict("records"):
-            metric = str(row["metric"])
-            values = [
-                str(row["hypothesis"]),
-                metric,
-                format_effect(row["effect"], metric),
-                _interval(row["ci_low"], row["ci_high"], metric),
-                format_effect(row["smallest_effect"], metric, signed=False),
-                format_p(row["p_holm"]),
-                str(row["verdict"]),
-            ]
-            if record:
-                verdict = row["record_verdict"] if isinstance(row["record_verdict"], str) else "-"
-                runs = float(row["record_runs"])
-                count = "-" if math.isnan(runs) else f"{int(runs)}"
-                values.append(f"{verdict} ({count})")
-            rows.append(values)
-        header = ["hypothesis", "metric", "effect", "CI", "bound", "p (Holm)", "all worlds"]
-        if record:
-            header.append("worlds like ours (pairs)")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        colours = {"supported": "green", "contradicted": "red", "negligible": "blue"}
-
-        def line(values: list[str], styled: bool) -> str:
-            cells = []
-            for i, value in enumerate(values):
-                cell = value.ljust(widths[i]) if i < 2 else value.rjust(widths[i])
-                if styled and i >= 6:
-                    colour = colours.get(value.split(" ")[0])
-                    cell = click.style(cell, fg=colour, bold=colour is not None)
-                cells.append(cell)
-            return "  ".join(cells).rstrip()
-
+        rows = rows_of(table)
+        confidence = float(rows[0].get("confidence", 0.95))
+        lines = [line_of(row) for row in rows]
+        record = [
+            line_of(row, prefix="record_") if isinstance(row.get("record_verdict"), str) else None
+            for row in rows
+        ]
+        has_record = any(r is not None for r in record)
+        conditioned = [r for r in record if r is not None]
         click.echo("")
-        click.echo(line(header, False))
-        for values in rows:
-            click.echo(line(values, True))
+        if has_record and not given_record:
+            # One line per row: the worlds-like-ours verdict as a column, the rest in
+            # hypotheses.md (and in full with --given-record).
+            _verdict_table(
+                lines,
+                confidence,
+                ("given the record", [r.verdict if r else "-" for r in record]),
+            )
+        else:
+            _verdict_table(lines, confidence)
+        if has_record and given_record:
+            click.echo("")
+            click.echo(
+                f"Given the record: the same rows on the {matching} replications whose base "
+                "run reproduces it, i.e. conditioned on the record (their own Holm family):"
+            )
+            _verdict_table(conditioned, confidence, conditioned=True)
+        shown = all_caveats(lines + conditioned)
         click.echo("")
-        for text in table["sentence"]:
-            click.echo(f"- {text}")
-        if record:
+        click.echo(
+            "effect: treatment - control, in the metric's unit (points: yes/no outcomes); "
+            "p: Holm-adjusted, against the smallest effect that matters."
+        )
+        for caveat in shown:
+            click.echo(f"{CAVEATS.get(caveat, caveat)}: {CAVEAT_MEANINGS.get(caveat, '')}.")
+        if verbose:
+            click.echo("")
+            for text in table["sentence"]:
+                click.echo(f"- {relabel_p(str(text))}")
             for text in table["record_sentence"]:
                 if isinstance(text, str) and text:
-                    click.echo(f"- {text}")
+                    click.echo(f"- {relabel_p(text)}")
+        else:
+            click.echo(
+                f"Full sentences: {experiment.destination}/hypotheses.md (or run with --verbose)."
+            )
     for name in experiment.skipped:
         click.echo(f"(skipped {name}: its treatment or control variant was not run)")
+
+
+def _verdict_table(
+    lines: list[Any],
+    confidence: float,
+    column: tuple[str, list[str]] | None = None,
+    conditioned: bool = False,
+) -> None:
+    """One line per row: verdict, hypothesis, metric, effect [CI] unit, bound, p, caveats.
+
+    ``column``: one more column (its header and a value per line) before the caveats;
+    ``conditioned``: every row is marked as judged given the record.
+    """
+    header = [
+        "verdict",
+        "hypothesis",
+        "metric",
+        f"effect [{confidence * 100:g} % CI]",
+        "bound",
+        "p (Holm)",
+    ]
+    if column is not None:
+        header.append(column[0])
+    header.append("caveats")
+    table = []
+    for i, line in enumerate(lines):
+        values = [
+            line.verdict,
+            line.hypothesis,
+            line.metric,
+            line.with_unit(f"{line.effect} {line.interval}"),
+            line.with_unit(line.bound),
+            line.p_holm,
+        ]
+        if column is not None:
+            values.append(column[1][i])
+        flags = [line.flags(), "given the record" if conditioned else ""]
+        values.append(", ".join(x for x in flags if x))
+        table.append(values)
+    widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
+    colours = {"supported": "green", "contradicted": "red", "negligible": "blue"}
+    last = len(header) - 1
+
+    def render(values: list[str], styled: bool) -> str:
+        cells = []
+        for i, value in enumerate(values):
+            if i == last:
+                cell = value  # not padded: no trailing spaces
+            else:
+                cell = value.rjust(widths[i]) if i in (4, 5) else value.ljust(widths[i])
+            if styled and (i == 0 or (column is not None and i == 6)):
+                colour = colours.get(value)
+                cell = click.style(cell, fg=colour, bold=colour is not None)
+            elif styled and i == last and value:
+                cell = click.style(cell, fg="yellow")
+            cells.append(cell)
+        return "  ".join(cells).rstrip()
+
+    click.echo(render(header, False))
+    for values in table:
+        click.echo(render(values, True))
 
 
 def _interval(low: float, high: float, metric: str) -> str:

@@ -79,6 +79,7 @@ from matplotlib.ticker import PercentFormatter
 from negsim import __version__
 from negsim.errors import NegsimError, ResultsError
 from negsim.results import FolderKind, OutputFolder, Results, open_results
+from negsim.results.folder import RESULTS_SHA256, results_identity
 from negsim.results.writer import RUNS_PARQUET
 
 __all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
@@ -1531,7 +1532,13 @@ def _plot_results(
         for name, source, what, build in _builders(folder, stamp, problems):
             draw(name, source, what, build)
         output.commit(
-            {"negsim": __version__, "results": str(results_dir), "format": fmt},
+            {
+                "negsim": __version__,
+                "results": str(results_dir),
+                "format": fmt,
+                # The results drawn: a rerun of the folder removes figures that no longer match.
+                RESULTS_SHA256: results_identity(manifest) if results is not None else None,
+            },
             # Figures of another format stay listed; this format's not drawn now are stale.
             keep_listed=lambda name: not name.endswith(f".{fmt}"),
         )

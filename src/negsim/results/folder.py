@@ -748,3 +748,150 @@ class OutputFolder:
             self._sigterm_guarded = False
             if signal.getsignal(signal.SIGTERM) is _interrupt:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# ------------------------------------------------------------------ drawn from results
+
+RESULTS_SHA256 = "results_sha256"
+"""The entry of a figures or report record naming the results it was drawn from
+(:func:`results_identity` of their manifest)."""
+
+DRAWN = (
+    FolderKind(what="figures", record="figures.json", writer="negsim plot", strict=False),
+    FolderKind(what="report", record="report.json", writer="negsim report", strict=False),
+)
+"""Folders negsim draws from a results folder (`negsim plot`, `negsim report`)."""
+
+
+def results_identity(manifest: Mapping[str, Any]) -> str:
+    """What a figure or report shows of a results folder: the sha256 of its files and run.
+
+    The same CSV files, scenario file, runs and seed give the same identity (a
+    rerun with the same seed leaves the figures valid); any other rerun changes it.
+    """
+    files = manifest.get("files")
+    listed = files if isinstance(files, dict) else {}
+    body = {
+        "files": {
+            name: entry.get("sha256")
+            for name, entry in sorted(listed.items())
+            if isinstance(entry, dict) and name != "hypotheses.md"
+        },
+        "scenario_sha256": manifest.get("scenario_sha256"),
+        "runs": manifest.get("runs"),
+        "seed": manifest.get("seed"),
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def drawn_files(folder: Path, kind: FolderKind, manifest: Mapping[str, Any]) -> dict[str, Path]:
+    """The files negsim drew into ``folder`` from the results ``manifest`` describes, if current.
+
+    Empty unless the folder's record is intact, names these very results
+    (:data:`RESULTS_SHA256`), and each file still holds the bytes it records.
+    """
+    try:
+        record = read_record(Path(folder) / kind.record, kind)
+    except ResultsError:
+        return {}
+    if record is None or record.edited or not record.listed:
+        return {}
+    if record.document.get(RESULTS_SHA256) != results_identity(manifest):
+        return {}
+    found = {}
+    for name, entry in record.files.items():
+        path = Path(folder) / name
+        if not _matches(path, entry):
+            return {}
+        found[name] = path
+    return found
+
+
+def retire_drawn(results: Path, manifest: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Remove the figures and reports negsim drew from earlier results of this folder.
+
+    Called once new results are in place: a sub-folder whose record
+    (``figures.json``, ``report.json``) says it was drawn from this folder but
+    from other results (or does not say from which) loses the files negsim
+    wrote there and their record; the folder goes too if nothing else is left
+    in it. A file changed since negsim wrote it, and every file negsim did
+    not write, stays. A record edited by hand, or a folder in use, is left
+    alone with a note.
+
+    Returns:
+        The sub-folders removed whole, and one note per thing the user should know.
+    """
+    results = Path(results)
+    identity = results_identity(manifest)
+    removed: list[str] = []
+    notes: list[str] = []
+    try:
+        entries = sorted(os.listdir(results))
+    except OSError:
+        return removed, notes
+    for entry in entries:
+        sub = results / entry
+        if entry.startswith(".") or sub.is_symlink() or not sub.is_dir():
+            continue
+        for kind in DRAWN:
+            try:
+                record = read_record(sub / kind.record, kind)
+            except ResultsError:
+                continue  # not a record negsim wrote: the folder is the user's
+            if record is None:
+                continue
+            if record.document.get(RESULTS_SHA256) == identity and not record.edited:
+                continue  # shows these very results
+            if record.edited or not record.listed:
+                notes.append(
+                    f"{sub}: may show the earlier results ({kind.record} changed by hand or "
+                    f"written by an older negsim, so negsim does not touch it)"
+                )
+                continue
+            problems = _retire(sub, record, kind)
+            notes += problems or [
+                f"{sub}: the {kind.what} {kind.writer} made from the earlier results removed "
+                f"(make them again from the new ones: {kind.writer} {results})"
+            ]
+        try:
+            if not os.listdir(sub):
+                sub.rmdir()
+                removed.append(entry)
+        except OSError:
+            pass
+    return removed, notes
+
+
+def _retire(folder: Path, record: Record, kind: FolderKind) -> list[str]:
+    """Remove the files ``record`` lists (if unchanged) and the record, under the folder's lock."""
+    lock = FolderLock(folder, ["negsim", "run"])
+    try:
+        lock.acquire(wait=False)
+    except ResultsError:
+        return [f"{folder}: in use, so its {kind.what} (made from the earlier results) stay"]
+    notes = []
+    try:
+        kept = []
+        for name, entry in sorted(record.files.items()):
+            path = folder / name
+            if not is_plain_name(name) or not os.path.lexists(path):
+                continue
+            if _matches(path, entry):
+                path.unlink()
+            else:
+                kept.append(name)
+        (folder / kind.record).unlink()
+        sync_folder(folder)
+        if kept:
+            notes.append(
+                f"{folder}: {_listing(kept)} changed since {kind.writer} drew "
+                f"{_them(kept)} from the earlier results; kept as yours"
+            )
+    except OSError as error:
+        notes.append(
+            f"{folder}: could not remove {kind.what} of the earlier results: {reason(error)}"
+        )
+    finally:
+        lock.release()
+    return notes

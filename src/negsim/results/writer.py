@@ -7,6 +7,7 @@ committed after it; the rules of what negsim may replace are those of
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from negsim.results.folder import FolderKind, OutputFolder
+from negsim.results.folder import FolderKind, OutputFolder, retire_drawn
 from negsim.results.lock import Holder
 
 FLOAT_FORMAT = "%.6g"
@@ -27,6 +28,8 @@ RUNS_PARQUET = "runs.parquet"
 RUNS_FORMATS = ("csv", "parquet")
 SERIES = "series.parquet"
 """Every run's weekly series, written on request (`negsim run --keep-series`)."""
+HYPOTHESES_MD = "hypotheses.md"
+"""The verdicts as a table and in full sentences (`negsim run`; docs/results.md)."""
 _BEFORE_MANIFESTS = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
 
 RESULTS = FolderKind(
@@ -80,7 +83,7 @@ def open_results_folder(
     return OutputFolder(
         Path(destination),
         RESULTS,
-        names=(*TABLES, RUNS_PARQUET, SERIES, MANIFEST),
+        names=(*TABLES, RUNS_PARQUET, SERIES, HYPOTHESES_MD, MANIFEST),
         protect=protect,
         estimate=estimate,
         wait=wait,
@@ -103,4 +106,13 @@ def write_results(folder: ResultsFolder, destination: Path | OutputFolder) -> Pa
         for name, frame in folder.tables().items():
             if frame is not None:
                 output.write_file(name, partial(_write_csv, frame), len(frame))
-        return output.commit(folder.manifest)
+        path = output.commit(folder.manifest)
+    # Figures and reports made from the earlier results go with them (never the user's files).
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return path
+    removed, notes = retire_drawn(path, manifest)
+    output.notes += notes
+    output.kept[:] = [name for name in output.kept if name.rstrip("/") not in removed]
+    return path
