@@ -115,3 +115,100 @@ def test_sweep_range_of_an_unbounded_normal_is_its_central_999_per_mille() -> No
     assert low == pytest.approx(1.0 - 0.309, abs=1e-3)
     assert high == pytest.approx(1.0 + 0.309, abs=1e-3)
     assert sweep_range({"uniform": {"low": 0.2, "high": 0.6}}) == (0.2, 0.6)
+
+
+# ------------------------------------------------------- list elements by id
+
+
+def chain(tmp_path: Path, extra: str) -> tuple[Path, str]:
+    """test_format's CHAIN (a leader with the named successors `second` and `third`) plus ``extra``."""
+    from test_format import CHAIN
+
+    text = CHAIN + extra
+    path = tmp_path / "chain.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+SECOND = "leaders.founder.successors.second.moderation"
+
+
+def test_a_named_successor_is_swept_by_id(tmp_path: Path) -> None:
+    from negsim.run.sweep import point_scenarios
+
+    path, _ = chain(tmp_path, f"uncertain:\n  {SECOND}: {{uniform: {{low: 0.1, high: 0.9}}}}\n")
+    scenario_file = load(path)
+    assert scenario_file.warnings == ()
+    assert parameter_paths(scenario_file.scenario.model_dump())[SECOND] == 0.8
+    (edited,) = point_scenarios(scenario_file.scenario, {SECOND: 0.3}, ["base"]).values()
+    second, third = edited.leaders["founder"].successors
+    assert (second.id, second.moderation, third.id, third.authority) == (
+        "second",
+        0.3,
+        "third",
+        0.9,
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [
+        # The successor written as a leader: the same person, his path in full.
+        ("leaders.second.moderation", f"; did you mean {SECOND!r}?"),
+        # A place in the list: the element there, by id (never `successor.moderation`,
+        # the drawn successors' number).
+        (
+            "leaders.founder.successors.0.moderation",
+            f": list elements are addressed by id, not by place; did you mean {SECOND!r}?",
+        ),
+        ("leaders.founder.successors.secnd.moderation", f"; did you mean {SECOND!r}?"),
+        # An unknown leader: no other leader's field is offered in his place.
+        ("leaders.nobody.moderation", ""),
+        ("leaders.founder.successors.9.moderation", ""),
+    ],
+)
+def test_a_wrong_path_is_only_hinted_with_a_path_of_the_same_kind(
+    tmp_path: Path, written: str, hint: str
+) -> None:
+    path, text = chain(tmp_path, f"uncertain:\n  {written}: {{uniform: {{low: 0.1, high: 0.9}}}}\n")
+    assert problems(path) == [
+        f"{path}:{line_of(text, written)}: uncertain.{written}: path names no parameter of "
+        f"this scenario{hint}"
+    ]
+
+
+def test_a_variant_sets_one_field_of_a_named_successor_and_keeps_the_others(
+    tmp_path: Path,
+) -> None:
+    set_third = "leaders.founder.successors.third.moderation"
+    path, _ = chain(tmp_path, f"  tweak:\n    set:\n      {set_third}: 0.1\n")
+    second, third = load(path).variant("tweak").leaders["founder"].successors
+    assert (second.moderation, third.moderation, third.authority) == (0.8, 0.1, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (
+            "leaders.founder.successors.1.moderation",
+            "no element with id '1' in leaders.founder.successors: list elements are addressed "
+            "by id, not by place; element 1 is 'third'",
+        ),
+        (
+            "leaders.founder.successors.thrid.moderation",
+            "no element with id 'thrid' in leaders.founder.successors; did you mean 'third'?",
+        ),
+        (
+            "leaders.founder.successors.third",
+            "name a field of the element, e.g. leaders.founder.successors.third.authority",
+        ),
+        ("events.vot.date", "no event with id 'vot'; did you mean 'vote'?"),
+    ],
+)
+def test_a_variant_path_to_no_element_says_how_elements_are_named(
+    tmp_path: Path, written: str, message: str
+) -> None:
+    path, text = chain(tmp_path, f"  tweak:\n    set:\n      {written}: 0.1\n")
+    assert problems(path) == [
+        f"{path}:{line_of(text, written)}: variants.tweak.set.{written}: {message}"
+    ]

@@ -36,7 +36,7 @@ from negsim.errors import Problem, ScenarioError, UsageError
 from negsim.scenario.observed import check_observed
 from negsim.scenario.references import check_effects, check_references
 from negsim.scenario.schema import IDENTIFIER, Scenario
-from negsim.scenario.uncertain import check_uncertain
+from negsim.scenario.uncertain import check_uncertain, element_index, missing_element
 
 Path_ = tuple[str | int, ...]
 Origins = dict[Path_, tuple[str, int]]
@@ -825,31 +825,44 @@ def _event_index(data: dict[str, Any], event_id: Any) -> int | None:
 
 
 def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
-    """Set ``dotted`` (events addressed by id) in ``data``; return a problem or None."""
+    """Set ``dotted`` in ``data``; return a problem or None.
+
+    A list of mappings with ids (events, a leader's named `successors`) is
+    addressed by id, and setting one field of an element keeps its others:
+    `leaders.founder.successors.second.moderation`.
+    """
     parts = dotted.split(".")
     if not dotted or any(not part for part in parts):
         return "empty part in dotted path"
-    if len(parts) == 2 and parts[0] == "events":
-        return f"name a field of the event, e.g. events.{parts[1]}.date"
     current: Any = data
-    for depth, part in enumerate(parts[:-1]):
-        if depth == 0 and part == "events":
-            continue
-        if depth == 1 and parts[0] == "events":
-            index = _event_index(data, part)
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(parts[:depth])
+        if isinstance(current, list):
+            index = element_index(current, part)
             if index is None:
-                return f"no event with id {part!r}"
-            current = data["events"][index]
+                return missing_element(where, current, part)
+            if last:
+                noun = "the event" if where == "events" else "the element"
+                return (
+                    f"name a field of {noun}, e.g. {where}.{part}.{_example_field(current[index])}"
+                )
+            current = current[index]
             continue
         if not isinstance(current, dict):
-            return f"{'.'.join(parts[:depth])} is not a mapping"
+            return f"{where} is not a mapping"
+        if last:
+            current[part] = value
+            return None
         if part not in current:
             current[part] = {}
         current = current[part]
-    if not isinstance(current, dict):
-        return f"{'.'.join(parts[:-1])} is not a mapping"
-    current[parts[-1]] = value
     return None
+
+
+def _example_field(element: Any) -> str:
+    fields = [str(k) for k in element if k != "id"] if isinstance(element, dict) else []
+    return "date" if "date" in fields else (fields[0] if fields else "<field>")
 
 
 def apply_variant(
@@ -924,13 +937,21 @@ def _edit_origins(
             result[("events", found, "date")] = origins[prefix + ("move_events", event_id)]
     sets = variant.get("set")
     for dotted in sets if isinstance(sets, dict) else {}:
-        parts: list[str | int] = list(str(dotted).split("."))
-        if parts[0] == "events" and len(parts) > 2:
-            found = _event_index(edited, str(parts[1]))
-            if found is None:
-                continue
-            parts[1] = found
-        result.update(_rebase(origins, prefix + ("set", dotted), tuple(parts)))
+        # The path in the edited data: list elements by their place, as the schema reports them.
+        parts: list[str | int] = []
+        current: Any = edited
+        for part in str(dotted).split("."):
+            if isinstance(current, list):
+                found = element_index(current, part)
+                if found is None:
+                    break
+                parts.append(found)
+                current = current[found]
+            else:
+                parts.append(part)
+                current = current.get(part) if isinstance(current, dict) else None
+        else:
+            result.update(_rebase(origins, prefix + ("set", dotted), tuple(parts)))
     return result
 
 

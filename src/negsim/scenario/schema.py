@@ -337,7 +337,7 @@ class Leader(Frozen):
     ties: dict[Identifier, Share] = Field(default_factory=dict)
     """Faction leaders: ties to patrons, by patron id (0..1): direct patron support and endorsement."""
     successors: list[NamedSuccessor] = Field(default_factory=list)
-    """Faction leaders: named successors, in order of succession (then drawn ones)."""
+    """Faction leaders: named successors, in order of succession (then drawn ones); `set` and `uncertain` name one by id: `leaders.<id>.successors.<successor id>.moderation`."""
     successor: Successor = Field(default_factory=Successor)
     """Faction leaders: how drawn successors are drawn and what every succession costs."""
     resolve: Share | None = None

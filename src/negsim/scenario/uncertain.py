@@ -51,8 +51,46 @@ def _is_distribution(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _DISTRIBUTION_KEYS
 
 
+def element_index(items: Any, element_id: Any) -> int | None:
+    """Index of the element with this `id` in a list of mappings (events, named successors)."""
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and item.get("id") == element_id:
+            return index
+    return None
+
+
+def element_ids(items: Any) -> list[str]:
+    """The ids of a list's elements that have one, in order."""
+    if not isinstance(items, list):
+        return []
+    return [str(i["id"]) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
+
+
+def missing_element(where: str, items: list[Any], part: str) -> str:
+    """Why ``part`` names no element of the list at ``where``, with the ids it could name.
+
+    A list element is addressed by its id, never by its place: a place moves
+    when an element is added, removed or reordered, an id does not.
+    """
+    ids = element_ids(items)
+    noun = "event" if where == "events" else "element"
+    message = f"no {noun} with id {part!r}" + ("" if noun == "event" else f" in {where}")
+    if part.isdigit() and int(part) < len(ids):
+        return (
+            f"{message}: list elements are addressed by id, not by place; "
+            f"element {part} is {ids[int(part)]!r}"
+        )
+    close = difflib.get_close_matches(part, ids, n=1, cutoff=0.6)
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    return f"{message}; known: {', '.join(ids)}" if ids and len(ids) <= 12 else message
+
+
 def parameter_paths(data: dict[str, Any], include_unset: bool = False) -> dict[str, Any]:
-    """Every number of the world in scenario data, by dotted path (events by id).
+    """Every number of the world in scenario data, by dotted path (list elements by id).
+
+    A list of mappings with ids (events, a leader's named `successors`) is
+    addressed by id: `events.<id>.<field>`, `leaders.<id>.successors.<id>.<field>`.
 
     ``data`` is a validated scenario's ``model_dump()`` (so defaults are
     present). A number given as a distribution is listed under its own path
@@ -72,31 +110,93 @@ def parameter_paths(data: dict[str, Any], include_unset: bool = False) -> dict[s
             for key, item in value.items():
                 if path or key not in ANALYSIS_BLOCKS:
                     walk(item, (*path, str(key)))
-        elif isinstance(value, list) and path == ("events",):
-            for event in value:
-                if isinstance(event, dict) and isinstance(event.get("id"), str):
-                    walk({k: v for k, v in event.items() if k != "id"}, (*path, event["id"]))
+        elif isinstance(value, list) and path:
+            for item in value:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    walk({k: v for k, v in item.items() if k != "id"}, (*path, item["id"]))
 
     walk(data, ())
     return found
 
 
 def lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
-    """(found, value) of a dotted path in scenario data, events addressed by id."""
+    """(found, value) of a dotted path in scenario data, list elements addressed by id."""
     current: Any = data
     parts = dotted.split(".")
-    for depth, part in enumerate(parts):
-        if depth == 1 and parts[0] == "events" and isinstance(current, list):
-            current = next(
-                (e for e in current if isinstance(e, dict) and e.get("id") == part), None
-            )
-            if current is None:
+    for part in parts:
+        if isinstance(current, list):
+            index = element_index(current, part)
+            if index is None:
                 return False, None
+            current = current[index]
         elif isinstance(current, dict) and part in current:
             current = current[part]
         else:
             return False, None
     return True, current
+
+
+def _same_kind(dotted: str, candidates: list[str]) -> str | None:
+    """The path ``dotted`` most likely meant, among paths of the same kind only.
+
+    A suggestion must name the same thing, so that following it sweeps what
+    was meant: the same path with one part mistyped (`actors.rebels.resolv`),
+    or the same path written in full (`leaders.second.moderation` for the
+    named successor `leaders.founder.successors.second.moderation`). A path
+    to a different parameter that merely reads alike (`successor.moderation`,
+    the drawn successor's, for `successors.0.moderation`; another leader's
+    field for an unknown leader) is never suggested.
+    """
+    parts = dotted.split(".")
+    best: tuple[float, str] | None = None
+    for candidate in candidates:
+        other = candidate.split(".")
+        if len(other) == len(parts):
+            differing = [(a, b) for a, b in zip(parts, other, strict=True) if a != b]
+            if len(differing) == 1:
+                typed, meant = differing[0]
+                ratio = difflib.SequenceMatcher(None, typed, meant).ratio()
+                if ratio >= 0.6 and (best is None or ratio > best[0]):
+                    best = (ratio, candidate)
+    if best is not None:
+        return best[1]
+    # The same path with parts left out in the middle (an element's place in its list).
+    written = [
+        candidate
+        for candidate in candidates
+        for cut in range(1, len(parts))
+        if len(candidate.split(".")) > len(parts)
+        and candidate.startswith(".".join(parts[:cut]) + ".")
+        and candidate.endswith("." + ".".join(parts[cut:]))
+    ]
+    return min(written, key=len) if written else None
+
+
+def unknown_path(data: dict[str, Any], dotted: str, candidates: list[str]) -> str:
+    """Why ``dotted`` names no parameter of ``data``, with a hint of the same kind."""
+    parts = dotted.split(".")
+    current: Any = data
+    for depth, part in enumerate(parts):
+        if isinstance(current, list):
+            ids = element_ids(current)
+            if part.isdigit() and int(part) < len(ids):
+                meant = ".".join([*parts[:depth], ids[int(part)], *parts[depth + 1 :]])
+                if meant in candidates:
+                    return (
+                        "path names no parameter of this scenario: list elements are addressed "
+                        f"by id, not by place; did you mean {meant!r}?"
+                    )
+            index = element_index(current, part)
+            if index is None:
+                break
+            current = current[index]
+        elif isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            break
+    close = _same_kind(dotted, candidates)
+    hint = f"; did you mean {close!r}?" if close else ""
+    return f"path names no parameter of this scenario{hint}"
 
 
 def _what(value: Any) -> str:
@@ -148,9 +248,7 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
         if not found:
             if candidates is None:
                 candidates = list(parameter_paths(scenario_data, include_unset=True))
-            close = difflib.get_close_matches(str(dotted), candidates, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            errors.append((where, f"path names no parameter of this scenario{hint}"))
+            errors.append((where, unknown_path(scenario_data, str(dotted), candidates)))
             continue
         if not (_is_number(value) or value is None or _is_distribution(value)):
             errors.append((where, f"path names {_what(value)}, not a number"))
