@@ -30,6 +30,8 @@ from negsim.analysis.patterns import (
     ALL_PATTERNS,
     MIN_RECORD_RUNS,
     WeekPattern,
+    conditioning,
+    like_ours,
     match,
     patterns_table,
     weeks_of,
@@ -39,8 +41,10 @@ from negsim.analysis.verdicts import (
     hypothesis_table,
     runs_warnings,
     selection_warnings,
+    source_column,
 )
 from negsim.errors import NegsimError, NegsimWarning, UsageError
+from negsim.report.summary import hypotheses_markdown
 from negsim.results import (
     Holder,
     ResultsFolder,
@@ -52,7 +56,6 @@ from negsim.results import (
     write_results,
 )
 from negsim.results.stream import EnsembleStream
-from negsim.report.summary import hypotheses_markdown
 from negsim.results.writer import HYPOTHESES_MD, RUNS_FORMATS, RUNS_PARQUET, SERIES
 from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
 from negsim.run.executors import EXECUTORS, Executor, available_cores, make_executor
@@ -71,6 +74,12 @@ __all__ = [
 
 MAX_RUNS = 1_000_000
 """Most replications per variant (as the scenario's `experiment.runs` allows)."""
+PAIRING = (
+    "common random numbers: replication i of every variant draws from the same random "
+    "streams, so a variant's run i is the counterfactual of the base run i (one pairing "
+    "among many; the worlds-like-ours rows also give Tian & Pearl's bounds under any pairing)"
+)
+"""How the variants' runs are paired (`manifest.json`'s `pairing`; docs/results.md)."""
 AUTO = "auto"
 """`runs="auto"`: add whole chunks until every verdict is decided (see `run_experiment`)."""
 
@@ -344,8 +353,10 @@ def run_experiment(
     ``runs="auto"`` starts from the scenario's `experiment.runs` and adds whole
     chunks until every verdict (all worlds) is decided against its smallest
     effect, or `experiment.auto_max_runs` is reached; each pass simulates from
-    the first replication, so the result is that of ``runs=<the final count>``,
-    byte for byte.
+    the first replication, so the runs are those of ``runs=<the final count>``,
+    byte for byte. Its verdicts rest on confidence sequences (valid at every
+    look, each row at alpha / rows: `intervals.confidence_sequence`), so
+    stopping at the first decided look keeps the stated error rate.
 
     When the scenario has an `observed` record, every verdict is also judged
     on the worlds that reproduce it (the `record_*` columns). ``given_record``
@@ -434,7 +445,9 @@ def run_experiment(
         command=command,
     )
     passes: list[int] = []
-    columns = [m for spec in hypotheses_spec.values() for m in hypothesis_metrics(spec)]
+    columns = [
+        source_column(m) for spec in hypotheses_spec.values() for m in hypothesis_metrics(spec)
+    ]
     with output:
         # After the folder's checks, before any work: an unreachable scheduler stops here.
         # No more workers than chunks: a small run forks no idle processes.
@@ -462,7 +475,7 @@ def run_experiment(
                 runs_table = stream.verdict_table()
                 record = None
                 if patterns and BASE in chosen:
-                    matched = stream.matches.all(axis=0)
+                    matched = like_ours(patterns, stream.matches)
                     record = pd.Series(
                         matched.tolist(), index=pd.RangeIndex(runs, name="replication")
                     )
@@ -475,6 +488,9 @@ def run_experiment(
                     experiment.bootstrap_resamples,
                     seed,
                     record,
+                    horizon=scenario.weeks(),
+                    sequential=auto,
+                    conditioned=conditioning(patterns),
                 )
                 del runs_table
                 following = (
@@ -523,6 +539,7 @@ def run_experiment(
             "seed": seed,
             "runs": runs,
             "runs_auto": passes if auto else None,
+            "pairing": PAIRING,
             "chunk_size": experiment.chunk_size,
             "executor": executor,
             "variants": chosen,
@@ -631,6 +648,7 @@ def _stream_variants(
         len(patterns),
         keep_series,
         runs_format,
+        [i for i, c in enumerate(patterns) if c.pattern.use == "condition"],
     )
     try:
         for done, chunk in enumerate(executor.map(simulate_chunk, tasks), start=1):

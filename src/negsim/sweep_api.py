@@ -242,13 +242,14 @@ def _record_share(
     `record_share` column). Dates are not swept, so the patterns' weeks are
     those of the scenario as written.
     """
-    from negsim.analysis.patterns import match, weeks_of
+    from negsim.analysis.patterns import like_ours, match, weeks_of
 
     scenario = scenario_file.scenario
     if not scenario.observed or BASE not in ensembles:
         return None
     base = ensembles[BASE]
-    matched = match(weeks_of(scenario), base.series, base.metric_names).all(axis=0)
+    patterns = weeks_of(scenario)
+    matched = like_ours(patterns, match(patterns, base.series, base.metric_names))
     return float(matched.mean()) if matched.size else None
 
 
@@ -259,7 +260,14 @@ def _judge(
     model = plan.scenario_file.scenario
     runs_table = runs_frame([ensembles[name] for name in plan.variants])
     specification = {name: h.model_dump() for name, h in model.hypotheses.items()}
-    table = hypothesis_table(runs_table, specification, plan.confidence, plan.resamples, plan.seed)
+    table = hypothesis_table(
+        runs_table,
+        specification,
+        plan.confidence,
+        plan.resamples,
+        plan.seed,
+        horizon=model.weeks(),
+    )
     return {
         "sample": index,
         "values": values,

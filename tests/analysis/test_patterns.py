@@ -229,7 +229,7 @@ def test_the_all_row_is_the_conjunction():
     patterns = [pattern(0, 0, date=DAY, above=0)] * 3
     table = patterns_table(patterns, matches, 0.95).set_index("pattern")
     assert table.loc[ALL_PATTERNS, "reproduced"] == 2  # runs 0 and 4
-    assert table.loc[ALL_PATTERNS, "description"].startswith("every pattern above at once")
+    assert table.loc[ALL_PATTERNS, "description"].startswith("every conditioning pattern above")
     weeks = np.ones((2, 1, 5), dtype=np.float32)
     weeks[0, 0, [1, 3]] = 0.0
     scenario = load(GENEVA3).scenario

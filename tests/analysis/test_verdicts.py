@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from negsim.analysis.verdicts import hypothesis_table, paired_verdict
+from negsim.analysis.verdicts import (
+    COUNT,
+    PROBABILITY,
+    STAGE,
+    hypothesis_table,
+    paired_verdict,
+    row_flags,
+)
 
 
 @pytest.fixture
@@ -50,11 +59,140 @@ def test_binary_outcomes_in_points(rng):
     assert -0.08 < verdict.effect < -0.04
 
 
-def test_identical_variants_give_a_zero_interval_and_p_one():
+def test_identical_variants_of_unknown_kind_give_a_flagged_point_and_p_one():
     values = np.array([0.0, 1.0, 1.0, 0.0])
     verdict = paired_verdict(values, values, "decrease")
     assert (verdict.effect, verdict.ci_low, verdict.ci_high, verdict.p_value) == (0, 0, 0, 1)
+    assert verdict.verdict == "inconclusive" and "degenerate" in verdict.flags
+
+
+def test_no_discordant_pair_in_a_yes_no_outcome_is_not_negligible():
+    # Issue 21: 40 pairs that all agree gave [0, 0] and `negligible`.
+    values = np.array([0.0] * 35 + [1.0] * 5)
+    verdict = paired_verdict(values, values, "decrease", bound=0.05, kind=PROBABILITY)
+    assert verdict.method == "tango" and verdict.verdict == "inconclusive"
+    assert verdict.ci_low < -0.05 and verdict.ci_high > 0.05
+    assert "degenerate" not in verdict.flags and "floor" not in verdict.flags
+
+
+def test_pairs_that_all_agree_on_a_bounded_metric_get_the_range_interval():
+    values = np.full(40, 2.0)
+    verdict = paired_verdict(values, values, "increase", bound=0.25, kind=STAGE)
+    share = 1 - 0.025 ** (1 / 40)
+    assert verdict.method == "range"
+    assert verdict.ci_high == pytest.approx(4 * share, rel=1e-12)
     assert verdict.verdict == "inconclusive"
+    many = np.full(2000, 2.0)
+    assert paired_verdict(many, many, "increase", bound=0.25, kind=STAGE).verdict == "negligible"
+
+
+def test_pairs_that_all_agree_on_an_unbounded_metric_give_no_verdict():
+    values = np.full(100, 3.0)
+    verdict = paired_verdict(values, values, "increase", bound=0.25, kind=COUNT)
+    assert verdict.verdict == "inconclusive" and "no upper limit" in verdict.reason
+    assert "degenerate" in verdict.flags
+
+
+def test_a_rare_outcome_gets_its_relative_effect_and_the_floor_flag(rng):
+    control = (rng.random(4000) < 0.01).astype(float)
+    treatment = np.maximum(control, (rng.random(4000) < 0.01).astype(float))
+    verdict = paired_verdict(treatment, control, "increase", bound=0.05, kind=PROBABILITY,
+                             relative_bound=1.68)  # fmt: skip
+    b, c = int(((treatment - control) > 0).sum()), int(((treatment - control) < 0).sum())
+    assert c == 0 and verdict.relative_effect == math.inf
+    assert verdict.relative_low > 1.68 and verdict.relative_verdict == "supported"
+    assert verdict.verdict == "negligible" and "floor" in verdict.flags
+    assert verdict.share_higher == pytest.approx(b / 4000)
+
+
+def test_near_bound_flags_an_interval_end_at_the_bound():
+    flags = row_flags(0.046, 0.2, 0.05, 0.5, PROBABILITY)
+    assert flags == ("near_bound",)
+    assert row_flags(0.0, 0.0, 0.05, 0.97, PROBABILITY) == ("ceiling", "degenerate")
+
+
+def _table(runs, spec, **options):
+    return hypothesis_table(runs, {"h": spec}, 0.95, 200, 0, **options)
+
+
+def test_smallest_effect_declared_with_its_reason():
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * 50 + ["other"] * 50,
+            "replication": list(range(50)) * 2,
+            "agreement": [1.0] * 25 + [0.0] * 25 + [0.0] * 50,
+        }
+    )
+    spec = {
+        "metric": "agreement",
+        "treatment": "base",
+        "control": "other",
+        "expected": "increase",
+        "smallest_effect": {"value": 0.1, "why": "one world in ten", "relative": 2.0},
+    }
+    row = _table(runs, spec).iloc[0]
+    assert row["smallest_effect"] == 0.1 and row["smallest_effect_why"] == "one world in ten"
+    assert row["relative_bound"] == 2.0 and row["interval"] == "tango"
+    default = _table(runs, {**spec, "smallest_effect": None}).iloc[0]
+    assert default["smallest_effect"] == 0.05
+    assert default["smallest_effect_why"].startswith("default for a probability")
+
+
+def test_weeks_to_agreement_is_censored_at_the_horizon():
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * 40 + ["other"] * 40,
+            "replication": list(range(40)) * 2,
+            "agreement_week": [10.0] * 40 + [np.nan] * 20 + [30.0] * 20,
+        }
+    )
+    spec = {"metric": "weeks_to_agreement", "treatment": "base", "control": "other",
+            "expected": "decrease"}  # fmt: skip
+    row = _table(runs, spec, horizon=52).iloc[0]
+    assert row["treatment_mean"] == 10.0 and row["control_mean"] == pytest.approx(41.0)
+    assert row["share_lower"] == 1.0 and row["share_higher"] == 0.0
+    with pytest.raises(ValueError, match="horizon"):
+        _table(runs, spec)
+
+
+def test_a_pattern_on_the_metric_flags_the_row_decided_by_the_record(rng):
+    n = 60
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * n + ["other"] * n,
+            "replication": list(range(n)) * 2,
+            "agreement": np.concatenate([np.zeros(n), (rng.random(n) < 0.5).astype(float)]),
+            "value_opposition": rng.random(2 * n),
+        }
+    )
+    spec = {"metrics": ["agreement", "value_opposition"], "treatment": "base",
+            "control": "other", "expected": "decrease"}  # fmt: skip
+    record = pd.Series(np.ones(n, dtype=bool))
+    table = _table(runs, spec, record=record, conditioned={"no_deal": "agreement"})
+    assert table.loc[0, "flags"].split(";").count("decided_by_record") == 1
+    assert "decided_by_record" in table.loc[0, "record_flags"]
+    assert "no_deal determines agreement" in table.loc[0, "record_sentence"]
+    assert "decided_by_record" not in str(table.loc[1, "flags"])
+    # Necessity and sufficiency of the control (predicted to raise agreement) for a deal.
+    assert table.loc[0, "record_pns"] == pytest.approx(table.loc[0, "record_pns_high"])
+    assert table.loc[0, "record_pn"] == 1.0 and table.loc[0, "record_pn_low"] == 1.0
+
+
+def test_sequential_verdicts_use_confidence_sequences(rng):
+    control = rng.normal(0.5, 0.1, 400).clip(0, 1)
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * 400 + ["other"] * 400,
+            "replication": list(range(400)) * 2,
+            "value_opposition": np.concatenate([control + 0.2, control]).clip(0, 1),
+        }
+    )
+    spec = {"metric": "value_opposition", "treatment": "base", "control": "other",
+            "expected": "increase"}  # fmt: skip
+    fixed, anytime = _table(runs, spec).iloc[0], _table(runs, spec, sequential=True).iloc[0]
+    assert anytime["interval"] == "sequence"
+    assert anytime["ci_high"] - anytime["ci_low"] > fixed["ci_high"] - fixed["ci_low"]
+    assert anytime["verdict"] == "supported"
 
 
 def test_missing_pairs_are_left_out():

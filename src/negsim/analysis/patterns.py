@@ -12,13 +12,20 @@ The base runs that reproduce every pattern are the worlds like ours: because
 variants share random numbers replication by replication, their paired
 counterfactual runs answer "in the world as it was, what would have happened
 without X?" (abduction by rejection on the patterns, then action and
-prediction: Pearl 2009, ch. 7). `record_column` marks them.
+prediction: Pearl 2009, ch. 7). `record_column` marks them. Only patterns
+with `use: condition` (the default) select them; `holdout` patterns are
+checked on the selected worlds as an out-of-sample test (they played no part
+in the selection: Grimm et al. 2005's independent patterns), `describe`
+patterns are reported only. A conditioning pattern on the per-week metric
+that determines a hypothesis' run outcome (`DETERMINES`) decides that
+outcome in the worlds like ours: `determining_patterns` names it, and the
+verdicts flag the row `decided_by_record`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +40,46 @@ EQUAL_TOLERANCE = 1e-6
 MIN_RECORD_RUNS = 30
 """Fewest base runs reproducing the record for verdicts on the worlds like ours (as `MIN_PAIRED_RUNS`)."""
 ALL_PATTERNS = "all"
-"""The `patterns.csv` row for every pattern together."""
+"""The `patterns.csv` row for every conditioning pattern together."""
+USES = ("condition", "holdout", "describe")
+
+DETERMINES: dict[str, tuple[str, ...]] = {
+    "agreement": (
+        "agreement",
+        "agreement_week",
+        "weeks_to_agreement",
+        "agreement_held",
+        "agreement_broke",
+        "compromise",
+        "settlement",
+    ),
+    "agreement_in_force": ("agreement", "agreement_held", "agreement_broke"),
+    "talks_state": (
+        "agreement",
+        "agreement_week",
+        "weeks_to_agreement",
+        "ceasefire",
+        "talks_held",
+        "walkouts",
+        "walkouts_government",
+        "walkouts_opposition",
+    ),
+    "talks_stage": ("stage", "framework"),
+    "talks_in_session": ("talks_held", "talks_weeks"),
+    "at_table": ("talks_held", "talks_weeks"),
+    "ceasefire_in_force": ("ceasefire", "ceasefire_held"),
+    "walkout.government": ("walkouts", "walkouts_government"),
+    "walkout.opposition": ("walkouts", "walkouts_opposition"),
+    "talks_suspended": ("resumptions",),
+    "bargaining_range": ("bargaining_range_at_talks", "bargaining_range_mean_talks"),
+    "opposition_cohesion": ("opposition_cohesion_at_talks", "opposition_cohesion_mean_talks"),
+    "offer.government": ("gap_end", "settlement"),
+    "demand.opposition": ("gap_end", "settlement"),
+}
+"""Per-week metric -> the run outcomes a pattern on it determines, wholly or in part.
+
+`control.<id>` and `capability.<id>` determine the control at the end and the
+losses (see `determining_patterns`)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +126,32 @@ def weeks_of(scenario: Scenario) -> list[WeekPattern]:
     return compiled
 
 
+def determining_patterns(metric: str, conditioned: Mapping[str, str] | None) -> list[str]:
+    """The conditioning patterns (id -> per-week metric) whose metric determines run outcome ``metric``."""
+    found = []
+    for name, weekly in (conditioned or {}).items():
+        combatant = (weekly.startswith("control.") and metric.endswith("_control_end")) or (
+            weekly.startswith("capability.") and metric.endswith("_losses")
+        )
+        if combatant or weekly == metric or metric in DETERMINES.get(weekly, ()):
+            found.append(name)
+    return found
+
+
+def conditioning(patterns: Sequence[WeekPattern]) -> dict[str, str]:
+    """The patterns the worlds like ours are selected on: id -> per-week metric."""
+    return {c.pattern.id: c.pattern.metric for c in patterns if c.pattern.use == "condition"}
+
+
+def like_ours(patterns: Sequence[WeekPattern], matches: np.ndarray) -> np.ndarray:
+    """Per run: it reproduces every conditioning pattern (`matches` is (pattern, run))."""
+    rows = [i for i, c in enumerate(patterns) if c.pattern.use == "condition"]
+    runs = int(matches.shape[1]) if matches.ndim == 2 else 0
+    if not rows:
+        return np.ones(runs, dtype=bool)
+    return np.asarray(matches[rows].all(axis=0), dtype=bool)
+
+
 def _compare(pattern: Pattern, values: np.ndarray) -> np.ndarray:
     kind = pattern.comparison
     if kind == "above":
@@ -122,20 +194,35 @@ def match(
 def patterns_table(
     patterns: Sequence[WeekPattern], matches: np.ndarray, confidence: float
 ) -> pd.DataFrame:
-    """`patterns.csv`: per pattern and for all together, the share of runs reproducing it."""
+    """`patterns.csv`: per pattern and for the conditioning ones together, the share reproducing it.
+
+    `use` says what each pattern is for; `share_like_ours` is the share of
+    the worlds like ours (every conditioning pattern reproduced) that also
+    reproduce a `holdout` or `describe` pattern: for a holdout pattern the
+    out-of-sample check (NaN for conditioning patterns, which hold there by
+    construction, and without such worlds).
+    """
     from statsmodels.stats.proportion import proportion_confint
 
     runs = int(matches.shape[1]) if matches.ndim == 2 else 0
     rows: list[dict[str, Any]] = []
-    together = matches.all(axis=0) if len(patterns) else np.zeros(runs, dtype=bool)
+    together = like_ours(patterns, matches) if len(patterns) else np.zeros(runs, dtype=bool)
     entries = [
-        (c.pattern.id, c.pattern.describe(), c.pattern.rule(), matches[i])
+        (c.pattern.id, c.pattern.describe(), c.pattern.rule(), matches[i], c.pattern.use)
         for i, c in enumerate(patterns)
     ]
     entries.append(
-        (ALL_PATTERNS, "every pattern above at once (the worlds like ours)", "", together)
+        (
+            ALL_PATTERNS,
+            "every conditioning pattern above at once (the worlds like ours)",
+            "",
+            together,
+            "condition",
+        )
     )
-    for name, description, rule, hits in entries:
+    for name, description, rule, hits, use in entries:
+        like = int(together.sum())
+        beside = float(hits[together].mean()) if use != "condition" and like else float("nan")
         count = int(hits.sum())
         if runs:
             low, high = proportion_confint(count, runs, alpha=1 - confidence, method="wilson")
@@ -152,6 +239,8 @@ def patterns_table(
                 "ci_low": float(low),
                 "ci_high": float(high),
                 "confidence": confidence,
+                "use": use,
+                "share_like_ours": beside,
             }
         )
     return pd.DataFrame(
@@ -166,6 +255,8 @@ def patterns_table(
             "ci_low",
             "ci_high",
             "confidence",
+            "use",
+            "share_like_ours",
         ],
     )
 
@@ -173,5 +264,6 @@ def patterns_table(
 def record_column(
     scenario: Scenario, series: np.ndarray, metric_names: Sequence[str]
 ) -> np.ndarray:
-    """Per run: 1.0 if it reproduces every pattern of the scenario's record, else 0.0."""
-    return match(weeks_of(scenario), series, metric_names).all(axis=0).astype(float)
+    """Per run: 1.0 if it reproduces every conditioning pattern of the scenario's record, else 0.0."""
+    patterns = weeks_of(scenario)
+    return like_ours(patterns, match(patterns, series, metric_names)).astype(float)

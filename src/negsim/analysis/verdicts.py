@@ -48,6 +48,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from negsim.analysis.intervals import (
+    censored_weeks,
+    conditional_odds_ratio,
+    confidence_sequence,
+    paired_pn_ps,
+    pn_ps_bounds,
+    tango_interval,
+    tango_p,
+    tango_two_sided_p,
+)
+from negsim.analysis.patterns import determining_patterns
+
 MIN_PAIRED_RUNS = 30
 """Fewest paired runs a verdict rests on; fewer give `inconclusive`."""
 ADVISED_PAIRED_RUNS = 100
@@ -73,7 +85,20 @@ class MetricKind:
     unit: str
     """Unit shown after a number (empty for shares of a scale)."""
     why: str
+    low: float = 0.0
+    """Smallest value a run can have (for `floor` and the interval of pairs that all agree)."""
+    high: float = math.inf
+    """Largest value a run can have (infinity: no upper limit)."""
+    relative: float = math.nan
+    """Default smallest relative effect (a paired odds ratio; NaN: no relative effect)."""
 
+
+RELATIVE_BOUND = 1.68
+"""Default smallest relative effect of a 0/1 outcome, as a paired odds ratio (or its inverse).
+
+Chen, Cohen & Chen (2010, Communications in Statistics - Simulation and
+Computation 39:860-864): at a base rate of 1 %, an odds ratio of 1.68 is the
+equivalent of Cohen's "small" standardized difference (d = 0.2)."""
 
 PROBABILITY = MetricKind(
     "probability",
@@ -82,6 +107,8 @@ PROBABILITY = MetricKind(
     "points",
     "a 0/1 outcome: the mean is a probability, effects are in percentage points; "
     "a change of less than 5 points (1 world in 20) is below what an analyst would act on",
+    high=1.0,
+    relative=RELATIVE_BOUND,
 )
 SHARE = MetricKind(
     "share",
@@ -90,6 +117,7 @@ SHARE = MetricKind(
     "",
     "a position on the issue line or a share of territory (0 to 1): "
     "5 % of the scale, the width of the smallest move the record can tell apart",
+    high=1.0,
 )
 COUNT = MetricKind(
     "count",
@@ -99,8 +127,12 @@ COUNT = MetricKind(
     "a count per run (walkouts, rejected deals, leaders): "
     "a quarter of an event per run on average, one more in every fourth world",
 )
-STAGE = MetricKind("stage", 0.25, 1.0, "", "the stage reached (0-4): a quarter of a stage")
-WEEKS = MetricKind("weeks", 2.0, 1.0, "weeks", "a number of weeks: two weeks")
+STAGE = MetricKind(
+    "stage", 0.25, 1.0, "", "the stage reached (0-4): a quarter of a stage", high=4.0
+)
+WEEKS = MetricKind(
+    "weeks", 2.0, 1.0, "weeks", "a number of weeks: two weeks, two of the model's weekly steps"
+)
 CAPABILITY = MetricKind(
     "capability", 0.05, 1.0, "", "capability units: 5 % of the reference force (1.0)"
 )
@@ -179,6 +211,20 @@ def default_bound(metric: str) -> float:
     return metric_kind(metric).bound
 
 
+DERIVED_METRICS = {"weeks_to_agreement": "agreement_week"}
+"""Outcomes computed from a `runs.csv` column for the verdicts: name -> the column read."""
+
+FLAGS = ("floor", "ceiling", "near_bound", "decided_by_record", "degenerate")
+"""The flags a `hypotheses.csv` row may carry (docs/results.md)."""
+NEAR_BOUND = 0.1
+"""An end of the interval within this share of the bound from ±bound: `near_bound`."""
+
+
+def source_column(metric: str) -> str:
+    """The `runs.csv` column a hypothesis metric is computed from."""
+    return DERIVED_METRICS.get(metric, metric)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The comparison of one hypothesis on one metric."""
@@ -205,6 +251,22 @@ class Verdict:
     """Share of the treatment's runs where the metric has a value."""
     defined_control: float = float("nan")
     """Share of the control's runs where the metric has a value."""
+    method: str = "bootstrap"
+    """How the interval was made: `tango`, `bootstrap`, `range` (pairs that all agree) or `sequence`."""
+    share_lower: float = float("nan")
+    """Share of the pairs where the treatment's value is below the control's."""
+    share_higher: float = float("nan")
+    """Share of the pairs where the treatment's value is above the control's."""
+    relative_effect: float = float("nan")
+    """Paired odds ratio b / c of a 0/1 outcome (NaN for other kinds or without a discordant pair)."""
+    relative_low: float = float("nan")
+    relative_high: float = float("nan")
+    relative_bound: float = float("nan")
+    """Smallest relative effect that matters (an odds ratio above 1; NaN: none)."""
+    relative_verdict: str = ""
+    """The verdict of the relative interval against ``relative_bound`` (empty without one)."""
+    flags: tuple[str, ...] = ()
+    """Of `FLAGS`: what a reader must know before reading the verdict."""
 
     @property
     def half_width(self) -> float:
@@ -231,6 +293,37 @@ def _p_bound(differences: np.ndarray, effect: float, bound: float) -> float:
     return max(_one_sided(differences, -bound, "greater"), _one_sided(differences, bound, "less"))
 
 
+def _tango_p_bound(b: int, c: int, n: int, effect: float, bound: float) -> float:
+    """`_p_bound` with Tango's score test, the test behind the paired 0/1 interval."""
+    if effect > bound:
+        return tango_p(b, c, n, bound, "greater")
+    if effect < -bound:
+        return tango_p(b, c, n, -bound, "less")
+    return max(tango_p(b, c, n, -bound, "greater"), tango_p(b, c, n, bound, "less"))
+
+
+def _range_interval(
+    effect: float, runs: int, spread: float, confidence: float, bound: float
+) -> tuple[float, float, float]:
+    """Interval and p_bound when every pair differs by the same amount ``effect``.
+
+    At most a share u = 1 - (alpha/2)^(1/n) of all pairs could differ from
+    it (the Clopper-Pearson upper limit for 0 events in n; Clopper & Pearson
+    1934), each by at most the metric's ``spread`` either way, so the mean
+    difference lies in [effect - u (effect + spread), effect + u (spread - effect)].
+    p_bound: the exact binomial chance of no such pair in n if a share
+    gap / spread of them sat at the far end (gap: from the effect to the
+    nearer side of the bound).
+    """
+    alpha = 1 - confidence
+    share = 1 - (alpha / 2) ** (1 / runs)
+    low = effect - share * (effect + spread)
+    high = effect + share * (spread - effect)
+    gap = abs(abs(effect) - bound)
+    p_bound = (1 - min(1.0, gap / spread)) ** runs
+    return low, high, p_bound
+
+
 def classify(low: float, high: float, bound: float, expected: str) -> str:
     """The verdict of an interval [low, high] against ±bound for the expected direction."""
     if low > bound:
@@ -244,6 +337,50 @@ def classify(low: float, high: float, bound: float, expected: str) -> str:
     return "supported" if direction == expected else "contradicted"
 
 
+def classify_relative(low: float, high: float, bound: float, expected: str) -> str:
+    """`classify` for an odds-ratio interval against [1/bound, bound] (on the log scale)."""
+    if not (bound > 1) or np.isnan(low) or np.isnan(high):
+        return ""
+    log = math.log
+    lo = log(low) if low > 0 else -math.inf
+    hi = log(high) if high > 0 else -math.inf
+    return classify(lo, hi, log(bound), expected)
+
+
+def row_flags(
+    low: float, high: float, bound: float, control_mean: float, kind: MetricKind | None
+) -> tuple[str, ...]:
+    """`floor`, `ceiling`, `near_bound` and `degenerate` for one interval.
+
+    `floor`: the control's mean lies within the bound of the metric's
+    smallest value, so no decrease can reach the bound (a rare outcome);
+    `ceiling`: the same at the largest value; `near_bound`: an end of the
+    interval lies within `NEAR_BOUND` of the bound from ±bound (a slightly
+    different bound would change the verdict); `degenerate`: no interval, or
+    one of zero width.
+    """
+    flags = []
+    if kind is not None and bound > 0 and not np.isnan(control_mean):
+        if control_mean - kind.low <= bound:
+            flags.append("floor")
+        if kind.high - control_mean <= bound:
+            flags.append("ceiling")
+    if bound > 0 and not (np.isnan(low) or np.isnan(high)):
+        ends = (low, high)
+        if any(abs(end - side) <= NEAR_BOUND * bound for end in ends for side in (bound, -bound)):
+            flags.append("near_bound")
+    if np.isnan(low) or np.isnan(high) or high - low <= 0:
+        flags.append("degenerate")
+    return tuple(flags)
+
+
+def _is_binary(kind: MetricKind | None, treatment: np.ndarray, control: np.ndarray) -> bool:
+    if kind is None or kind.name != "probability":
+        return False
+    values = np.concatenate((treatment, control))
+    return bool(np.isin(values, (0.0, 1.0)).all())
+
+
 def paired_verdict(
     treatment: np.ndarray,
     control: np.ndarray,
@@ -252,12 +389,25 @@ def paired_verdict(
     resamples: int = 2000,
     seed: int = 0,
     bound: float = 0.0,
+    kind: MetricKind | None = None,
+    relative_bound: float = math.nan,
+    sequence_confidence: float | None = None,
 ) -> Verdict:
     """Effect of treatment against control on paired replications, with its verdict against ``bound``.
 
     Pairs where either value is missing (e.g. no talks took place) are left out.
     ``bound`` 0 gives the rule of a test against zero (no `negligible`).
     Holm's adjustment is applied by `hypothesis_table`, across rows.
+
+    ``kind`` chooses the interval: for a 0/1 outcome (kind `probability`)
+    Tango's score interval and test (`intervals.tango_interval`) and the
+    paired odds ratio with its exact interval; for pairs that all differ by
+    the same amount, the interval over the metric's range (`_range_interval`)
+    or, for a metric with no upper limit, none (`degenerate`, inconclusive);
+    otherwise the percentile bootstrap. ``sequence_confidence`` replaces the
+    interval by the confidence sequence at that level (`--runs auto`; the
+    metric's range bounds the differences, or twice the largest difference
+    seen for a metric with no upper limit).
     """
     from scipy import stats
 
@@ -281,18 +431,52 @@ def paired_verdict(
         "pairs": pairs,
         "defined_treatment": defined[0],
         "defined_control": defined[1],
+        "relative_bound": relative_bound,
     }
     if runs == 0:
-        return Verdict(nan, nan, nan, nan, "inconclusive", 0, nan, nan, too_few(0), **extra)
+        return Verdict(
+            nan, nan, nan, nan, "inconclusive", 0, nan, nan, too_few(0),
+            flags=("degenerate",), **extra,
+        )  # fmt: skip
     effect = float(differences.mean())
     means = float(treatment[keep].mean()), float(control[keep].mean())
+    extra["share_lower"] = float(np.mean(differences < 0))
+    extra["share_higher"] = float(np.mean(differences > 0))
     if runs < 2:
         # One pair has no spread to estimate: no interval, no test.
-        return Verdict(effect, nan, nan, nan, "inconclusive", runs, *means, too_few(runs), **extra)
-    if np.ptp(differences) == 0:
-        # No spread: the interval is the point itself, and the test is exact.
-        low = high = effect
+        return Verdict(
+            effect, nan, nan, nan, "inconclusive", runs, *means, too_few(runs),
+            flags=("degenerate",), **extra,
+        )  # fmt: skip
+    reason = too_few(runs) if runs < MIN_PAIRED_RUNS else ""
+    spread = (kind.high - kind.low) if kind is not None else math.inf
+    if _is_binary(kind, treatment[keep], control[keep]):
+        b, c = int((differences > 0).sum()), int((differences < 0).sum())
+        low, high = tango_interval(b, c, runs, confidence)
+        p_value = tango_two_sided_p(b, c, runs)
+        p_bound = _tango_p_bound(b, c, runs, effect, bound)
+        ratio, ratio_low, ratio_high = conditional_odds_ratio(b, c, confidence)
+        extra.update(
+            method="tango",
+            relative_effect=ratio,
+            relative_low=ratio_low,
+            relative_high=ratio_high,
+            relative_verdict=classify_relative(ratio_low, ratio_high, relative_bound, expected),
+        )
+    elif np.ptp(differences) == 0:
         p_value = 1.0 if effect == 0 else 0.0
+        if math.isfinite(spread):
+            low, high, p_bound = _range_interval(effect, runs, spread, confidence, bound)
+            extra["method"] = "range"
+        else:
+            # No upper limit: pairs not seen could differ by any amount.
+            low = high = effect
+            p_bound = nan
+            reason = reason or (
+                "every pair differs by the same amount and the metric has no upper limit: "
+                "no interval"
+            )
+            extra["method"] = "none"
     else:
         result = stats.bootstrap(
             (differences,),
@@ -305,8 +489,13 @@ def paired_verdict(
         )
         low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
         p_value = float(stats.ttest_1samp(differences, 0.0).pvalue)
-    p_bound = _p_bound(differences, effect, bound)
-    reason = too_few(runs) if runs < MIN_PAIRED_RUNS else ""
+        p_bound = _p_bound(differences, effect, bound)
+    if sequence_confidence is not None:
+        limit = spread if math.isfinite(spread) else 2 * float(np.abs(differences).max())
+        if limit > 0:
+            sequence = confidence_sequence(differences, -limit, limit, sequence_confidence)
+            low, high = float(sequence.low[-1]), float(sequence.high[-1])
+        extra["method"] = "sequence"
     verdict = classify(low, high, bound, expected)
     if reason:
         verdict = "inconclusive"
@@ -331,6 +520,7 @@ def paired_verdict(
         reason,
         p_bound=p_bound,
         runs_needed=needed,
+        flags=row_flags(low, high, bound, means[1], kind),
         **extra,
     )
 
@@ -512,14 +702,42 @@ def hypothesis_metrics(spec: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(metrics))
 
 
-def hypothesis_bound(spec: Mapping[str, Any], metric: str) -> float:
-    """The smallest effect of interest of a hypothesis on one metric (its own, or the default)."""
+@dataclass(frozen=True)
+class SmallestEffect:
+    """The smallest effect that matters for one hypothesis metric, and why."""
+
+    value: float
+    why: str
+    relative: float
+    """Smallest relative effect (paired odds ratio above 1; NaN: none)."""
+
+
+def smallest_effect(spec: Mapping[str, Any], metric: str) -> SmallestEffect:
+    """A hypothesis' smallest effect on one metric: its own (`smallest_effect`), or its kind's default.
+
+    The scenario may give one number, one per metric, or a mapping with
+    `value`, `why` and optionally `relative` (the smallest paired odds
+    ratio), for every metric or per metric.
+    """
+    kind = metric_kind(metric)
     given = spec.get("smallest_effect")
-    if isinstance(given, Mapping):
+    if isinstance(given, Mapping) and "value" not in given:
         given = given.get(metric)
     if given is None:
-        return default_bound(metric)
-    return float(given)
+        return SmallestEffect(kind.bound, f"default for a {kind.name}: {kind.why}", kind.relative)
+    if isinstance(given, Mapping):
+        relative = given.get("relative")
+        return SmallestEffect(
+            float(given["value"]),
+            str(given.get("why") or "declared in the scenario"),
+            kind.relative if relative is None else float(relative),
+        )
+    return SmallestEffect(float(given), "declared in the scenario", kind.relative)
+
+
+def hypothesis_bound(spec: Mapping[str, Any], metric: str) -> float:
+    """The smallest effect of interest of a hypothesis on one metric (its own, or the default)."""
+    return smallest_effect(spec, metric).value
 
 
 def holm(p_values: Sequence[float], alpha: float) -> np.ndarray:
@@ -557,6 +775,16 @@ COLUMNS = [
     "runs_needed",
     "selection",
     "sentence",
+    "smallest_effect_why",
+    "interval",
+    "share_lower",
+    "share_higher",
+    "relative_effect",
+    "relative_ci_low",
+    "relative_ci_high",
+    "relative_bound",
+    "relative_verdict",
+    "flags",
 ]
 RECORD_COLUMNS = [
     "record_runs",
@@ -569,8 +797,40 @@ RECORD_COLUMNS = [
     "record_p_holm",
     "record_verdict",
     "record_sentence",
+    "record_flags",
+    "record_pn",
+    "record_pn_low",
+    "record_pn_high",
+    "record_ps",
+    "record_ps_low",
+    "record_ps_high",
+    "record_pns",
+    "record_pns_low",
+    "record_pns_high",
 ]
 RECORD_SUBSET = "in the worlds that match the record"
+_TEXT_COLUMNS = (
+    "verdict",
+    "sentence",
+    "flags",
+    "selection",
+    "smallest_effect_why",
+    "interval",
+    "relative_verdict",
+)
+
+
+def _tasks(
+    runs: pd.DataFrame, hypotheses: Mapping[str, Mapping[str, Any]]
+) -> list[tuple[str, str, Mapping[str, Any]]]:
+    """(hypothesis, metric, spec) of every row, in order; hypotheses whose variants ran only."""
+    present = set(runs["variant"].unique()) if len(runs) else set()
+    return [
+        (name, metric, spec)
+        for name, spec in hypotheses.items()
+        if spec["treatment"] in present and spec["control"] in present
+        for metric in hypothesis_metrics(spec)
+    ]
 
 
 def _judge(
@@ -580,9 +840,10 @@ def _judge(
     resamples: int,
     seed: int,
     keep: pd.Series | None,
-) -> list[tuple[str, str, Mapping[str, Any], Verdict]]:
+    horizon: float | None = None,
+    sequential: bool = False,
+) -> list[tuple[str, str, Mapping[str, Any], Verdict, tuple[np.ndarray, np.ndarray]]]:
     judged = []
-    present = set(runs["variant"].unique()) if len(runs) else set()
     # One variant's rows are picked per column, not copied as a table per
     # hypothesis: at a million runs a copy of every column costs hundreds of MB.
     rows: dict[str, tuple[np.ndarray, pd.Index]] = {}
@@ -592,52 +853,62 @@ def _judge(
             mask = (runs["variant"] == variant).to_numpy()
             rows[variant] = (mask, pd.Index(runs["replication"].to_numpy()[mask]))
         mask, index = rows[variant]
-        return pd.Series(runs[metric].to_numpy()[mask], index=index, name=metric)
+        values = runs[source_column(metric)].to_numpy()[mask]
+        if metric == "weeks_to_agreement":
+            if horizon is None:
+                raise ValueError("weeks_to_agreement needs the horizon (the scenario's weeks)")
+            values = censored_weeks(values, horizon)
+        return pd.Series(values, index=index, name=metric)
 
-    for name, spec in hypotheses.items():
-        if spec["treatment"] not in present or spec["control"] not in present:
-            continue
-        for metric in hypothesis_metrics(spec):
-            treated, controlled = column(spec["treatment"], metric).align(
-                column(spec["control"], metric), join="inner"
-            )
-            if keep is not None:
-                chosen = keep.reindex(treated.index).fillna(False).astype(bool).to_numpy()
-                treated, controlled = treated[chosen], controlled[chosen]
-            verdict = paired_verdict(
-                treated.to_numpy(dtype=float),
-                controlled.to_numpy(dtype=float),
-                spec["expected"],
-                confidence,
-                resamples,
-                _seed_for(
-                    seed, name if metric == hypothesis_metrics(spec)[0] else f"{name}:{metric}"
-                ),
-                hypothesis_bound(spec, metric),
-            )
-            judged.append((name, metric, spec, verdict))
+    tasks = _tasks(runs, hypotheses)
+    # --runs auto: each row's sequence at alpha / rows (Bonferroni), valid at every look.
+    level = 1 - (1 - confidence) / max(len(tasks), 1) if sequential else None
+    for name, metric, spec in tasks:
+        treated, controlled = column(spec["treatment"], metric).align(
+            column(spec["control"], metric), join="inner"
+        )
+        if keep is not None:
+            chosen = keep.reindex(treated.index).fillna(False).astype(bool).to_numpy()
+            treated, controlled = treated[chosen], controlled[chosen]
+        smallest = smallest_effect(spec, metric)
+        pair = (treated.to_numpy(dtype=float), controlled.to_numpy(dtype=float))
+        verdict = paired_verdict(
+            *pair,
+            spec["expected"],
+            confidence,
+            resamples,
+            _seed_for(seed, name if metric == hypothesis_metrics(spec)[0] else f"{name}:{metric}"),
+            smallest.value,
+            metric_kind(metric),
+            smallest.relative,
+            level,
+        )
+        judged.append((name, metric, spec, verdict, pair))
     return judged
 
 
 def _adjusted(
-    judged: list[tuple[str, str, Mapping[str, Any], Verdict]], confidence: float
+    judged: Sequence[tuple[Any, ...]], confidence: float, sequential: bool = False
 ) -> list[tuple[float, str, str, Verdict]]:
     """Per row: Holm-adjusted p, the final verdict, why Holm held it back (or empty), and the verdict.
 
     A verdict Holm held back gets the paired runs that would decide it (its
-    `runs_needed`), as an undecided interval does.
+    `runs_needed`), as an undecided interval does. With ``sequential`` the
+    verdicts come from confidence sequences already at alpha / rows
+    (Bonferroni), so Holm holds nothing back; `p_holm` is shown for reference.
     """
     alpha = 1 - confidence
     # The family is every row with a test, decided or not: leaving out the
     # undecided ones would choose the family after seeing the data, and
     # Holm's multipliers would be too small.
-    p_bounds = [v.p_bound for *_, v in judged]
+    p_bounds = [row[3].p_bound for row in judged]
     adjusted = holm(p_bounds, alpha)
     family = int(np.isfinite(np.asarray(p_bounds, dtype=float)).sum())
     result = []
-    for p, (*_, verdict) in zip(adjusted, judged, strict=True):
+    for p, row in zip(adjusted, judged, strict=True):
+        verdict = row[3]
         final, held = verdict.verdict, ""
-        if final != "inconclusive" and not p < alpha:
+        if not sequential and final != "inconclusive" and not p < alpha:
             final = "inconclusive"
             needed = _holm_needed(verdict, family, alpha)
             verdict = _replace(verdict, verdict.verdict, runs_needed=needed)
@@ -673,26 +944,42 @@ def hypothesis_table(
     resamples: int,
     seed: int,
     record: pd.Series | None = None,
+    horizon: float | None = None,
+    sequential: bool = False,
+    conditioned: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per hypothesis and metric from a `runs.csv`-shaped frame.
 
     ``hypotheses`` maps a name to a mapping with ``metric`` (one name) or
     ``metrics`` (a list), ``treatment``, ``control``, ``expected`` and
-    optionally ``description`` and ``smallest_effect`` (a number, or one per
-    metric; defaults by `METRIC_KINDS`). Hypotheses whose variants are not in
+    optionally ``description`` and ``smallest_effect`` (see `smallest_effect`;
+    defaults by `METRIC_KINDS`). Hypotheses whose variants are not in
     ``runs`` are left out. Holm's adjustment runs across every row.
+    ``horizon`` (the scenario's weeks) censors `weeks_to_agreement`;
+    ``sequential`` judges on confidence sequences (`--runs auto`).
 
     ``record`` (replication -> bool: the base run of that replication matches
-    the scenario's record) adds the `record_*` columns: every verdict again,
-    on those replications only, with its own Holm family. Without it they are empty.
+    the scenario's conditioning patterns) adds the `record_*` columns: every
+    verdict again, on those replications only, with its own Holm family, and
+    for 0/1 outcomes the paired probabilities of necessity and sufficiency
+    beside Tian & Pearl's bounds that hold under any pairing. Without it they
+    are empty. ``conditioned`` (pattern id -> its per-week metric) names the
+    patterns conditioned on; a row whose metric one of them determines is
+    flagged `decided_by_record`.
     """
-    judged = _judge(runs, hypotheses, confidence, resamples, seed, None)
-    finals = _adjusted(judged, confidence)
+    judged = _judge(runs, hypotheses, confidence, resamples, seed, None, horizon, sequential)
+    finals = _adjusted(judged, confidence, sequential)
     rows = []
-    for (name, metric, spec, _), (p_holm, final, held, verdict) in zip(judged, finals, strict=True):
+    deciding: list[list[str]] = []
+    for (name, metric, spec, *_), (p_holm, final, held, verdict) in zip(
+        judged, finals, strict=True
+    ):
         shown = _replace(verdict, final)
         selection = selection_note(verdict, spec["treatment"], spec["control"])
         kind = metric_kind(metric)
+        decided = determining_patterns(metric, conditioned) if record is not None else []
+        deciding.append(decided)
+        flags = list(verdict.flags) + (["decided_by_record"] if decided else [])
         rows.append(
             {
                 "hypothesis": name,
@@ -717,23 +1004,46 @@ def hypothesis_table(
                 "runs_needed": _needed(verdict, final),
                 "selection": selection,
                 "sentence": _row_sentence(name, metric, spec, shown, confidence, held, selection),
+                "smallest_effect_why": smallest_effect(spec, metric).why,
+                "interval": verdict.method,
+                "share_lower": verdict.share_lower,
+                "share_higher": verdict.share_higher,
+                "relative_effect": verdict.relative_effect,
+                "relative_ci_low": verdict.relative_low,
+                "relative_ci_high": verdict.relative_high,
+                "relative_bound": verdict.relative_bound,
+                "relative_verdict": verdict.relative_verdict,
+                "flags": ";".join(flags),
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
     for column in RECORD_COLUMNS:
-        table[column] = pd.Series(
-            dtype=object if column.endswith(("verdict", "sentence")) else float
-        )
+        table[column] = pd.Series(dtype=object if column.endswith(_TEXT_COLUMNS) else float)
     if record is None or table.empty:
         return table
     matched = record[record.astype(bool)]
-    given = _judge(runs, hypotheses, confidence, resamples, seed, record)
-    record_finals = _adjusted(given, confidence)
+    given = _judge(runs, hypotheses, confidence, resamples, seed, record, horizon, sequential)
+    record_finals = _adjusted(given, confidence, sequential)
     record_rows = []
-    for (name, metric, spec, _), (p_holm, final, held, verdict) in zip(
-        given, record_finals, strict=True
+    for (name, metric, spec, _, pair), (p_holm, final, held, verdict), decided in zip(
+        given, record_finals, deciding, strict=True
     ):
         shown = _replace(verdict, final)
+        flags = list(verdict.flags)
+        note = selection_note(verdict, spec["treatment"], spec["control"])
+        if decided:
+            flags.append("decided_by_record")
+            note = "; ".join(
+                filter(
+                    None,
+                    (
+                        note,
+                        f"the record's pattern{'s' if len(decided) > 1 else ''} "
+                        f"{', '.join(decided)} determine{'' if len(decided) > 1 else 's'} "
+                        f"{metric}: decided by the record, not by the variants",
+                    ),
+                )
+            )
         values: list[Any] = [
             verdict.runs,
             verdict.treatment_mean,
@@ -751,14 +1061,58 @@ def hypothesis_table(
                 shown,
                 confidence,
                 held,
-                selection_note(verdict, spec["treatment"], spec["control"]),
+                note,
                 f"{RECORD_SUBSET} ({len(matched)} base runs)",
             ),
+            ";".join(flags),
+            *_necessity(metric, spec, pair),
         ]
         record_rows.append(dict(zip(RECORD_COLUMNS, values, strict=True)))
     record_frame = pd.DataFrame(record_rows, columns=RECORD_COLUMNS, index=table.index)
     table = pd.concat([table.drop(columns=RECORD_COLUMNS), record_frame], axis=1)
+    table["flags"] = [
+        ";".join(
+            dict.fromkeys(f for f in (*a.split(";"), *(["decided_by_record"] if d else [])) if f)
+        )
+        for a, d in zip(table["flags"], deciding, strict=True)
+    ]
     return table
+
+
+def _necessity(
+    metric: str, spec: Mapping[str, Any], pair: tuple[np.ndarray, np.ndarray]
+) -> list[float]:
+    """PN, PS, PNS as paired (common random numbers) with Tian & Pearl's bounds under any pairing.
+
+    The cause is the arm the hypothesis predicts raises the 0/1 outcome (the
+    treatment for `increase`, the control for `decrease`). NaN for other kinds.
+    """
+    nan = float("nan")
+    treated, controlled = pair
+    keep = ~(np.isnan(treated) | np.isnan(controlled))
+    treated, controlled = treated[keep], controlled[keep]
+    if (
+        metric_kind(metric).name != "probability"
+        or treated.size == 0
+        or not np.isin(np.concatenate((treated, controlled)), (0.0, 1.0)).all()
+    ):
+        return [nan] * 9
+    cause, without = (
+        (treated, controlled) if spec["expected"] == "increase" else (controlled, treated)
+    )
+    paired = paired_pn_ps(cause == 1, without == 1)
+    bounds = pn_ps_bounds(float(cause.mean()), float(without.mean()))
+    return [
+        paired["pn"],
+        bounds["pn_low"],
+        bounds["pn_high"],
+        paired["ps"],
+        bounds["ps_low"],
+        bounds["ps_high"],
+        paired["pns"],
+        bounds["pns_low"],
+        bounds["pns_high"],
+    ]
 
 
 def _replace(verdict: Verdict, final: str, **changes: Any) -> Verdict:

@@ -77,6 +77,7 @@ class RunManifest(_Fields):
     seed: Whole | None = None
     runs: Count | None = None
     runs_auto: list[Count] | None = None
+    pairing: str | None = None
     chunk_size: Count | None = None
     executor: str | None = None
     variants: Annotated[list[Name], Field(min_length=1)] | None = None

@@ -92,6 +92,7 @@ class EnsembleStream:
         patterns: int = 0,
         keep_series: bool = False,
         runs_format: str = "csv",
+        conditions: Sequence[int] | None = None,
     ):
         if runs_format not in ("csv", "parquet"):
             raise ValueError(f"runs_format: csv or parquet (got {runs_format!r})")
@@ -108,6 +109,8 @@ class EnsembleStream:
         }
         self._matcher = matcher if BASE in self._variants else None
         self.matches = np.zeros((patterns if self._matcher else 0, runs), dtype=bool)
+        # The patterns `matches_record` requires (`use: condition`); None: all of them.
+        self._conditions = list(range(patterns)) if conditions is None else list(conditions)
         # Variant after variant, as the verdicts' table has them: no copy to make it.
         self._kept = {column: np.empty(runs * len(self._variants)) for column in self.columns}
         self._header = ""
@@ -144,7 +147,7 @@ class EnsembleStream:
             self.matches[:, span] = self._matcher(series, chunk.metric_names)
         rows = runs_rows(state.name, state.scenario, outcomes, first)
         if self._matcher is not None:
-            rows[MATCHES_COLUMN] = self.matches[:, span].all(axis=0).astype(float)
+            rows[MATCHES_COLUMN] = self.matches[self._conditions, span].all(axis=0).astype(float)
         if self.runs_format == "parquet":
             self._append_parquet_rows(state, rows)
         else:

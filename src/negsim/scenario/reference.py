@@ -274,8 +274,10 @@ def generate() -> str:
             "Hypothesis",
             _doc(schema.Hypothesis),
             table(schema.Hypothesis),
-            f"`metric` is one of the columns of `runs.csv`: {metrics}.",
+            f"`metric` is one of the columns of `runs.csv`: {metrics}; or "
+            "`weeks_to_agreement` (weeks to the first agreement, censored at the horizon).",
         ),
+        _section(4, "SmallestEffect", _doc(schema.SmallestEffect), table(schema.SmallestEffect)),
         _section(3, "Experiment", _doc(schema.Experiment), table(schema.Experiment)),
         _section(
             3,

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 from typing import Any
 
-from negsim.scenario.schema import ACTOR_KINDS, RUN_METRICS, metric_hint
+from negsim.scenario.schema import ACTOR_KINDS, DERIVED_METRICS, RUN_METRICS, metric_hint
 
 Found = list[tuple[tuple[str | int, ...], str]]
 
@@ -324,7 +324,7 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
     for key, hypothesis in _mapping(data.get("hypotheses")).items():
         hypothesis = _mapping(hypothesis)
         metric = hypothesis.get("metric")
-        if metric is not None and metric not in RUN_METRICS:
+        if metric is not None and metric not in RUN_METRICS + DERIVED_METRICS:
             found.append(
                 (
                     ("hypotheses", key, "metric"),

@@ -95,6 +95,10 @@ def metric_hint(metric: object) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
+# Outcomes computed from a run's columns for the verdicts only (not in runs.csv):
+# weeks to the first agreement, censored at the horizon (docs/results.md).
+DERIVED_METRICS: tuple[str, ...] = ("weeks_to_agreement",)
+
 # Lower-case identifier: letters, digits and underscores. (No description here:
 # it would replace the docstring of every field typed `Identifier`.)
 IDENTIFIER = r"^[a-z][a-z0-9_]*$"
@@ -736,6 +740,17 @@ class Variant(Frozen):
     `events.geneva3.duration_weeks: 8` (events are addressed by id)."""
 
 
+class SmallestEffect(Frozen):
+    """The smallest effect that matters, with the reason for it."""
+
+    value: Annotated[Number, Field(ge=0)]
+    """In the `runs.csv` unit (0.05 = 5 points for a 0/1 outcome)."""
+    why: str = Field(min_length=1)
+    """Why an effect this size matters (a source, a decision it would change)."""
+    relative: Annotated[Number, Field(gt=1)] | None = None
+    """Smallest relative effect of a 0/1 outcome, as a paired odds ratio (default 1.68; docs/results.md)."""
+
+
 class Hypothesis(Frozen):
     """A claim tested by comparing a treatment variant with a control variant.
 
@@ -756,9 +771,12 @@ class Hypothesis(Frozen):
     expected: Literal["increase", "decrease"]
     """Predicted sign of treatment minus control (the same for every metric)."""
     smallest_effect: (
-        Annotated[Number, Field(ge=0)] | dict[str, Annotated[Number, Field(ge=0)]] | None
+        Annotated[Number, Field(ge=0)]
+        | SmallestEffect
+        | dict[str, Annotated[Number, Field(ge=0)] | SmallestEffect]
+        | None
     ) = None
-    """Smallest effect that matters, in the `runs.csv` unit (0.05 = 5 points for a 0/1 outcome): one number for every metric, or one per metric; default by kind of metric (docs/results.md)."""
+    """Smallest effect that matters, in the `runs.csv` unit (0.05 = 5 points for a 0/1 outcome): one number, or `{value, why, relative}`, for every metric, or one per metric; default by kind of metric (docs/results.md)."""
     given: Literal["all", "record"] = "all"
     """`record`: this hypothesis must also be judged on the worlds that match the `observed` record (as `negsim run --given-record`); the run fails when too few do."""
     description: str | None = None
