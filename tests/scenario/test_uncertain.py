@@ -212,3 +212,44 @@ def test_a_variant_path_to_no_element_says_how_elements_are_named(
     assert problems(path) == [
         f"{path}:{line_of(text, written)}: variants.tweak.set.{written}: {message}"
     ]
+
+
+# ------------------------------------------------------ one root, no consequences
+
+
+def test_one_bad_event_is_one_error_at_its_own_file_not_one_per_uncertain_entry(
+    tmp_path: Path,
+) -> None:
+    """geneva3's `uncertain` block has 26 entries; each would "break the scenario" at both
+    ends of its range while the child's event names an unknown actor."""
+    parent = tmp_path / "middle.yaml"
+    parent.write_text(
+        f"extends: {GENEVA3}\nname: middle\nuncertain:\n"
+        "  actors.regime.resolv: {uniform: {low: 0.6, high: 0.9}}\n",
+        encoding="utf-8",
+    )
+    text = (
+        "extends: middle.yaml\nname: child\nevents:\n"
+        "  - {id: push, type: escalation, date: 2016-01-04, actor: nobody, intensity: 0.5}\n"
+    )
+    path = tmp_path / "child.yaml"
+    path.write_text(text, encoding="utf-8")
+    event, entry = problems(path)
+    assert event.startswith(
+        f"{path}:{line_of(text, 'nobody')}: events.push.actor: unknown government or faction "
+        "or spoiler 'nobody'"
+    )
+    assert entry.startswith(f"{parent}:4: uncertain.actors.regime.resolv: path names no ")
+
+
+def test_a_range_that_breaks_the_scenario_alone_is_still_reported(tmp_path: Path) -> None:
+    """The suppression is of the standing problem only: a range whose end breaks a valid
+    scenario is an error at its entry."""
+    path, text = chain(
+        tmp_path,
+        "uncertain:\n  regions.north.control.gov: {uniform: {low: 0.5, high: 0.7}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:{line_of(text, 'control.gov')}: uncertain.regions.north.control.gov: setting "
+        "regions.north.control.gov to 0.5 breaks the scenario: shares must sum to 1 (got 0.9)"
+    ]

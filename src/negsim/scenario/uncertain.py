@@ -236,6 +236,14 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
     warnings: list[PathMessage] = []
     uncertain = scenario_data.get("uncertain") or {}
     candidates: list[str] | None = None
+    # A problem the scenario has as written is reported once, where it is written: while it
+    # stands, every end of every range "breaks the scenario" with it too, and saying so
+    # once per entry would bury it among its consequences.
+    standing = (
+        {message for _, message in check_references(scenario_data, variant_only=True)}
+        if uncertain
+        else set()
+    )
     for dotted, spec in uncertain.items():
         where = ("uncertain", dotted)
         first = str(dotted).split(".", 1)[0]
@@ -272,7 +280,11 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
                 detail = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
                 problem = f"the range reaches {end:g}, which {dotted} does not accept ({detail})"
                 break
-            broken = check_references(edited, variant_only=True)
+            broken = [
+                found
+                for found in check_references(edited, variant_only=True)
+                if found[1] not in standing
+            ]
             if broken:
                 problem = f"setting {dotted} to {end:g} breaks the scenario: {broken[0][1]}"
                 break
