@@ -12,6 +12,9 @@ import pytest
 from negsim.analysis.patterns import (
     ALL_PATTERNS,
     WeekPattern,
+    conditioning,
+    determining_patterns,
+    like_ours,
     match,
     patterns_table,
     record_column,
@@ -326,3 +329,35 @@ def test_no_matching_world_gives_no_record_verdict():
     assert row["verdict"] == "supported"
     assert row["record_runs"] == 0 and row["record_verdict"] == "inconclusive"
     assert "no paired runs with a value of settlement" in row["record_sentence"]
+
+
+def test_holdout_and_describe_patterns_never_condition():
+    matches = np.array(
+        [
+            [True, True, False, True],  # condition
+            [True, False, False, False],  # holdout
+            [False, False, True, True],  # describe
+        ]
+    )
+    patterns = [
+        pattern(0, 0, date=DAY, above=0),
+        WeekPattern(Pattern(id="check", metric="m", date=DAY, above=0, use="holdout"), 0, 0),
+        WeekPattern(Pattern(id="note", metric="m", date=DAY, above=0, use="describe"), 0, 0),
+    ]
+    assert like_ours(patterns, matches).tolist() == [True, True, False, True]
+    assert conditioning(patterns) == {"p": "m"}
+    table = patterns_table(patterns, matches, 0.95).set_index("pattern")
+    assert table["use"].tolist() == ["condition", "holdout", "describe", "condition"]
+    assert table.loc[ALL_PATTERNS, "reproduced"] == 3
+    # Out of sample: the holdout holds in 1 of the 3 worlds like ours.
+    assert table.loc["check", "share_like_ours"] == pytest.approx(1 / 3)
+    assert np.isnan(table.loc[ALL_PATTERNS, "share_like_ours"])
+
+
+def test_a_pattern_on_the_outcome_determines_it():
+    conditioned = {"no_deal": "agreement", "flat": "control.regime", "cf": "ceasefire_in_force"}
+    assert determining_patterns("agreement", conditioned) == ["no_deal"]
+    assert determining_patterns("weeks_to_agreement", conditioned) == ["no_deal"]
+    assert determining_patterns("government_control_end", conditioned) == ["flat"]
+    assert determining_patterns("value_opposition", conditioned) == []
+    assert determining_patterns("agreement", None) == []
