@@ -617,9 +617,34 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
         "Cumulative chance of agreement",
         "Ceasefire in force",
         "Walkouts by side",
-        "A ceasefire held",
+        "Some ceasefire in force, none collapsed",
     ):
         assert part in talk_titles
+    # `ceasefire_held` is "in force and none collapsed", never read as "lasted".
+    assert "held" not in talk_titles
+    # The y axis of a 0-1 metric is the whole scale; the events the comparisons turn on
+    # (the first by which treatment and control differ) are dated, labelled lines.
+    low, high = main.get_ylim()
+    assert low <= 0.0 and high >= 1.0
+    marks = [t.get_text().strip() for t in main.texts]
+    assert "Russian intervention, 30 Sep 2015" in marks
+    assert "Alloush killed, 25 Dec 2015" in marks
+    # The forest plot's key shows the marker of each verdict drawn, and its labels are whole.
+    keys = [t.get_text() for t in verdicts.legends[0].get_texts()]  # type: ignore[attr-defined]
+    drawn = {
+        t.get_text().split()[0]
+        for ax in verdicts.axes  # type: ignore[attr-defined]
+        for t in ax.texts
+    }
+    assert {k.split(":")[0] for k in keys if k.endswith("mean paired effect")} == drawn
+    labels = [t.get_text() for t in verdicts.axes[0].get_yticklabels()]  # type: ignore[attr-defined]
+    assert not any("…" in label for label in labels)
+    # A yes/no outcome's paired differences are a 2 x 2 of pairs whose cells add up to all pairs.
+    differences = figures["differences"]
+    first = differences.axes[0]  # type: ignore[attr-defined]
+    counts = [int(t.get_text().replace(",", "")) for t in first.texts if t.get_text()[0].isdigit()]
+    assert len(counts) == 4 and sum(counts) == 40
+    assert any("treatment only" in t.get_text() for t in first.texts)
     outcomes = figures["outcomes"]
     # Agreement is rare in geneva3: the axis is fitted, not 0-100 %.
     assert outcomes.axes[0].get_xlim()[1] < 0.5  # type: ignore[attr-defined]

@@ -60,6 +60,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +109,16 @@ FAN_METRICS: dict[str, tuple[str, str]] = {
 }
 """Key time-series metrics drawn as fan charts: metric -> (title, y label with unit)."""
 
+_FAN_SCALE: dict[str, tuple[float, float] | None] = {
+    "bargaining_range": None,
+    "opposition_cohesion": (0.0, 1.0),
+    "control.government": (0.0, 1.0),
+    "willingness.opposition": (0.0, 1.0),
+    "willingness.government": (0.0, 1.0),
+}
+"""Each fan chart's y axis: the metric's whole scale, so a small change does not look large
+(None: the data with zero included; the bargaining range has no fixed ends)."""
+
 # Metrics whose actor id comes from the scenario: silently skipped when absent.
 # `control.government` stands for `control.<the government's id>` (the manifest's `government`).
 _SCENARIO_DEPENDENT = {"control.government"}
@@ -137,6 +148,7 @@ FIGSIZE = (10.0, 5.6)
 DPI = 150
 _YEAR = re.compile(r"\d{4}")
 _EVENT_FONT_PT = 10
+_LABEL_WIDTH = 40  # characters per line of a forest-plot row label
 _Z95 = 1.959963984540054  # standard normal quantile for a two-sided 95 % interval
 
 _RC: dict[str, Any] = {
@@ -519,14 +531,14 @@ def _durations(scenario_file: Any) -> dict[tuple[str, str], float]:
 
 
 def hypothesis_titles(scenario_file: Any) -> dict[str, str]:
-    """Hypothesis name -> the first clause of its description (the name when it has none)."""
+    """Hypothesis name -> the first clause of its description, whole (the name when it has none)."""
     if scenario_file is None:
         return {}
     out = {}
     for name, hypothesis in scenario_file.scenario.hypotheses.items():
         text = " ".join((hypothesis.description or name).split())
         short = re.split(r"[:;(]", text, maxsplit=1)[0].strip()
-        out[name] = short if len(short) <= 60 else short[:57].rstrip() + "…"
+        out[name] = short  # whole: the figures wrap it rather than cut it
     return out
 
 
@@ -781,8 +793,76 @@ def _legend(
     )
 
 
-def _fan(metric: str, ts: pd.DataFrame, events: list[Event], stamp: Stamp) -> Figure:
-    """Fan chart of one metric: median, 50 % and 90 % of runs per variant; each variant's events."""
+def causal_events(events: list[Event], pairs: list[tuple[str, str]]) -> list[Event]:
+    """The event each comparison turns on: the first by which its two variants differ.
+
+    With common random numbers the two variants' histories are identical until
+    that date, so it is where their lines can part (Alloush's killing for
+    ``base`` against ``alloush_alive``). One per distinct event, by date.
+    """
+    by_variant: dict[str, dict[str, Event]] = {}
+    for event in events:
+        by_variant.setdefault(event.variant, {})[event.id] = event
+    found: dict[str, Event] = {}
+    for treatment, control in pairs:
+        mine, theirs = by_variant.get(treatment, {}), by_variant.get(control, {})
+        differ = [
+            e
+            for side, other in ((mine, theirs), (theirs, mine))
+            for eid, e in side.items()
+            if eid not in other or other[eid].start != e.start
+        ]
+        if differ:
+            first = min(differ, key=lambda e: (e.start, e.id))
+            found.setdefault(first.id, first)
+    return sorted(found.values(), key=lambda e: (e.start, e.id))
+
+
+def _hypothesis_pairs(folder: _Folder) -> list[tuple[str, str]]:
+    """(treatment, control) of every tested hypothesis row, in order, once each."""
+    try:
+        hyp = folder.table("hypotheses.csv", ("treatment", "control"))
+    except _Skip:
+        return []
+    pairs = zip(hyp["treatment"].astype(str), hyp["control"].astype(str), strict=True)
+    return list(dict.fromkeys(pairs))
+
+
+def _mark_causal(ax: Any, causal: list[Event], first: pd.Timestamp, last: pd.Timestamp) -> None:
+    """A dated vertical line with its label for each event a comparison turns on."""
+    for event in causal:
+        if not first <= event.start <= last:
+            continue
+        x = mdates.date2num(event.start)
+        ax.axvline(x, color="0.15", linewidth=1.4, linestyle=(0, (6, 3)), zorder=6)
+        ax.text(
+            x,
+            0.99,
+            f" {event.label}, {event.start:%d %b %Y} ",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=8.5,
+            color="0.15",
+            zorder=7,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0},
+        )
+
+
+def _fan(
+    metric: str,
+    ts: pd.DataFrame,
+    events: list[Event],
+    stamp: Stamp,
+    causal: list[Event] | None = None,
+) -> Figure:
+    """Fan chart of one metric: median, 50 % and 90 % of runs per variant; each variant's events.
+
+    The y axis spans the metric's whole scale (`_FAN_SCALE`); the events the
+    hypotheses' comparisons turn on (`causal_events`) are dashed lines with
+    their date and label.
+    """
     title, ylabel = FAN_METRICS[metric]
     rows = ts[ts["metric"] == metric]
     order = _variant_order(rows["variant"])
@@ -809,7 +889,18 @@ def _fan(metric: str, ts: pd.DataFrame, events: list[Event], stamp: Stamp) -> Fi
     entries = _bands(ax, rows, order, colours, styles)
     if metric == "bargaining_range":
         ax.axhline(0, color="0.2", linewidth=0.9, zorder=2)
+    scale = _FAN_SCALE.get(metric)
+    if scale is not None:
+        ax.set_ylim(
+            scale[0] - 0.01 * (scale[1] - scale[0]), scale[1] + 0.01 * (scale[1] - scale[0])
+        )
+    else:  # zero in view: where the sign changes is the point of the chart
+        values = rows[[c for c in _BANDS if c in rows.columns]].to_numpy(dtype=float)
+        low, high = min(0.0, float(np.nanmin(values))), max(0.0, float(np.nanmax(values)))
+        pad = 0.05 * max(high - low, 1e-9)
+        ax.set_ylim(low - pad, high + pad)
     ax.set_xlim(first, last)
+    _mark_causal(ax, causal or [], first, last)
     if strip_rows:
         _timeline(strip, shown, order, colours, numbers, first, last)
         for when in sorted({e.start for e in shown}):
@@ -825,6 +916,13 @@ def _fan(metric: str, ts: pd.DataFrame, events: list[Event], stamp: Stamp) -> Fi
     extra = [
         (Line2D([], [], color="0.4", linewidth=0.8, linestyle=":"), "90 % of runs (p05–p95)"),
     ]
+    if causal:
+        extra.append(
+            (
+                Line2D([], [], color="0.15", linewidth=1.4, linestyle=(0, (6, 3))),
+                "event a hypothesis\nturns on",
+            )
+        )
     _legend(
         ax,
         entries,
@@ -859,7 +957,7 @@ _METRIC_WORDS = {
     "talks_held": "chance talks are held",
     "framework": "chance of a framework",
     "ceasefire": "chance of a ceasefire at the table",
-    "ceasefire_held": "chance a ceasefire holds",
+    "ceasefire_held": "chance a ceasefire was in force and none collapsed",
     "fragmented": "chance the opposition fragments",
     "stage": "furthest stage reached",
     "value_opposition": "what the opposition ends up with",
@@ -933,6 +1031,7 @@ def _verdicts(
     fig = _new_figure(width=11.0, height=max(FIGSIZE[1], 1.6 + sum(0.62 * n + 0.9 for n in counts)))
     axes = fig.subplots(len(kinds), 1, height_ratios=[n + 1.6 for n in counts], squeeze=False)
     titles = titles or {}
+    used: dict[str, tuple[str, str]] = {}  # verdict -> (colour, marker) of the rows drawn
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
         rows = raw[raw["_kind"] == kind]
         what, unit, scale = _KIND_AXIS[kind]
@@ -996,14 +1095,16 @@ def _verdicts(
                 fontweight="bold",
                 clip_on=False,
             )
+            # Wrapped, never cut: the claim is what the reader came for.
             name = titles.get(str(row["hypothesis"]), str(row["hypothesis"]))
-            name = name if len(name) <= 44 else name[:43].rstrip() + "…"
+            name = "\n".join(textwrap.wrap(name, _LABEL_WIDTH, break_on_hyphens=False))
             labels.append(
                 f"{name}\n{metric_words(str(row['metric']))}, expects {arrow}\n"
                 f"{row['treatment']} − {row['control']}"
             )
+            used.setdefault(verdict, (colour, marker))
         ax.axvline(0, color="0.2", linewidth=1, zorder=2)
-        ax.set_yticks(ys, labels, fontsize=8)
+        ax.set_yticks(ys, labels, fontsize=8, linespacing=1.15)
         ax.set_ylim(-0.6, n - 0.4)
         ax.set_xlim(-span, span)
         ax.grid(axis="x", color="0.8", linewidth=0.6)
@@ -1014,15 +1115,34 @@ def _verdicts(
         ax.set_title(what, loc="left", fontsize=10.5, fontweight="bold")
     level = f"{conf * 100:g} % " if conf is not None else ""
     _headline(fig, "Hypotheses: effect and confidence interval", stamp)
-    fig.supxlabel(
-        f"○ = mean paired effect, bar with caps = {level}interval, numbers = effect [interval]. "
-        "Row shading: grey = within ± the smallest effect that matters (negligible), "
-        "green = the predicted side (supported), orange = the other side (contradicted). "
-        "→ / ← = the direction the hypothesis predicts.",
-        fontsize=8.5,
-        color="0.3",
-        wrap=True,
-    )
+    # The key shows the markers the rows use (one per verdict), not a generic circle.
+    handles: list[Any] = [
+        Line2D(
+            [],
+            [],
+            marker=marker,
+            color=colour,
+            markerfacecolor="white",
+            markeredgewidth=1.8,
+            markersize=7,
+            linestyle="",
+        )
+        for colour, marker in used.values()
+    ]
+    handles += [
+        Line2D([], [], color="0.3", linewidth=2.5, marker="|", markersize=9),
+        Patch(color="0.88"),
+        Patch(color="#DDF1EA"),
+        Patch(color="#FBE3D6"),
+    ]
+    keys = [f"{verdict}: mean paired effect" for verdict in used]
+    keys += [
+        f"{level}interval (numbers: effect [interval])",
+        "within ± the smallest effect that matters",
+        "beyond it on the predicted side (→ / ←)",
+        "beyond it on the other side",
+    ]
+    fig.legend(handles, keys, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
     return fig
 
 
@@ -1049,6 +1169,8 @@ def _outcomes(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         raise _Skip("no variant names")
     colours = _colours(order)
     fig = _new_figure()
+    # wspace: room between the panels for the texts right of the left panel's intervals.
+    fig.get_layout_engine().set(wspace=0.08)  # type: ignore[call-arg,union-attr]
     left, right = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.15])
     ys = np.arange(len(order))[::-1]  # base at the top
     rng = np.random.default_rng(0)  # fixed jitter: identical figures from identical files
@@ -1115,13 +1237,14 @@ def _outcomes(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
     left.set_xlim(-limit * 0.02, limit)
     decimals = 0 if limit >= 0.1 else 1
     left.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=decimals, symbol=" %"))
-    left.set_xlabel(
-        "chance of agreement\n(share of runs, Wilson 95 % interval; axis fitted to the data)"
-    )
+    left.set_xlabel("chance of agreement (share of runs)\nWilson 95 % interval; axis fitted")
     left.set_title("Agreement reached", loc="left")
     right.set_xlim(-0.02, 1.02)
-    right.set_xlabel(f"settlement on the issue scale\n({stamp.scale()})")
-    right.set_title("Settlement, runs with an agreement (n per variant)", loc="left")
+    right.set_xlabel(
+        "settlement on the issue scale\n"
+        + "\n".join(textwrap.wrap(f"({stamp.scale()})", 52, break_on_hyphens=False))
+    )
+    right.set_title("Settlement in runs with an agreement", loc="left")
     right.tick_params(axis="y", length=0)
     for ax in (left, right):
         ax.grid(axis="x", color="0.9", linewidth=0.8)
@@ -1245,7 +1368,8 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("issue scale")
     ax.grid(axis="y", color="0.9", linewidth=0.8)
-    ax.legend(frameon=False, fontsize=8, loc="center right")
+    # Middle left: the demand starts at the top of the scale, the offer at the bottom.
+    ax.legend(frameon=False, fontsize=8, loc="center left")
     ax.set_title(
         f"Offers, base ({stamp.scale()});\nreservation points are not in the results",
         loc="left",
@@ -1263,7 +1387,9 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
         p.tick_params(labelbottom=False)
     _date_axis(panels[-1])
     panels[0].set_xlim(ts["date"].min(), ts["date"].max())
-    panels[0].legend(frameon=False, fontsize=8, ncols=min(4, len(order)), loc="upper left")
+    # The variants' key goes where no line runs: the ceasefire panel before the first
+    # ceasefire, or else the top of the first panel (rounds reach 100 % there).
+    _legend_off_data(panels, ts, order)
 
     # Right column: per-run outcomes from runs.csv.
     where = folder.path("runs.csv")
@@ -1282,12 +1408,15 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
             walk.text(g, y + 0.18, f" {g:.2f}", va="center", fontsize=8)
             walk.text(o, y - 0.18, f" {o:.2f}", va="center", fontsize=8)
         walk.set_yticks(ys, order, fontsize=8.5)
+        walk.set_ylim(-1.3, len(order) - 0.4)  # a free row at the bottom for the key
+        walk.set_xlim(0, 1.25 * max(float(np.nanmax([wg.max(), wo.max()])), 0.1))
         walk.legend(
             [Patch(color="0.3"), Patch(color="0.7")],
             ["government", "opposition"],
             frameon=False,
             fontsize=8,
             loc="lower right",
+            ncols=2,
         )
         walk.set_xlabel("walkouts per run (mean)")
         walk.set_title("Walkouts by side", loc="left", fontsize=10)
@@ -1320,13 +1449,50 @@ def _talks(folder: _Folder, ts: pd.DataFrame, problems: list[str], stamp: Stamp)
         held.set_ylim(-0.6, len(order) - 0.4)
         held.set_xlim(0, 1)
         held.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
-        held.set_xlabel("share of runs (Wilson 95 % interval)")
-        held.set_title("A ceasefire held (none collapsed)", loc="left", fontsize=10)
+        held.set_xlabel("share of runs\n(Wilson 95 % interval)")
+        # `ceasefire_held` (docs/results.md): some ceasefire was in force and none collapsed,
+        # 0 when there was none; it says nothing of how long one lasted.
+        held.set_title(
+            "Some ceasefire in force, none collapsed\n(runs without a ceasefire count as no)",
+            loc="left",
+            fontsize=9.5,
+        )
     except _Skip as exc:
         held.axis("off")
-        held.text(0, 0.5, f"ceasefires held: {exc}", fontsize=8, transform=held.transAxes)
+        held.text(
+            0,
+            0.5,
+            f"ceasefire in force, none collapsed: {exc}",
+            fontsize=8,
+            transform=held.transAxes,
+        )
     _headline(fig, "The talks", stamp)
     return fig
+
+
+def _legend_off_data(panels: list[Any], ts: pd.DataFrame, order: list[str]) -> None:
+    """The variants' key in the talks figure, placed where it covers no line.
+
+    The ceasefire panel's upper left when no ceasefire is in force in the
+    first 40 % of the weeks (as in every scenario whose ceasefires come with
+    the talks); otherwise above the first panel, outside it.
+    """
+    handles, labels = panels[0].get_legend_handles_labels()
+    rows = ts[ts["metric"] == "ceasefire_in_force"].dropna(subset=["mean", "date"])
+    first, last = ts["date"].min(), ts["date"].max()
+    early = rows[rows["date"] <= first + 0.4 * (last - first)]
+    kw: dict[str, Any] = {"frameon": False, "fontsize": 8.5, "title_fontsize": 8.5}
+    if len(early) and float(early["mean"].max()) < 0.3:
+        panels[3].legend(handles, labels, loc="upper left", ncols=2, title="variant", **kw)
+    else:
+        panels[0].legend(
+            handles,
+            labels,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.12),
+            ncols=min(4, len(order)),
+            **kw,
+        )
 
 
 # --------------------------------------------------------------------------- paired differences
@@ -1360,7 +1526,7 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         joined = pd.concat([t, c], axis=1, join="inner").dropna()
         if joined.empty:
             continue
-        panels.append((row, (joined.iloc[:, 0] - joined.iloc[:, 1]).to_numpy()))
+        panels.append((row, joined.iloc[:, 0].to_numpy(), joined.iloc[:, 1].to_numpy()))
     if not panels:
         raise _NotApplicable("runs.csv has none of the hypotheses' metrics for both variants")
     columns = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
@@ -1371,12 +1537,21 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         if i >= len(panels):
             ax.axis("off")
             continue
-        row, diff = panels[i]
+        row, treated, controlled = panels[i]
         kind = _kind_of(row)
         _, unit, scale = _KIND_AXIS[kind]
-        diff = diff * scale
         verdict = str(row.get("verdict", "?"))
         colour = VERDICT_STYLE.get(verdict, ("#000000", "D"))[0]
+        title = (
+            f"{metric_words(str(row['metric']))}\n{row['treatment']} − {row['control']}: {verdict}"
+        )
+        if _yes_no(treated) and _yes_no(controlled):
+            # A yes/no outcome's paired difference is -1, 0 or +1 and nearly always 0: a
+            # histogram is one bar. The pairs that differ (discordant) carry the effect.
+            _discordant(ax, row, treated, controlled, colour)
+            ax.set_title(title, loc="left", fontsize=9, color=colour)
+            continue
+        diff = (treated - controlled) * scale
         bound = _bound_of(row)
         if bound is not None:
             ax.axvspan(-bound * scale, bound * scale, color="0.9", zorder=0, linewidth=0)
@@ -1397,34 +1572,85 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         if np.isfinite(lo) and np.isfinite(hi):
             ax.axvspan(lo * scale, hi * scale, color="black", alpha=0.25, linewidth=0)
         ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
-        ax.set_title(
-            f"{metric_words(str(row['metric']))}\n{row['treatment']} − {row['control']}: {verdict}",
-            loc="left",
-            fontsize=9,
-            color=colour,
-        )
-        ax.set_xlabel(unit, fontsize=8.5)
+        if bound is not None:
+            for side in (-1, 1):
+                ax.axvline(side * bound * scale, color="0.45", linewidth=0.9, linestyle="--")
+        ax.set_title(title, loc="left", fontsize=9, color=colour)
+        ax.set_xlabel(f"{unit}; {diff.size:,} pairs", fontsize=8.5)
+        ax.set_ylabel("share of paired runs", fontsize=8.5)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
         ax.tick_params(labelsize=8)
-        ax.text(
-            0.99,
-            0.95,
-            f"n = {diff.size} pairs",
-            transform=ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=8,
-            color="0.3",
-        )
-    fig.supylabel("share of paired runs", fontsize=10)
     _headline(fig, "Paired differences behind each verdict", stamp)
     fig.supxlabel(
-        "bars = paired runs by their difference (same replication in both variants); "
-        "black line = mean effect, dark band = its interval, grey = ± the smallest effect that matters",
+        "Pairs = the same replication in both variants. Yes/no outcomes: the 2 × 2 of pairs "
+        "(effect = treatment only − control only, over all pairs).\n"
+        "Other outcomes: bars = pairs by their difference; black line = mean effect, dark band = "
+        "its interval, grey between dashed lines = ± the smallest effect that matters.",
         fontsize=8.5,
         color="0.3",
     )
     return fig
+
+
+def _yes_no(values: np.ndarray) -> bool:
+    """Whether every value is 0 or 1 (a yes/no outcome such as `agreement`)."""
+    return bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
+
+
+def _discordant(
+    ax: Any, row: pd.Series, treated: np.ndarray, controlled: np.ndarray, colour: str
+) -> None:
+    """The 2 × 2 of paired runs of a yes/no outcome: both, treatment only, control only, neither.
+
+    The mean paired difference is (treatment only − control only) / pairs, so
+    the two discordant cells are the whole of the effect (McNemar's view).
+    """
+    t, c = treated.astype(bool), controlled.astype(bool)
+    n = t.size
+    cells = np.array([[(t & c).sum(), (t & ~c).sum()], [(~t & c).sum(), (~t & ~c).sum()]])
+    words = np.array([["both", "treatment only"], ["control only", "neither"]])
+    discordant = np.array([[False, True], [True, False]])
+    ax.set_xlim(0, 2)
+    ax.set_ylim(0, 2)
+    ax.invert_yaxis()
+    for (r, k), count in np.ndenumerate(cells):
+        ax.add_patch(
+            Rectangle(
+                (k + 0.03, r + 0.03),
+                0.94,
+                0.94,
+                facecolor=colour if discordant[r, k] else "0.93",
+                alpha=0.3 if discordant[r, k] else 1.0,
+                linewidth=0,
+            )
+        )
+        ax.text(
+            k + 0.5,
+            r + 0.42,
+            f"{count:,}",
+            ha="center",
+            va="center",
+            fontsize=11,
+            fontweight="bold" if discordant[r, k] else "normal",
+        )
+        ax.text(
+            k + 0.5,
+            r + 0.72,
+            f"{words[r, k]} ({100 * count / n:.1f} %)",
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="0.25",
+        )
+    ax.set_xticks([0.5, 1.5], [f"{row['control']}: yes", "no"], fontsize=7.5)
+    ax.set_yticks([0.5, 1.5], [f"{row['treatment']}:\nyes", "no"], fontsize=7.5)
+    ax.tick_params(length=0)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_visible(False)
+    effect = 100 * (cells[0, 1] - cells[1, 0]) / n
+    ax.set_xlabel(
+        f"{n:,} pairs; effect {cells[0, 1]} − {cells[1, 0]} = {effect:+.1f} points", fontsize=8.5
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -1537,7 +1763,7 @@ def _plot_results(
                 "results": str(results_dir),
                 "format": fmt,
                 # The results drawn: a rerun of the folder removes figures that no longer match.
-                RESULTS_SHA256: results_identity(manifest) if results is not None else None,
+                RESULTS_SHA256: results_identity(results.manifest) if results is not None else None,
             },
             # Figures of another format stay listed; this format's not drawn now are stale.
             keep_listed=lambda name: not name.endswith(f".{fmt}"),
@@ -1569,6 +1795,7 @@ def _builders(
     if fan_ts is not None:
         present = set(fan_ts["metric"].unique())
         events = _events(folder, problems)
+        causal = causal_events(events, _hypothesis_pairs(folder))
         for metric in FAN_METRICS:
             fname = "fan_" + metric.replace(".", "_")
             recorded = f"control.{stamp.government}" if metric == "control.government" else metric
@@ -1579,7 +1806,7 @@ def _builders(
             rows = fan_ts
             if recorded != metric:
                 rows = fan_ts[fan_ts["metric"] == recorded].assign(metric=metric)
-            yield fname, "timeseries.csv", fname, partial(_fan, metric, rows, events, stamp)
+            yield fname, "timeseries.csv", fname, partial(_fan, metric, rows, events, stamp, causal)
     titles = hypothesis_titles(folder.scenario_file)
     yield (
         "verdicts",

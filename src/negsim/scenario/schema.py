@@ -496,7 +496,7 @@ class NegotiationRound(EventBase):
     mediator: Identifier | list[Identifier]
     """Id of the mediator convening the round, or a list of joint mediators or guarantors (their combined leverage is 1 - prod(1 - leverage_i), their bias the leverage-weighted mean)."""
     duration_weeks: Weeks = 4
-    """Weeks the round stays in session."""
+    """Weeks the round is on the mediator's calendar, from its date; a walkout suspends it within them, and it may resume after `cooling_off_weeks` (docs/model.md §7.14); suspended when they end, it is over."""
 
 
 class Ceasefire(EventBase):
