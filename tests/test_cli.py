@@ -260,9 +260,17 @@ def test_runs_auto_gives_the_bytes_of_its_final_count(runner, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert json.loads((fixed / "manifest.json").read_text())["runs_auto"] is None
-    for name in ("runs.csv", "hypotheses.csv", "patterns.csv", "timeseries.csv", "events.csv"):
+    for name in ("runs.csv", "patterns.csv", "timeseries.csv", "events.csv"):
         assert (auto / name).read_bytes() == (fixed / name).read_bytes(), name
     hypotheses = pd.read_csv(auto / "hypotheses.csv")
+    # The same runs, judged on confidence sequences (valid at every look): wider intervals.
+    at_final = pd.read_csv(fixed / "hypotheses.csv")
+    assert hypotheses["effect"].equals(at_final["effect"])
+    assert (hypotheses["interval"] == "sequence").all()
+    assert (
+        (hypotheses["ci_high"] - hypotheses["ci_low"])
+        >= (at_final["ci_high"] - at_final["ci_low"]) - 1e-12
+    ).all()
     assert (hypotheses["runs"] <= final).all()
     # Stopped for a reason: every verdict decided, or the cap reached.
     assert final == 200 or (hypotheses["verdict"] != "inconclusive").all()
