@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from negsim.cli import main
 from negsim.plots import FIGURE_STEMS
 from negsim.report import ReportError, assumptions, write_report
+from negsim.report.summary import relabel_p
 from negsim.results.folder import file_entry, seal
 
 CHROMIUM = next(
@@ -42,9 +43,18 @@ def sweep(geneva3: Path) -> Path:
         rows.append([row["hypothesis"], row["metric"], row["expected"], "supported", 0, 1, 0.25])
     columns = ["hypothesis", "metric", "expected", "verdict", "at_scenario_values", "samples"]
     pd.DataFrame(rows, columns=[*columns, "share"]).to_csv(folder / "robustness.csv", index=False)
+    results = json.loads((geneva3 / "manifest.json").read_text(encoding="utf-8"))
     manifest = {
         "negsim": "0.1.0",
         "kind": "sweep results",
+        # The same scenario file as the results: the report checks both.
+        "scenario_name": results["scenario_name"],
+        "scenario_sha256": results["scenario_sha256"],
+        "method": "lhs",
+        "samples": 4,
+        "points": 4,
+        "runs": 20,
+        "seed": 5,
         "files": {"robustness.csv": file_entry(folder / "robustness.csv", len(rows))},
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
@@ -85,9 +95,12 @@ def test_verdicts_with_sentences_worlds_like_ours_and_robustness(
     text = html.unescape(report.read_text(encoding="utf-8"))
     hypotheses = pd.read_csv(geneva3 / "hypotheses.csv", dtype=str, keep_default_na=False)
     for _, row in hypotheses.iterrows():
-        assert row["sentence"] in text
-        assert row["record_sentence"] in text
-    assert "worlds like ours" in text
+        # Each sentence once, without the claim its hypothesis' heading states, its p labelled raw.
+        for sentence in (row["sentence"], row["record_sentence"]):
+            reason = relabel_p(sentence).split("): ", 1)[1]
+            assert reason[1:] in text
+            assert "raw p" in reason
+    assert "given the record" in text
     assert "robustness (sweep)" in text
     assert "75 % (at the scenario's values)" in text
     assert "supported</span> 25 %" in text
@@ -212,7 +225,7 @@ def test_the_report_renders_in_chromium_without_errors(report: Path) -> None:
             page.on("request", lambda r: requests.append(r.url))
             page.goto(report.as_uri())
             page.wait_for_load_state("load")
-            assert page.title() == "geneva3: negsim report"
+            assert page.title() == "Syria, September 2015 to July 2016: negsim report (geneva3)"
             for section in SECTIONS:
                 heading = page.locator(f"#{section} h2")
                 assert heading.is_visible(), section

@@ -25,7 +25,18 @@ import pandas as pd
 
 from negsim import __version__
 from negsim.errors import NegsimError, ResultsError
+from negsim.report.summary import (
+    CAVEAT_MEANINGS,
+    CAVEATS,
+    SENSITIVE_SHARE,
+    Line,
+    all_caveats,
+    line_of,
+    relabel_p,
+    title_of,
+)
 from negsim.results import FolderKind, OutputFolder, Results, open_results
+from negsim.results.folder import DRAWN, RESULTS_SHA256, drawn_files, results_identity
 
 __all__ = ["REPORT", "ReportError", "ReportResult", "assumptions", "write_report"]
 
@@ -150,13 +161,67 @@ def assumptions(text: str) -> list[dict[str, Any]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Stamp:
+    """What the report's header says of the run (as `negsim.plots.Stamp` says on every figure).
+
+    Here rather than imported from `negsim.plots`: that module loads matplotlib
+    (a second), which a report made from the figures `negsim plot` drew never needs.
+    """
+
+    scenario: str
+    runs: str
+    seed: str
+
+    @classmethod
+    def of(cls, results_dir: Path, manifest: dict[str, Any]) -> _Stamp:
+        runs, seed = manifest.get("runs"), manifest.get("seed")
+        return cls(
+            str(manifest.get("scenario_name") or Path(results_dir).resolve().name),
+            str(runs) if type(runs) is int else "?",
+            str(seed) if type(seed) is int else "?",
+        )
+
+    def text(self) -> str:
+        return f"{self.scenario} · {self.runs} runs per variant · seed {self.seed}"
+
+
+def _scenario_of(results_dir: Path, manifest: dict[str, Any]) -> Any:
+    """The run's scenario file (a ``ScenarioFile``) when found unchanged, as `negsim plot` reads it.
+
+    The same rule as `negsim.plots.scenario_of` (the file as named or relative
+    to the results folder, its sha256 the manifest's, the manifest's claims
+    checked against it), without loading matplotlib.
+    """
+    named = manifest.get("scenario")
+    if not isinstance(named, str):
+        return None
+    path = Path(named)
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, results_dir / path]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        return None
+    import hashlib
+
+    from negsim.scenario import loader
+
+    try:
+        if hashlib.sha256(found.read_bytes()).hexdigest() != manifest.get("scenario_sha256"):
+            return None
+        scenario_file = loader.load(found)
+    except (NegsimError, OSError):
+        return None
+    from negsim.results.reader import check_scenario
+
+    check_scenario(results_dir / "manifest.json", manifest, scenario_file.scenario)
+    return scenario_file
+
+
 def _scenario(results: Results, notes: list[str]) -> tuple[Any, str | None]:
     """The run's scenario file (loaded) and its text, when found unchanged."""
-    from negsim.plots import scenario_of
-
     manifest = results.manifest
     named = manifest.get("scenario")
-    scenario_file = scenario_of(results.folder, manifest)
+    scenario_file = _scenario_of(results.folder, manifest)
     if scenario_file is None:
         notes.append(
             f"scenario file {named!r} not found or changed since the run: actors, variants and "
@@ -168,14 +233,63 @@ def _scenario(results: Results, notes: list[str]) -> tuple[Any, str | None]:
     return scenario_file, Path(scenario_file.path).read_text(encoding="utf-8")
 
 
-def _sweep(sweep_dir: Path, notes: list[str]) -> list[dict[str, str]]:
-    """robustness.csv of a sweep folder, its files and manifest checked as `negsim plot` does."""
+def _sweep(
+    sweep_dir: Path, manifest: dict[str, Any], given: bool, notes: list[str]
+) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """robustness.csv of a sweep folder of the same scenario, and the sweep's design.
+
+    The sweep's files and manifest are checked as `negsim plot` checks them, and
+    its scenario against the results': the same name and the same sha256 of the
+    scenario file (a sweep of another scenario, or of another version of this
+    one, would show another model's robustness as these verdicts'). A sweep given
+    with ``--sweep`` that does not match is refused; one found beside the
+    results is left out with a note.
+    """
     from negsim.results.reader import open_sweep
 
     try:
-        return _rows(open_sweep(sweep_dir).table("robustness.csv", text=True))
+        sweep = open_sweep(sweep_dir)
     except ResultsError as error:
         raise ReportError(str(error)) from None
+    document = sweep.manifest
+    name, sweep_name = manifest.get("scenario_name"), document.get("scenario_name")
+    ours, theirs = manifest.get("scenario_sha256"), document.get("scenario_sha256")
+    problem = ""
+    if sweep_name != name:
+        problem = (
+            f"{sweep_dir}: a sweep of {sweep_name or 'an unnamed scenario'!r}, not of {name!r} "
+            "(the results' scenario): its robustness is not these verdicts'"
+        )
+    elif not isinstance(theirs, str) or not isinstance(ours, str):
+        problem = (
+            f"{sweep_dir}: the sweep or the results record no scenario sha256, so negsim "
+            f"cannot tell that both ran the same {name!r}; sweep it again"
+        )
+    elif theirs != ours:
+        problem = (
+            f"{sweep_dir}: a sweep of another version of {name!r} (scenario sha256 "
+            f"{theirs[:12]}…, the results' {ours[:12]}…): sweep or run the same file again"
+        )
+    if problem:
+        if given:
+            raise ReportError(problem)
+        notes.append(problem + "; robustness not shown")
+        return [], {}
+    try:
+        rows = _rows(sweep.table("robustness.csv", text=True))
+    except ResultsError as error:
+        raise ReportError(str(error)) from None
+    design = {
+        "folder": str(sweep_dir),
+        "method": str(document.get("method") or "?"),
+        "samples": document.get("samples"),
+        "points": document.get("points"),
+        "runs": document.get("runs"),
+        "total_runs": document.get("total_runs"),
+        "factors": len(document.get("factors") or []),
+        "seed": document.get("seed"),
+    }
+    return rows, design
 
 
 # --------------------------------------------------------------------------- the page
@@ -277,6 +391,99 @@ def _show(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _figures(
+    results_dir: Path, manifest: dict[str, Any], notes: list[str]
+) -> tuple[list[tuple[str, bytes]], list[str], list[str]]:
+    """The figures as PNG: those `negsim plot` drew into ``figures/`` when they show these
+    very results (figures.json's results_sha256, every file's sha256), else drawn now."""
+    drawn = drawn_files(results_dir / "figures", DRAWN[0], manifest)
+    pngs = {
+        name.removesuffix(".png"): path for name, path in drawn.items() if name.endswith(".png")
+    }
+    if pngs:
+        notes.append(
+            f"figures: those `negsim plot` drew in {results_dir / 'figures'} (they show "
+            "these results: figures.json records their sha256)"
+        )
+        # In the order negsim plot draws them (as `_FIGURE_CAPTIONS` lists them), any other last.
+        known = list(_FIGURE_CAPTIONS)
+        stems = sorted(pngs, key=lambda stem: known.index(stem) if stem in known else len(known))
+        return [(stem, pngs[stem].read_bytes()) for stem in stems], [], []
+    from negsim.plots import render_figures
+
+    return render_figures(results_dir)
+
+
+def _claim(description: str, name: str) -> str:
+    """A hypothesis' claim in a few words: its description up to the first colon."""
+    text = " ".join(description.split()).rstrip(".")
+    head = text.split(":", 1)[0].strip()
+    return head or name.replace("_", " ")
+
+
+def _reason(row: dict[str, Any]) -> str:
+    """A verdict sentence without its claim and variants (shown once per hypothesis above it)."""
+    sentence = relabel_p(str(row.get("sentence", "")))
+    at = sentence.find(f"{row.get('treatment')} vs {row.get('control')}")
+    end = sentence.find("): ", at) if at >= 0 else -1
+    if end < 0:
+        return sentence
+    rest = sentence[end + 3 :]
+    return rest[:1].upper() + rest[1:]
+
+
+def _answer(hypotheses: list[dict[str, Any]], scenario_file: Any) -> list[dict[str, Any]]:
+    """The summary box: per hypothesis its claim, and per row its numbers and caveats."""
+    descriptions: dict[str, str] = {}
+    if scenario_file is not None:
+        descriptions = {
+            key: h.description or "" for key, h in scenario_file.scenario.hypotheses.items()
+        }
+    groups: dict[str, dict[str, Any]] = {}
+    for row in hypotheses:
+        key = str(row.get("hypothesis", ""))
+        group = groups.setdefault(
+            key,
+            {
+                "name": key,
+                "claim": _claim(descriptions.get(key, ""), key),
+                "description": " ".join(descriptions.get(key, "").split()),
+                "treatment": row.get("treatment", ""),
+                "control": row.get("control", ""),
+                "expected": row.get("expected", ""),
+                "rows": [],
+            },
+        )
+        robustness = row.get("robustness") or []
+        line: Line = line_of(row, robustness)
+        record = line_of(row, prefix="record_") if row.get("record_verdict") else None
+        same = next((r for r in robustness if r.get("verdict") == line.verdict), None)
+        group["rows"].append(
+            {
+                "line": line,
+                "record": record,
+                "words": _metric_words(line.metric),
+                "reason": _reason(row),
+                "record_reason": _reason({**row, "sentence": row.get("record_sentence", "")})
+                if row.get("record_sentence")
+                else "",
+                "sweep_share": (f"{float(same.get('share') or 0) * 100:.0f} %" if same else "0 %")
+                if robustness
+                else "",
+                "robustness": robustness,
+            }
+        )
+    return list(groups.values())
+
+
+def _metric_words(metric: str) -> str:
+    from negsim.analysis.verdicts import BINARY_SUBJECTS
+
+    if metric in BINARY_SUBJECTS:
+        return f"chance of {BINARY_SUBJECTS[metric]}"
+    return metric.replace("_", " ")
+
+
 def _environment() -> Any:
     import jinja2
 
@@ -297,7 +504,6 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
         ReportError: the results folder (or the sweep folder) is not one, or a
             file does not match its manifest (one line per file).
     """
-    from negsim.plots import PlotError, read_stamp, render_figures
 
     results_dir = Path(results_dir)
     try:
@@ -307,17 +513,21 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
     notes: list[str] = []
     problems: list[str] = []
     manifest = results.manifest
-    stamp = read_stamp(results_dir, manifest)
+    stamp = _Stamp.of(results_dir, manifest)
     try:
         scenario_file, scenario_text = _scenario(results, notes)
     except ResultsError as error:  # the manifest disagrees with the scenario file it names
         raise ReportError(str(error)) from None
     name = stamp.scenario
+    given_sweep = sweep_dir is not None
     if sweep_dir is None:
         found = results_dir.parent / f"{name}-sweep"
         if (found / "manifest.json").is_file():
             sweep_dir = found
-    robustness = _sweep(Path(sweep_dir), notes) if sweep_dir is not None else []
+    robustness: list[dict[str, str]] = []
+    design: dict[str, Any] = {}
+    if sweep_dir is not None:
+        robustness, design = _sweep(Path(sweep_dir), manifest, given_sweep, notes)
     if sweep_dir is None:
         notes.append(
             f"no sweep folder given or found ({results_dir.parent / (name + '-sweep')}): "
@@ -327,8 +537,8 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
         hypotheses = _rows(_table(results, "hypotheses.csv"))
         patterns = _rows(_table(results, "patterns.csv"))
         events = _table(results, "events.csv")
-        figures, figure_problems, skipped = render_figures(results_dir)
-    except (ResultsError, PlotError) as error:
+        figures, figure_problems, skipped = _figures(results_dir, manifest, notes)
+    except (ResultsError, NegsimError) as error:  # a PlotError is a NegsimError
         raise ReportError(str(error)) from None
     problems += figure_problems
     notes += [f"figure skipped: {s}" for s in skipped]
@@ -339,7 +549,11 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
         by_hypothesis.setdefault(f"{row.get('hypothesis')}|{row.get('metric')}", []).append(row)
     for row in hypotheses:
         row["robustness"] = by_hypothesis.get(f"{row.get('hypothesis')}|{row.get('metric')}", [])  # type: ignore[assignment]
+    answer = _answer(hypotheses, scenario_file)
     keys, files = _provenance(manifest)
+    title, question = title_of(
+        name, scenario_file.scenario.description if scenario_file is not None else None
+    )
     css = resources.files("negsim.report").joinpath("assets/report.css").read_text("utf-8")
     page = (
         _environment()
@@ -347,12 +561,26 @@ def render(results_dir: Path, sweep_dir: Path | None = None) -> tuple[str, list[
         .render(
             stamp=stamp,
             name=name,
+            title=title,
+            question=question,
+            answer=answer,
+            caveats=[
+                {"name": CAVEATS.get(c, c), "meaning": CAVEAT_MEANINGS.get(c, "")}
+                for c in all_caveats(
+                    [r["line"] for g in answer for r in g["rows"]]
+                    + [r["record"] for g in answer for r in g["rows"] if r["record"]]
+                )
+            ],
+            design=design,
+            sensitive_share=f"{SENSITIVE_SHARE:.0%}",
             scenario=_summary(scenario_file) if scenario_file is not None else None,
             assumptions=assumptions(scenario_text) if scenario_text is not None else [],
             scenario_path=str(manifest.get("scenario", "")),
             events=_events_by_id(events, variants),
             variants=variants,
             hypotheses=hypotheses,
+            hypotheses_by_key={f"{h.get('hypothesis')}|{h.get('metric')}": h for h in hypotheses},
+            caveat_names=CAVEATS,
             has_record=has_record,
             record_runs=_show(manifest.get("record_runs")),
             robustness=bool(robustness),
@@ -410,9 +638,8 @@ def write_report(
     """
     results_dir = Path(results_dir)
     try:
-        from negsim.plots import read_stamp
-
-        name = read_stamp(results_dir, open_results(results_dir).manifest).scenario
+        manifest = open_results(results_dir).manifest
+        name = _Stamp.of(results_dir, manifest).scenario
         filename = re.sub(r"[^\w.-]", "_", name) + ".html"
         output = OutputFolder(
             Path(out_dir) if out_dir is not None else results_dir / "report",
@@ -428,7 +655,14 @@ def write_report(
             page, problems, notes = render(results_dir, sweep_dir)
             data = page.encode("utf-8")
             output.write_file(filename, lambda path: _write_bytes(path, data))
-            output.commit({"negsim": __version__, "results": str(results_dir)})
+            output.commit(
+                {
+                    "negsim": __version__,
+                    "results": str(results_dir),
+                    # The results shown: a rerun of the folder removes a report that no longer matches.
+                    RESULTS_SHA256: results_identity(manifest),
+                }
+            )
     except ResultsError as error:
         raise ReportError(str(error)) from None
     return ReportResult(output.path / filename, problems, notes)
