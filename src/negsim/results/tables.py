@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from negsim.errors import ResultsError
-from negsim.run.ensemble import EnsembleResult
 from negsim.scenario.schema import RUN_METRICS, Scenario
+
+if TYPE_CHECKING:  # only annotations: reading results (negsim plot) must not import Mesa
+    from negsim.run.ensemble import EnsembleResult
 
 QUANTILES = (("p05", 5), ("p25", 25), ("p50", 50), ("p75", 75), ("p95", 95))
 # Outcomes that are counts or 0/1: written as integers.
