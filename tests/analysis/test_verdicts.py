@@ -10,8 +10,10 @@ import pytest
 
 from negsim.analysis.verdicts import (
     COUNT,
+    GAP,
     PROBABILITY,
     STAGE,
+    VALUE,
     hypothesis_table,
     paired_verdict,
     row_flags,
@@ -93,6 +95,13 @@ def test_pairs_that_all_agree_on_an_unbounded_metric_give_no_verdict():
     assert "degenerate" in verdict.flags
 
 
+def test_values_and_gaps_may_be_negative_without_a_floor():
+    values = np.full(50, -0.2)
+    verdict = paired_verdict(values, values + 0.01, "increase", bound=0.05, kind=VALUE)
+    assert "floor" not in verdict.flags
+    assert GAP.low == -1 and VALUE.high == 1
+
+
 def test_a_rare_outcome_gets_its_relative_effect_and_the_floor_flag(rng):
     control = (rng.random(4000) < 0.01).astype(float)
     treatment = np.maximum(control, (rng.random(4000) < 0.01).astype(float))
@@ -150,6 +159,7 @@ def test_weeks_to_agreement_is_censored_at_the_horizon():
             "expected": "decrease"}  # fmt: skip
     row = _table(runs, spec, horizon=52).iloc[0]
     assert row["treatment_mean"] == 10.0 and row["control_mean"] == pytest.approx(41.0)
+    assert row["smallest_effect"] == 2.0 and row["unit"] == "weeks"
     assert row["share_lower"] == 1.0 and row["share_higher"] == 0.0
     with pytest.raises(ValueError, match="horizon"):
         _table(runs, spec)
@@ -184,7 +194,9 @@ def test_sequential_verdicts_use_confidence_sequences(rng):
         {
             "variant": ["base"] * 400 + ["other"] * 400,
             "replication": list(range(400)) * 2,
-            "value_opposition": np.concatenate([control + 0.2, control]).clip(0, 1),
+            "value_opposition": np.concatenate(
+                [control + 0.2 + rng.normal(0, 0.02, 400), control]
+            ).clip(0, 1),
         }
     )
     spec = {"metric": "value_opposition", "treatment": "base", "control": "other",
@@ -725,9 +737,9 @@ def test_runs_needed_counts_replications_not_pairs(rng):
 
 def test_every_run_metric_has_a_kind():
     from negsim.analysis.verdicts import METRIC_KINDS
-    from negsim.scenario.schema import RUN_METRICS
+    from negsim.scenario.schema import DERIVED_METRICS, RUN_METRICS
 
     missing = [name for name in RUN_METRICS if name not in METRIC_KINDS]
     assert missing == []
-    assert set(METRIC_KINDS) <= set(RUN_METRICS)
+    assert set(METRIC_KINDS) <= set(RUN_METRICS) | set(DERIVED_METRICS)
     assert {METRIC_KINDS[name].name for name in ("walkouts", "deals_rejected")} == {"count"}

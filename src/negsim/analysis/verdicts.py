@@ -119,6 +119,26 @@ SHARE = MetricKind(
     "5 % of the scale, the width of the smallest move the record can tell apart",
     high=1.0,
 )
+GAP = MetricKind(
+    "share",
+    0.05,
+    1.0,
+    "",
+    "a distance on the issue line that may be negative (demand minus offer, the width of "
+    "the bargaining range: -1 to 1): 5 % of the scale, as for a share",
+    low=-1.0,
+    high=1.0,
+)
+VALUE = MetricKind(
+    "share",
+    0.05,
+    1.0,
+    "",
+    "a realised value on the issue scale, net of the costs of war (at most 1, negative when "
+    "war costs more than it wins): 5 % of the scale, as for a share",
+    low=-math.inf,
+    high=1.0,
+)
 COUNT = MetricKind(
     "count",
     0.25,
@@ -155,11 +175,6 @@ METRIC_KINDS: dict[str, MetricKind] = {
     **dict.fromkeys(
         (
             "settlement",
-            "gap_end",
-            "value_government",
-            "value_opposition",
-            "bargaining_range_at_talks",
-            "bargaining_range_mean_talks",
             "opposition_cohesion_at_talks",
             "opposition_cohesion_mean_talks",
             "government_control_end",
@@ -167,6 +182,8 @@ METRIC_KINDS: dict[str, MetricKind] = {
         ),
         SHARE,
     ),
+    **dict.fromkeys(("gap_end", "bargaining_range_at_talks", "bargaining_range_mean_talks"), GAP),
+    **dict.fromkeys(("value_government", "value_opposition"), VALUE),
     **dict.fromkeys(
         (
             "walkouts",
@@ -182,6 +199,7 @@ METRIC_KINDS: dict[str, MetricKind] = {
     "stage": STAGE,
     "agreement_week": WEEKS,
     "talks_weeks": WEEKS,
+    "weeks_to_agreement": WEEKS,
     "government_losses": CAPABILITY,
     "opposition_losses": CAPABILITY,
 }
