@@ -271,6 +271,7 @@ def main() -> None:
     counterfactual variants to compare and the hypotheses to test. Typical use:
 
     \b
+      negsim new my-conflict                   # a commented starter scenario
       negsim validate scenarios/geneva3.yaml   # check a scenario, file:line errors
       negsim run scenarios/geneva3.yaml        # ensembles, CSVs, verdicts
       negsim plot results/geneva3              # figures from the CSVs
