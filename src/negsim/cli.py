@@ -342,6 +342,34 @@ def schema() -> None:
 
 
 @main.command()
+@click.argument("name")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: NAME.yaml in the current folder). Never replaced if it exists.",
+)
+def new(name: str, out: Path | None) -> None:
+    """Write a commented starter scenario NAME.yaml that validates and runs.
+
+    It has every section (actors, leaders with a named successor, regions,
+    events with a negotiation round, variants, hypotheses, observed,
+    uncertain), each commented, for a fictional conflict to replace with
+    yours. NAME may hold hyphens (the scenario's `name` has `_` for them)
+    and be a path (`negsim new scenarios/my-variant`). An existing file is
+    never replaced (exit 1).
+    """
+    from negsim.scenario.starter import write_starter
+
+    try:
+        path, scenario = write_starter(name, out)
+    except UsageError as error:
+        raise click.UsageError(str(error)) from None
+    except NegsimError as error:
+        _fail(error)
+    click.echo(f"{path}: written (scenario {scenario!r}); next: negsim validate {path}")
+
+
+@main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
 @click.option(
     "--runs",
