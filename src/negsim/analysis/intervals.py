@@ -158,20 +158,22 @@ def confidence_sequence(
     width = high - low
     if not width > 0:
         raise ValueError(f"need high > low (got [{low}, {high}])")
+    # Along the last axis: several sequences at once (rows of a 2-D array) in one pass.
     x = np.clip((values - low) / width, 0.0, 1.0)
-    t = np.arange(1, x.size + 1, dtype=float)
+    t = np.arange(1, x.shape[-1] + 1, dtype=float)
     alpha = 1 - confidence
     log_term = math.log(2 / alpha)
-    mean_t = (0.5 + np.cumsum(x)) / (t + 1)
-    mean_before = np.concatenate(([0.5], mean_t[:-1]))
-    var_t = (0.25 + np.cumsum((x - mean_t) ** 2)) / (t + 1)
-    var_before = np.concatenate(([0.25], var_t[:-1]))
+    mean_t = (0.5 + np.cumsum(x, axis=-1)) / (t + 1)
+    start = np.full(x.shape[:-1] + (1,), 0.5)
+    mean_before = np.concatenate((start, mean_t[..., :-1]), axis=-1)
+    var_t = (0.25 + np.cumsum((x - mean_t) ** 2, axis=-1)) / (t + 1)
+    var_before = np.concatenate((start / 2, var_t[..., :-1]), axis=-1)
     lam = np.minimum(np.sqrt(2 * log_term / (var_before * t * np.log1p(t))), cap)
     psi = (-np.log1p(-lam) - lam) / 4
     v = 4 * (x - mean_before) ** 2
-    sum_lam = np.cumsum(lam)
-    centre = np.cumsum(lam * x) / sum_lam
-    margin = (log_term + np.cumsum(v * psi)) / sum_lam
+    sum_lam = np.cumsum(lam, axis=-1)
+    centre = np.cumsum(lam * x, axis=-1) / sum_lam
+    margin = (log_term + np.cumsum(v * psi, axis=-1)) / sum_lam
     lo = np.maximum(centre - margin, 0.0) * width + low
     hi = np.minimum(centre + margin, 1.0) * width + low
     return AnytimeIntervals(lo, hi)
