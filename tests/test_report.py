@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from negsim.cli import main
 from negsim.plots import FIGURE_STEMS
 from negsim.report import ReportError, assumptions, write_report
-from negsim.report.summary import relabel_p
+from negsim.report.summary import line_of, relabel_p
 from negsim.results.folder import file_entry, seal
 
 CHROMIUM = next(
@@ -237,3 +238,165 @@ def test_the_report_renders_in_chromium_without_errors(report: Path) -> None:
             browser.close()
     assert errors == []
     assert all(url.startswith(("file:", "data:")) for url in requests), requests
+
+
+# --------------------------------------------------------------------------- the answer first (issue 24)
+
+
+def _sweep_copy(sweep: Path, tmp_path: Path, **changes: object) -> Path:
+    copy = tmp_path / "sweep"
+    shutil.copytree(sweep, copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(changes)
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
+
+
+def test_a_sweep_of_another_scenario_is_refused_in_one_line(
+    geneva3: Path, sweep: Path, tmp_path: Path
+) -> None:
+    other = _sweep_copy(sweep, tmp_path, scenario_name="aceh")
+    runner = CliRunner()
+    done = runner.invoke(
+        main, ["report", str(geneva3), "-o", str(tmp_path / "r"), "--sweep", str(other)]
+    )
+    assert done.exit_code == 1
+    assert done.output.strip() == (
+        f"{other}: a sweep of 'aceh', not of 'geneva3' (the results' scenario): "
+        "its robustness is not these verdicts'"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_sweep_of_a_changed_scenario_file_is_refused(
+    geneva3: Path, sweep: Path, tmp_path: Path
+) -> None:
+    changed = _sweep_copy(sweep, tmp_path, scenario_sha256="0" * 64)
+    with pytest.raises(ReportError) as info:
+        write_report(geneva3, tmp_path / "r", changed)
+    message = str(info.value)
+    assert message.startswith(f"{changed}: a sweep of another version of 'geneva3' (scenario")
+    assert "\n" not in message
+    unrecorded = tmp_path / "unrecorded"
+    _sweep_copy(sweep, tmp_path / "u", scenario_sha256=None).rename(unrecorded)
+    with pytest.raises(ReportError, match="record no scenario sha256"):
+        write_report(geneva3, tmp_path / "r", unrecorded)
+
+
+def _first_table_of(text: str, section: str) -> str:
+    start = text.index(f'<section id="{section}"')
+    return text[start : text.index("</section>", start)]
+
+
+@pytest.mark.slow
+def test_the_answer_comes_first_with_units_caveats_and_the_sweeps_design(
+    geneva3: Path, report: Path
+) -> None:
+    text = html.unescape(report.read_text(encoding="utf-8"))
+    assert "<h1>Syria, September 2015 to July 2016</h1>" in text
+    assert "Tests the article's claim that military escalation" in text
+    # The summary box comes before the question, the scenario and its 100-odd tagged values.
+    assert text.index('id="answer"') < text.index('id="question"') < text.index("tagged values")
+    assert "<details><summary>" in text  # the tagged values collapsed
+    answer = _first_table_of(text, "answer")
+    hypotheses = pd.read_csv(geneva3 / "hypotheses.csv")
+    for row in hypotheses.itertuples():
+        assert f"{row.verdict}</span>" in answer
+    agreement = hypotheses[hypotheses["metric"] == "agreement"].iloc[0]
+    points = line_of(agreement.to_dict())
+    assert points.unit == "points" and f"{points.effect} {points.interval} points" in answer
+    # The fixture's sweep finds the row's verdict at 75 % of its points: below 80 %.
+    assert "sensitive to assumptions" in answer
+    assert "lhs design" in text and "4 points" in text and "20 runs per point" in text
+
+
+@pytest.mark.slow
+def test_the_report_embeds_the_figures_plot_drew_for_these_results(
+    geneva3: Path, tmp_path: Path
+) -> None:
+    from negsim.plots import plot_results
+
+    copy = tmp_path / "geneva3"
+    shutil.copytree(geneva3, copy, ignore=shutil.ignore_patterns("report"))
+    plot_results(copy)
+    drawn = {p.stem: p.read_bytes() for p in (copy / "figures").glob("*.png")}
+    result = write_report(copy, tmp_path / "r")
+    assert any("those `negsim plot` drew" in note for note in result.notes)
+    text = result.path.read_text(encoding="utf-8")
+    for stem, png in drawn.items():
+        assert (
+            f'id="figure-{stem}">\n<img src="data:image/png;base64,{base64.b64encode(png).decode()}'
+            in text
+        )
+    # A figure changed since: not these results' figures any more; all are drawn again.
+    (copy / "figures" / "verdicts.png").write_bytes(b"\x89PNG edited")
+    again = write_report(copy, tmp_path / "r2")
+    assert not any("those `negsim plot` drew" in note for note in again.notes)
+    assert "PNG edited" not in again.path.read_text(encoding="utf-8")
+
+
+def test_the_report_orders_embedded_figures_as_plot_draws_them() -> None:
+    from negsim.report import _FIGURE_CAPTIONS
+
+    assert list(_FIGURE_CAPTIONS) == list(FIGURE_STEMS)
+
+
+def test_a_row_in_words_points_rounded_and_near_the_bound() -> None:
+    row = {
+        "hypothesis": "escalation_weakens_talks",
+        "metric": "talks_held",
+        "smallest_effect": 0.05,
+        "effect": 0.0271,
+        "ci_low": 0.0150,
+        "ci_high": 0.0403,
+        "p_value": 0.083,
+        "p_holm": 1e-17,
+        "verdict": "negligible",
+    }
+    line = line_of(row)
+    assert (line.effect, line.interval, line.unit, line.bound) == (
+        "+2.7",
+        "[+1.5, +4.0]",
+        "points",
+        "±5",
+    )
+    assert (line.p_holm, line.p_raw) == ("< 1e-15", "0.083")
+    assert line.caveats == ("near_bound",)
+    assert line.flags() == "near bound"
+    far = line_of({**row, "effect": 0.001, "ci_low": 0.0, "ci_high": 0.002})
+    assert far.caveats == ()
+    # The verdicts' own flags, when hypotheses.csv has them, are the row's caveats as written.
+    flagged = line_of({**row, "flags": "floor;decided_by_record"})
+    assert flagged.caveats == ("floor", "decided_by_record")
+    assert line_of({**row, "flags": float("nan")}).caveats == ()
+    assert line_of(row, [{"verdict": "negligible", "share": "0.9"}]).caveats == ("near_bound",)
+    assert "sensitive" in line_of(row, [{"verdict": "negligible", "share": "0.5"}]).caveats
+
+
+def test_sentences_label_their_p_as_raw() -> None:
+    sentence = (
+        "X (base vs y): raises z by 2 points (95 % CI 1 to 3, p = 0.083); inside: negligible."
+    )
+    assert "(95 % CI 1 to 3, raw p = 0.083)" in relabel_p(sentence)
+    assert "raw p < 1e-15" in relabel_p(sentence.replace("p = 0.083", "p < 1e-15"))
+
+
+@pytest.mark.slow
+def test_in_chromium_every_verdict_is_on_the_first_screen(report: Path, tmp_path: Path) -> None:
+    playwright = _browser()
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            verdicts = page.locator("#answer .verdict")
+            assert verdicts.count() > 0
+            first = verdicts.first.bounding_box()
+            last = page.locator("#answer tbody tr").last.bounding_box()
+            assert first is not None and last is not None
+            assert first["y"] + first["height"] <= 800
+            assert last["y"] + last["height"] <= 800, "every verdict on the first screen"
+            page.screenshot(path=str(tmp_path / "first-screen.png"))
+        finally:
+            browser.close()
