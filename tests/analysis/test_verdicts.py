@@ -743,3 +743,22 @@ def test_every_run_metric_has_a_kind():
     assert missing == []
     assert set(METRIC_KINDS) <= set(RUN_METRICS) | set(DERIVED_METRICS)
     assert {METRIC_KINDS[name].name for name in ("walkouts", "deals_rejected")} == {"count"}
+
+
+def test_a_rare_outcome_row_says_its_relative_verdict(rng):
+    n = 3000
+    control = (rng.random(n) < 0.01).astype(float)
+    treatment = np.maximum(control, (rng.random(n) < 0.02).astype(float))
+    runs = pd.DataFrame(
+        {
+            "variant": ["base"] * n + ["other"] * n,
+            "replication": list(range(n)) * 2,
+            "fragmented": np.concatenate([treatment, control]),
+        }
+    )
+    spec = {"metric": "fragmented", "treatment": "base", "control": "other",
+            "expected": "increase"}  # fmt: skip
+    row = _table(runs, spec).iloc[0]
+    assert "floor" in row["flags"] and row["verdict"] == "negligible"
+    assert row["relative_verdict"] == "supported" and row["relative_ci_low"] > 1.68
+    assert "In relative terms" in row["sentence"] and ": supported." in row["sentence"]

@@ -694,8 +694,22 @@ def sentence(
             why += "; the effect sits on the bound, no run count decides it"
         elif not np.isnan(verdict.runs_needed):
             why += f"; about {_round_up(verdict.runs_needed):,} paired runs would decide it"
+    if verdict.method == "range":
+        interval += "; every pair differs by the same amount, so the interval is what the unseen pairs could do within the metric's range"
     note = f"; {selection}" if selection else ""
-    return f"{claim} ({comparison}{where}): {change} ({interval}){note}; {why}: {verdict.verdict}."
+    relative = ""
+    if verdict.relative_verdict and {"floor", "ceiling"} & set(verdict.flags):
+        # A rare (or near-certain) outcome: the absolute bound cannot be reached one way.
+        relative = (
+            f" In relative terms (the base rate puts the bound out of reach one way): paired "
+            f"odds ratio {verdict.relative_effect:.3g} ({level} {verdict.relative_low:.3g} to "
+            f"{verdict.relative_high:.3g}, against {verdict.relative_bound:.3g}): "
+            f"{verdict.relative_verdict}."
+        )
+    return (
+        f"{claim} ({comparison}{where}): {change} ({interval}){note}; {why}: {verdict.verdict}."
+        f"{relative}"
+    )
 
 
 def _p_words(p: float) -> str:
