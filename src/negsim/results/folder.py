@@ -834,6 +834,7 @@ def retire_drawn(results: Path, manifest: Mapping[str, Any]) -> tuple[list[str],
         sub = results / entry
         if entry.startswith(".") or sub.is_symlink() or not sub.is_dir():
             continue
+        retired = False
         for kind in DRAWN:
             try:
                 record = read_record(sub / kind.record, kind)
@@ -850,10 +851,13 @@ def retire_drawn(results: Path, manifest: Mapping[str, Any]) -> tuple[list[str],
                 )
                 continue
             problems = _retire(sub, record, kind)
+            retired = True
             notes += problems or [
                 f"{sub}: the {kind.what} {kind.writer} made from the earlier results removed "
                 f"(make them again from the new ones: {kind.writer} {results})"
             ]
+        if not retired:
+            continue  # nothing of negsim's removed: an empty folder is the user's
         try:
             if not os.listdir(sub):
                 sub.rmdir()
