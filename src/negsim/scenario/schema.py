@@ -797,6 +797,11 @@ class Hypothesis(Frozen):
         if not named:
             raise ValueError("give `metric` (one run outcome) or `metrics` (several)")
         if isinstance(self.smallest_effect, dict):
+            if {"value", "why", "relative"} & set(self.smallest_effect):
+                raise ValueError(
+                    "smallest_effect: give `value` (a number, 0 or more) and `why` (the "
+                    "reason), and optionally `relative` (a paired odds ratio above 1)"
+                )
             extra = [m for m in self.smallest_effect if m not in named]
             if extra:
                 raise ValueError(
