@@ -68,8 +68,11 @@ __all__ = [
     "Simulation",
     "check_argument",
     "load_scenario",
+    "optional_argument",
     "run_experiment",
+    "scenario_file_of",
     "simulate",
+    "simulate_variants",
 ]
 
 MAX_RUNS = 1_000_000
@@ -135,11 +138,13 @@ def check_argument(name: str, value: Any) -> Any:
     raise ValueError(f"no such argument: {name!r}")
 
 
-def _optional(name: str, value: Any) -> Any:
+def optional_argument(name: str, value: Any) -> Any:
+    """An argument left out (None) as it is, any other checked by :func:`check_argument`."""
     return None if value is None else check_argument(name, value)
 
 
-def _scenario_file(scenario: Any) -> ScenarioFile:
+def scenario_file_of(scenario: Any) -> ScenarioFile:
+    """A scenario given as a path or as :func:`load_scenario` returned it, loaded."""
     if isinstance(scenario, ScenarioFile):
         return scenario
     if isinstance(scenario, str | Path):
@@ -237,19 +242,19 @@ def simulate(
         ScenarioError: the scenario file has problems.
         NegsimError: an unknown variant.
     """
-    runs = _optional("runs", runs)
+    runs = optional_argument("runs", runs)
     if runs == AUTO:  # judging verdicts is run_experiment's: one variant has none to decide
         raise UsageError(
             f"runs: must be a whole number from 1 to {MAX_RUNS} (got 'auto', which only "
             "run_experiment takes)"
         )
-    seed = _optional("seed", seed)
-    jobs = _optional("jobs", jobs)
-    scenario_file = _scenario_file(scenario)
+    seed = optional_argument("seed", seed)
+    jobs = optional_argument("jobs", jobs)
+    scenario_file = scenario_file_of(scenario)
     (variant,) = _variant_names(scenario_file, [variant])
     experiment = scenario_file.scenario.experiment
     _warn_if_more_jobs_than_cores(jobs)
-    results = _simulate_variants(
+    results = simulate_variants(
         scenario_file,
         [variant],
         experiment.runs if runs is None else runs,
@@ -262,7 +267,7 @@ def simulate(
 ProgressCallback = Callable[[int, int], None]
 
 
-def _simulate_variants(
+def simulate_variants(
     scenario_file: ScenarioFile,
     variants: Sequence[str],
     runs: int,
@@ -380,10 +385,10 @@ def run_experiment(
         NegsimError: an unknown variant; a record required but absent or too rarely reproduced.
     """
     started = time.perf_counter()
-    runs = _optional("runs", runs)
-    seed = _optional("seed", seed)
-    jobs = _optional("jobs", jobs)
-    confidence = _optional("confidence", confidence)
+    runs = optional_argument("runs", runs)
+    seed = optional_argument("seed", seed)
+    jobs = optional_argument("jobs", jobs)
+    confidence = optional_argument("confidence", confidence)
     executor = check_argument("executor", executor)
     runs_format = check_argument("runs_format", runs_format)
     if out is not None and not isinstance(out, str | os.PathLike):
@@ -392,7 +397,7 @@ def run_experiment(
         raise UsageError(
             f"scheduler: must be an address such as tcp://HOST:8786 (got {scheduler!r})"
         )
-    scenario_file = _scenario_file(scenario_path)
+    scenario_file = scenario_file_of(scenario_path)
     scenario = scenario_file.scenario
     experiment = scenario.experiment
     auto = runs == AUTO

@@ -19,7 +19,7 @@ import pandas as pd
 
 from negsim import __version__
 from negsim.analysis.channels import ALL, CHANNELS, channel_table
-from negsim.api import _optional, _scenario_file, _simulate_variants
+from negsim.api import optional_argument, scenario_file_of, simulate_variants
 from negsim.errors import NegsimError, ResultsError, UsageError
 from negsim.results.folder import FolderKind, OutputFolder
 from negsim.run.sweep import point_scenarios
@@ -70,10 +70,10 @@ def attribute_channels(
         ScenarioError: the scenario file has problems.
         NegsimError: the scenario has no hypotheses, or a channel's values break it.
     """
-    runs = _optional("runs", runs)
-    seed = _optional("seed", seed)
-    jobs = _optional("jobs", jobs)
-    scenario_file = _scenario_file(scenario)
+    runs = optional_argument("runs", runs)
+    seed = optional_argument("seed", seed)
+    jobs = optional_argument("jobs", jobs)
+    scenario_file = scenario_file_of(scenario)
     known = [c.name for c in CHANNELS]
     chosen = list(channels) if channels else known
     unknown = [c for c in chosen if c not in known]
@@ -95,7 +95,7 @@ def attribute_channels(
             )
         scenarios = point_scenarios(scenario_file.scenario, off, variants)
         edited = dataclasses.replace(scenario_file, variants=scenarios)
-        results = _simulate_variants(edited, variants, runs, seed, jobs)
+        results = simulate_variants(edited, variants, runs, seed, jobs)
         outcomes[name] = {r.variant: r.outcomes for r in results}
     table = channel_table(rows, outcomes, experiment.confidence)
     written = None if out is None else _write(Path(out), table, scenario_file, runs, seed)
