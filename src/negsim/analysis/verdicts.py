@@ -699,10 +699,15 @@ def sentence(
     note = f"; {selection}" if selection else ""
     relative = ""
     if verdict.relative_verdict and {"floor", "ceiling"} & set(verdict.flags):
+        ratio = (
+            "no pair differs, so no paired odds ratio"
+            if np.isnan(verdict.relative_effect)
+            else f"paired odds ratio {verdict.relative_effect:.3g}"
+        )
         # A rare (or near-certain) outcome: the absolute bound cannot be reached one way.
         relative = (
-            f" In relative terms (the base rate puts the bound out of reach one way): paired "
-            f"odds ratio {verdict.relative_effect:.3g} ({level} {verdict.relative_low:.3g} to "
+            f" In relative terms (the base rate puts the bound out of reach one way): "
+            f"{ratio} ({level} {verdict.relative_low:.3g} to "
             f"{verdict.relative_high:.3g}, against {verdict.relative_bound:.3g}): "
             f"{verdict.relative_verdict}."
         )
