@@ -522,3 +522,100 @@ def test_new_with_a_name_that_cannot_be_one_is_a_usage_error(runner, tmp_path):
         assert "e.g. 'my_conflict'" in result.output
         assert "should match pattern" not in result.output
         assert os.listdir(".") == []
+
+
+# --------------------------------------------------------------------------- run's output (issue 24)
+
+VERDICT_WORDS = ("supported", "contradicted", "negligible", "inconclusive")
+
+
+def _verdict_lines(output: str) -> tuple[str, list[str]]:
+    """The verdict table's header and its rows (up to the first blank line after it)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("verdict "))
+    rows = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        rows.append(line)
+    return lines[start], rows
+
+
+def test_run_prints_one_line_per_verdict_and_the_sentences_in_hypotheses_md(runner, tmp_path):
+    out = tmp_path / "g3"
+    result = runner.invoke(main, ["run", GENEVA3, "-n", "30", "-j", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "hypotheses.csv")
+    header, rows = _verdict_lines(result.stdout)
+    for column in ("effect [95 % CI]", "bound", "p (Holm)", "given the record", "caveats"):
+        assert column in header
+    assert len(rows) == len(table)
+    for line, row in zip(rows, table.itertuples(), strict=True):
+        assert line.split()[0] == row.verdict in VERDICT_WORDS
+        assert row.hypothesis in line and row.metric in line
+    agreement = [line for line in rows if " agreement " in line]
+    assert agreement and all("points" in line for line in agreement)  # 0/1 outcomes in points
+    # The sentences are not printed (12.7 KB of them at 1,000 runs) but written, p labelled.
+    assert table["sentence"].iloc[0] not in result.stdout
+    assert f"Full sentences: {out}/hypotheses.md (or run with --verbose)." in result.stdout
+    written = (out / "hypotheses.md").read_text(encoding="utf-8")
+    assert written.startswith("# geneva3: verdicts (30 runs per variant)")
+    assert "| p vs bound (Holm) | p vs 0 (raw) |" in written
+    assert written.count(", raw p ") == len(table) + table["record_sentence"].notna().sum()
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert "hypotheses.md" in manifest["files"]
+
+
+@pytest.mark.slow
+def test_verbose_prints_the_sentences_and_quiet_prints_nothing(runner, tmp_path):
+    out = tmp_path / "g3"
+    verbose = runner.invoke(
+        main, ["run", GENEVA3, "-n", "30", "-j", "1", "-o", str(out), "--verbose"]
+    )
+    assert verbose.exit_code == 0, verbose.output
+    table = pd.read_csv(out / "hypotheses.csv")
+    sentences = [line for line in verbose.stdout.splitlines() if line.startswith("- ")]
+    assert len(sentences) == len(table) + table["record_sentence"].notna().sum()
+    assert all(", raw p " in line for line in sentences)
+    quiet = runner.invoke(main, ["run", GENEVA3, "-n", "30", "-j", "1", "-o", str(out), "-q"])
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+
+
+@pytest.mark.slow
+def test_given_record_prints_the_conditioned_rows_as_such(runner, tmp_path):
+    out = tmp_path / "g3"
+    result = runner.invoke(
+        main, ["run", GENEVA3, "-n", "120", "-j", "1", "-o", str(out), "--given-record"]
+    )
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "hypotheses.csv")
+    matching = int(table["record_runs"].iloc[0])
+    title = f"Given the record: the same rows on the {matching} replications whose base run"
+    assert title in result.stdout
+    conditioned = result.stdout[result.stdout.index(title) :]
+    _, rows = _verdict_lines(conditioned)
+    assert len(rows) == len(table)
+    assert all(line.endswith("given the record") for line in rows)
+    for line, verdict in zip(rows, table["record_verdict"], strict=True):
+        assert line.split()[0] == verdict
+    plain = result.stdout[: result.stdout.index(title)]
+    assert "given the record" not in _verdict_lines(plain)[0]  # not a column here: a table
+
+
+def test_progress_names_its_phases_with_rate_and_eta(capsys):
+    from negsim.cli import _Progress
+
+    bar = _Progress(True)
+    for done in range(1, 5):
+        bar.simulated(done, 4)
+    bar.phase("judging")
+    bar.phase("summarising")
+    bar.close()
+    err = capsys.readouterr().err
+    assert "simulating" in err and "4/4" in err and "chunk/s" in err
+    assert "judging" in err and "summarising" in err
+    silent = _Progress(False)
+    silent.simulated(1, 4)
+    silent.phase("judging")
+    silent.close()
+    assert capsys.readouterr().err == ""

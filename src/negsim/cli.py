@@ -556,11 +556,13 @@ class _Progress:
             label = "simulating" if self._passes == 1 else f"simulating (pass {self._passes})"
             self._open(total=total, desc=label, unit="chunk")
         self._bar.update(done - self._bar.n)
+        if done == total:
+            self._bar.refresh()  # the last chunk shown, whatever tqdm's redraw interval
 
     def phase(self, name: str) -> None:
         if self.show:
-            # No count to show for these: the label and the time spent.
-            self._open(total=None, desc=name, bar_format="{desc} {elapsed}")
+            # No count to show for these: the label alone, replaced by the next phase.
+            self._open(total=None, desc=name, bar_format="{desc}…")
 
     def close(self) -> None:
         if self._bar is not None:
