@@ -694,19 +694,20 @@ def _verdict_table(
     last = len(header) - 1
 
     def render(values: list[str], styled: bool) -> str:
+        # Padded up to the last non-empty cell only: no trailing spaces, styled or not.
+        end = max(i for i, value in enumerate(values) if value)
         cells = []
-        for i, value in enumerate(values):
-            if i == last:
-                cell = value  # not padded: no trailing spaces
-            else:
-                cell = value.rjust(widths[i]) if i in (4, 5) else value.ljust(widths[i])
+        for i, value in enumerate(values[: end + 1]):
+            padded = value.rjust(widths[i]) if i in (4, 5) else value.ljust(widths[i])
+            cell = value if i == end else padded
             if styled and (i == 0 or (column is not None and i == 6)):
                 colour = colours.get(value)
-                cell = click.style(cell, fg=colour, bold=colour is not None)
+                pad = cell[len(value) :] if i not in (4, 5) else ""
+                cell = click.style(value, fg=colour, bold=colour is not None) + pad
             elif styled and i == last and value:
                 cell = click.style(cell, fg="yellow")
             cells.append(cell)
-        return "  ".join(cells).rstrip()
+        return "  ".join(cells)
 
     click.echo(render(header, False))
     for values in table:

@@ -40,16 +40,15 @@ CAVEATS: dict[str, str] = {
 """Each caveat's id (``flags`` in hypotheses.csv, plus ``sensitive``) and how it is shown."""
 
 CAVEAT_MEANINGS: dict[str, str] = {
-    "floor": "the outcome almost never happens in either variant, so a small effect is "
-    "nearly automatic: 'negligible' says little",
-    "ceiling": "the outcome almost always happens in either variant, so a small effect is "
-    "nearly automatic: 'negligible' says little",
-    "near_bound": "the interval touches or crosses the smallest effect that matters (or "
-    "lies within its own half-width of it): more runs may change the verdict",
-    "decided_by_record": "the rows were judged on the worlds that reproduce the record, "
-    "i.e. conditioned on their own outcome",
-    "degenerate": "no variation in the pairs (every difference the same): the interval "
-    "says nothing about uncertainty",
+    "floor": "the control's mean lies within the smallest effect that matters of the metric's "
+    "lowest value (a rare outcome), so no decrease can reach the bound: 'negligible' says little",
+    "ceiling": "the control's mean lies within the smallest effect that matters of the metric's "
+    "highest value, so no increase can reach the bound: 'negligible' says little",
+    "near_bound": "an end of the interval lies near ± the smallest effect that matters: a "
+    "slightly different bound, or more runs, may change the verdict",
+    "decided_by_record": "the record's patterns fix this outcome in the worlds like ours, so "
+    "the verdict given the record is conditioned on its own outcome",
+    "degenerate": "no interval, or one of zero width: it says nothing about uncertainty",
     "sensitive": "the sweep over the uncertain parameters gives another verdict in more than "
     "a fifth of its sampled space",
 }
