@@ -1,4 +1,10 @@
-"""Shared fixtures."""
+"""Shared fixtures.
+
+Plain helpers several modules share (a folder's snapshot, a free port, a Dask
+scheduler with a worker, the small sweep scenario) are in ``helpers.py``
+beside this file, imported as ``from helpers import ...``: pytest puts this
+conftest's folder on ``sys.path``.
+"""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import snapshot
 from negsim.results.folder import STAGING_PREFIX
 from negsim.results.lock import LOCK_NAME
 
@@ -96,15 +97,6 @@ def error_line(result: subprocess.CompletedProcess, *words: str) -> str:
     for word in words:
         assert word in lines[0], lines[0]
     return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (hidden ones too) and its bytes."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def negsim_leftovers(folder: Path) -> list[str]:

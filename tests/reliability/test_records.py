@@ -24,37 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from helpers import SWEEP_SCENARIO
 from negsim.results.folder import seal
 from negsim.results.lock import FolderLock
 
 pytestmark = pytest.mark.slow  # every test runs negsim's commands as processes
 
-# A scenario small enough for a sweep of a few seconds (2 factors, 2 variants).
-TINY = """\
-name: tiny
-calendar: {start: 2020-01-06, end: 2020-05-31}
-issue: {name: transition}
-actors:
-  gov: {kind: government, capability: 1.0, resolve: 0.6}
-  opp: {kind: opposition}
-  rebels: {kind: faction, coalition: opp, capability: 0.6}
-  backer: {kind: patron, client: gov}
-  envoy: {kind: mediator, leverage: 0.5}
-regions:
-  north: {adjacent: [south], control: {gov: 0.5, rebels: 0.5}}
-  south: {control: {gov: 1.0}}
-events:
-  - {id: push, type: offensive, date: 2020-02-03, actor: gov, region: north, intensity: 2.0}
-  - {id: talks, type: negotiation_round, date: 2020-03-02, mediator: envoy}
-variants:
-  no_push: {remove_events: [push]}
-hypotheses:
-  push_hurts_talks: {metric: agreement, treatment: base, control: no_push, expected: decrease}
-uncertain:
-  actors.gov.resolve: {uniform: {low: 0.4, high: 0.8}}
-  events.push.intensity: {uniform: {low: 1.0, high: 3.0}}
-experiment: {seed: 5}
-"""
+# The shared sweep scenario, with a seed of its own (the records name it).
+TINY = SWEEP_SCENARIO + "experiment: {seed: 5}\n"
 # Morris, 2 trajectories: 6 sample points and the scenario's own values.
 SWEEP = ["-N", "2", "-n", "30", "-j", "1", "--seed", "3"]
 TABLES = ("sweep.csv", "sensitivity.csv", "robustness.csv")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import dask_scheduler, free_port, snapshot
 from negsim.results.folder import STAGING_PREFIX
 from negsim.results.lock import LOCK_NAME
 
@@ -125,22 +126,10 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
         time.sleep(0.05)
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
-
-
 @pytest.fixture
 def earlier(tmp_path: Path, geneva3_results: Path) -> Path:
     """A results folder (a copy of the session's), to be left as it is."""
     return Path(shutil.copytree(geneva3_results, tmp_path / "geneva3"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- start-up
@@ -462,18 +451,8 @@ def test_a_worker_killed_while_the_local_cluster_starts_costs_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_lost_scheduler_is_negsims_one_line_without_dask_logs(tmp_path):
     pytest.importorskip("dask.distributed")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m", "dask"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen(
-        [*dask, "scheduler", "--port", str(port), "--no-dashboard"], **quiet
-    )
-    worker = subprocess.Popen(
-        [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], **quiet
-    )
     out = tmp_path / "out"
-    try:
+    with dask_scheduler() as (address, scheduler):
         process = start(
             "run", GENEVA3, "--runs", "4000", "--executor", "dask", "--scheduler", address,
             "-o", out, "-q",
@@ -485,7 +464,3 @@ def test_a_lost_scheduler_is_negsims_one_line_without_dask_logs(tmp_path):
         assert process.returncode == 1, stderr
         assert "lost the connection to the scheduler" in one_line(stderr)
         assert not out.exists()
-    finally:
-        for helper in (scheduler, worker):
-            helper.kill()
-            helper.wait(timeout=30)

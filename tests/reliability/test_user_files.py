@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import snapshot
 from negsim.results.folder import STAGING_PREFIX
 from negsim.results.lock import LOCK_NAME
 
@@ -52,15 +53,6 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 1, result.stderr
     assert len(lines) == 1, result.stderr
     return lines[0]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` (hidden ones too) and its bytes."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
 
 
 def leftovers(folder: Path) -> list[str]:

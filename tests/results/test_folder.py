@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import snapshot
 from negsim.errors import ResultsError
 from negsim.results import ResultsFolder, open_results_folder, write_results
 from negsim.results.folder import (
@@ -48,10 +49,6 @@ def results(rows: int = 3, tag: str = "a") -> ResultsFolder:
 
 def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
 
 def manifest_of(folder: Path) -> dict:
@@ -122,14 +119,14 @@ def test_an_existing_folder_that_is_not_results_is_refused_unless_empty(tmp_path
 def test_a_file_in_the_way_is_never_replaced(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
     (out / "runs.parquet").write_bytes(b"the user's own")  # negsim may write one; not listed
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     with pytest.raises(ResultsError) as info:
         open_results_folder(out)
     assert str(info.value) == (
         f"{out}: runs.parquet not written by negsim run (not listed in manifest.json); "
         "move it away or choose another folder (--out)"
     )
-    assert snapshot(out) == before
+    assert snapshot(out, deep=False) == before
 
 
 @pytest.mark.parametrize(
@@ -163,7 +160,7 @@ def test_an_older_manifest_without_checksums_is_refused(tmp_path: Path) -> None:
     for name in ("events.csv", "hypotheses.csv", "runs.csv", "timeseries.csv"):
         (out / name).write_text("old\n", encoding="utf-8")
     (out / "manifest.json").write_text('{"negsim": "0.1.0", "runs": 10}', encoding="utf-8")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     with pytest.raises(ResultsError) as info:
         write_results(results(), out)
     assert str(info.value) == (
@@ -171,7 +168,7 @@ def test_an_older_manifest_without_checksums_is_refused(tmp_path: Path) -> None:
         "negsim cannot tell whether its files were changed since; move them away or choose "
         "another folder (--out)"
     )
-    assert snapshot(out) == before
+    assert snapshot(out, deep=False) == before
 
 
 def test_a_listed_file_not_written_again_is_removed_unless_changed(tmp_path: Path) -> None:
@@ -244,7 +241,7 @@ def test_too_little_free_space_is_found_before_the_work(tmp_path: Path) -> None:
 
 def test_a_full_disk_while_writing_leaves_the_earlier_results(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
 
     def full(path: Path) -> None:
         path.write_bytes(b"half a ")
@@ -256,7 +253,7 @@ def test_a_full_disk_while_writing_leaves_the_earlier_results(tmp_path: Path) ->
         f"{out}: cannot write the results: no space left on the disk; nothing written, "
         "earlier results unchanged"
     )
-    assert snapshot(out) == before and listing(out) == TABLES
+    assert snapshot(out, deep=False) == before and listing(out) == TABLES
 
 
 def test_an_interruption_leaves_no_new_folder(tmp_path: Path) -> None:
@@ -281,7 +278,7 @@ def test_a_folder_that_vanishes_during_the_work(tmp_path: Path) -> None:
 
 def test_a_failed_rename_puts_the_earlier_files_back(tmp_path: Path, monkeypatch) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     real = os.replace
     calls = []
 
@@ -295,7 +292,7 @@ def test_a_failed_rename_puts_the_earlier_files_back(tmp_path: Path, monkeypatch
     with pytest.raises(ResultsError, match="input/output error"):
         write_results(results(tag="b"), out)
     monkeypatch.setattr(os, "replace", real)
-    assert snapshot(out) == before
+    assert snapshot(out, deep=False) == before
 
 
 def test_staging_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path: Path) -> None:
@@ -380,14 +377,16 @@ def test_a_table_the_user_edited_is_never_replaced(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
     with open(out / "runs.csv", "a", encoding="utf-8") as handle:
         handle.write("my,own row\n")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     with pytest.raises(ResultsError) as info:
         open_results_folder(out)  # refused before any work
     assert str(info.value) == (
         f"{out}: runs.csv changed since negsim run wrote it (not the bytes manifest.json "
         "records); negsim will not replace it: move it away or choose another folder (--out)"
     )
-    assert snapshot(out) == before and listing(out) == TABLES, "no lock, no staging left"
+    assert snapshot(out, deep=False) == before and listing(out) == TABLES, (
+        "no lock, no staging left"
+    )
 
 
 def test_a_series_the_user_saved_is_not_removed_by_a_run_without_it(tmp_path: Path) -> None:
@@ -396,10 +395,10 @@ def test_a_series_the_user_saved_is_not_removed_by_a_run_without_it(tmp_path: Pa
         folder.write_file(SERIES, lambda p: p.write_bytes(b"negsim's series"), 3)
         write_results(results(tag="a"), folder)
     (out / SERIES).write_bytes(b"the user's own analysis, saved under that name")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     with pytest.raises(ResultsError, match=r"series.parquet changed since negsim run wrote it"):
         write_results(results(tag="b"), out)  # would not write series.parquet: would remove it
-    assert snapshot(out) == before
+    assert snapshot(out, deep=False) == before
 
 
 def test_an_unchanged_series_is_removed_by_a_run_without_it(tmp_path: Path) -> None:
@@ -435,7 +434,7 @@ def test_an_edited_manifest_is_refused_and_the_files_it_names_stay(tmp_path: Pat
     document = manifest_of(out)
     document["files"]["thesis.txt"] = {"bytes": 4, "sha256": "0" * 64}
     rewrite_manifest(out, document, sealed=False)  # edited by hand: the seal no longer matches
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     with pytest.raises(ResultsError) as info:
         write_results(results(tag="b"), out)
     assert str(info.value) == (
@@ -443,7 +442,7 @@ def test_an_edited_manifest_is_refused_and_the_files_it_names_stay(tmp_path: Pat
         "longer matches), so negsim cannot tell its files from yours here; move the results "
         "away or choose another folder (--out)"
     )
-    assert snapshot(out) == before
+    assert snapshot(out, deep=False) == before
 
 
 def test_a_user_file_named_in_a_manifest_is_kept_unless_its_bytes_match(tmp_path: Path) -> None:
@@ -483,14 +482,14 @@ def test_a_file_changed_while_negsim_works_stops_the_commit(tmp_path: Path) -> N
     out = write_results(results(tag="a"), tmp_path / "r")
     folder = open_results_folder(out)
     (out / "hypotheses.csv").write_text("edited during the run\n", encoding="utf-8")
-    before = {name: data for name, data in snapshot(out).items() if name != LOCK_NAME}
+    before = {name: data for name, data in snapshot(out, deep=False).items() if name != LOCK_NAME}
     with pytest.raises(ResultsError) as info:
         write_results(results(tag="b"), folder)
     assert str(info.value) == (
         f"{out}: hypotheses.csv changed while negsim was working; negsim will not replace it: "
         "nothing written, earlier results unchanged; move it away and run again"
     )
-    assert snapshot(out) == before and listing(out) == TABLES
+    assert snapshot(out, deep=False) == before and listing(out) == TABLES
 
 
 def test_the_manifest_is_sealed(tmp_path: Path) -> None:
@@ -533,7 +532,7 @@ write_results(ResultsFolder(frame, frame, frame, frame, {"negsim": "t", "run": "
 @pytest.mark.slow  # a fresh interpreter importing pandas: 2-5 s
 def test_a_run_killed_between_its_renames_is_rolled_back_by_the_next(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     killed = subprocess.run(
         [sys.executable, "-c", _KILLED_BETWEEN_RENAMES, str(out)],
         capture_output=True,
@@ -541,16 +540,16 @@ def test_a_run_killed_between_its_renames_is_rolled_back_by_the_next(tmp_path: P
         timeout=120,
     )
     assert killed.returncode == 9, killed.stderr
-    assert snapshot(out) != before, "the first new tables were moved in"
+    assert snapshot(out, deep=False) != before, "the first new tables were moved in"
     assert [p for p in listing(out) if p.startswith(STAGING_PREFIX)], "and the staging left"
     with open_results_folder(out) as folder:
         assert folder.kept == []
-    assert snapshot(out) == before and listing(out) == TABLES
+    assert snapshot(out, deep=False) == before and listing(out) == TABLES
 
 
 def test_sigterm_while_the_folder_is_open_leaves_nothing(tmp_path: Path) -> None:
     out = write_results(results(tag="a"), tmp_path / "r")
-    before = snapshot(out)
+    before = snapshot(out, deep=False)
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     with pytest.raises(KeyboardInterrupt), open_results_folder(out) as folder:
         folder.write_file("runs.csv", lambda p: p.write_text("new", encoding="utf-8"))
@@ -558,7 +557,7 @@ def test_sigterm_while_the_folder_is_open_leaves_nothing(tmp_path: Path) -> None
         os.kill(os.getpid(), signal.SIGTERM)
         signal.sigtimedwait([], 0)  # let the handler run here
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "the default is back"
-    assert snapshot(out) == before and listing(out) == TABLES
+    assert snapshot(out, deep=False) == before and listing(out) == TABLES
 
 
 def test_a_figures_folder_keeps_other_formats_listed(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers import dask_scheduler
 from negsim import api
 from negsim.cli import main
 from negsim.errors import NegsimError, UsageError
@@ -186,22 +187,7 @@ def test_the_dask_executor_reports_its_workers():
 @pytest.mark.slow
 def test_a_lost_scheduler_is_one_line_and_nothing_written(small_chunks, tmp_path):
     pytest.importorskip("dask.distributed")
-    import socket
-    import subprocess
-
-    with socket.socket() as probe:  # a free port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m", "dask"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    scheduler = subprocess.Popen(
-        [*dask, "scheduler", "--port", str(port), "--no-dashboard"], **quiet
-    )
-    worker = subprocess.Popen(
-        [*dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], **quiet
-    )
-    try:
+    with dask_scheduler() as (address, scheduler):
         killed: list[int] = []
 
         def kill_scheduler(done: int, total: int) -> None:
@@ -220,10 +206,6 @@ def test_a_lost_scheduler_is_one_line_and_nothing_written(small_chunks, tmp_path
                 progress=kill_scheduler,
             )
         assert killed and not out.exists()
-    finally:
-        for process in (scheduler, worker):
-            process.kill()
-            process.wait(timeout=30)
 
 
 @pytest.mark.parametrize("command", ["run", "sweep"])

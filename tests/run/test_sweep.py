@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from helpers import SWEEP_SCENARIO
 from negsim.errors import NegsimError
 from negsim.run.executors import SerialExecutor
 from negsim.run.sweep import (
@@ -139,31 +140,7 @@ def test_points_share_random_numbers_and_any_executor_gives_the_same_runs(geneva
 
 # ------------------------------------------------------------- end to end (CLI)
 
-TINY = """\
-name: tiny
-calendar: {start: 2020-01-06, end: 2020-05-31}
-issue: {name: transition}
-actors:
-  gov: {kind: government, capability: 1.0, resolve: 0.6}
-  opp: {kind: opposition}
-  rebels: {kind: faction, coalition: opp, capability: 0.6}
-  backer: {kind: patron, client: gov}
-  envoy: {kind: mediator, leverage: 0.5}
-regions:
-  north: {adjacent: [south], control: {gov: 0.5, rebels: 0.5}}
-  south: {control: {gov: 1.0}}
-events:
-  - {id: push, type: offensive, date: 2020-02-03, actor: gov, region: north, intensity: 2.0}
-  - {id: talks, type: negotiation_round, date: 2020-03-02, mediator: envoy}
-variants:
-  no_push: {remove_events: [push]}
-hypotheses:
-  push_hurts_talks: {metric: agreement, treatment: base, control: no_push, expected: decrease}
-  push_weakens_rebels: {metric: opposition_cohesion_at_talks, treatment: base, control: no_push, expected: decrease}
-uncertain:
-  actors.gov.resolve: {uniform: {low: 0.4, high: 0.8}}
-  events.push.intensity: {uniform: {low: 1.0, high: 3.0}}
-"""
+TINY = SWEEP_SCENARIO
 
 TABLES = ("sweep.csv", "sensitivity.csv", "robustness.csv")
 
