@@ -19,7 +19,7 @@ from negsim.cli import main
 
 pytest.importorskip("solara", reason="negsim explore needs the viz extra (solara)")
 
-from negsim.explore import ExploreModel, model_params  # noqa: E402
+from negsim.explore import ExploreModel, model_params, slider_step  # noqa: E402
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "geneva3.yaml"
 CHROMIUM = next(
@@ -67,6 +67,55 @@ def test_variant_and_uncertain_inputs_change_the_world() -> None:
     assert all(e.id != "alloush_killed" for e in alive.spec.events)
     with pytest.raises(ValueError, match="unknown variant"):
         ExploreModel(str(SCENARIO), variant="nope")
+
+
+def test_sliders_start_on_the_scenarios_own_values() -> None:
+    """Every slider's grid (min + k * step) holds the scenario's value and its max."""
+    for name, options in model_params(SCENARIO).items():
+        if not isinstance(options, dict) or not options.get("type", "").startswith("Slider"):
+            continue
+        low, step = options["min"], options["step"]
+        for x in (options["value"], options["max"]):
+            k = (x - low) / step
+            assert k == pytest.approx(round(k), rel=1e-9, abs=1e-9), (name, x, step)
+        if options["type"] == "SliderFloat":  # fine enough to drag
+            assert (options["max"] - low) / step >= 20 - 1e-9, name
+    assert slider_step(0.12, 0.6, 0.4) == pytest.approx(0.02)
+    assert slider_step(0.0, 1.0, 1 / 3) == pytest.approx(1 / 1000)  # no decimal grid: fine steps
+
+
+def test_the_map_puts_regions_where_the_scenario_does() -> None:
+    model = ExploreModel(str(SCENARIO))
+    damascus = model.region_keys.index("damascus")
+    aleppo = model.region_keys.index("aleppo")
+    assert model.layout[damascus] == pytest.approx(model.spec.regions["damascus"].position)
+    assert model.layout[aleppo][1] > model.layout[damascus][1]  # Aleppo is north of Damascus
+
+
+def test_a_region_without_position_gets_a_fixed_place(tmp_path: Path) -> None:
+    text = SCENARIO.read_text(encoding="utf-8")
+    lines = [ln for ln in text.splitlines() if not ln.strip().startswith("position: [")]
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first, again = ExploreModel(str(plain)).layout, ExploreModel(str(plain)).layout
+    assert first == again and len(first) == 9
+
+
+def test_a_step_redraws_in_under_a_fifth_of_a_second() -> None:
+    import io
+
+    from negsim.explore import map_figure, observables_figure
+
+    model = ExploreModel(str(SCENARIO))
+    spent = []
+    for _ in range(5):
+        start = time.process_time()
+        model.step()
+        for figure in (map_figure(model), observables_figure(model)):
+            figure.savefig(io.BytesIO(), format="png", dpi=100)
+        spent.append(time.process_time() - start)
+    # CPU time, not wall time: the machine may be shared. The median of five steps.
+    assert sorted(spent)[2] < 0.2, spent
 
 
 def test_the_page_builds() -> None:
@@ -173,6 +222,32 @@ def test_the_page_steps_a_replication_in_chromium(served: str) -> None:
             page.get_by_text("0 of 47", exact=False).wait_for(timeout=90_000)
             assert page.get_by_text("The talks", exact=True).is_visible()
             assert page.get_by_text("actors.regime.resolve").is_visible()
+            # The slider starts at the scenario's value (0.8), shows it, and moves on its grid.
+            slider = (
+                page.locator(".v-input__slider", has_text="actors.regime.resolve")
+                .locator("[role=slider]")
+                .first
+            )
+            assert slider.get_attribute("aria-valuenow") == "0.8"
+            widths = page.eval_on_selector_all(
+                ".v-input__slider .v-slider", "els => els.map(e => e.getBoundingClientRect().width)"
+            )
+            assert widths and min(widths) > 100  # no slider squeezed by its label
+            # The value is shown without dragging (the thumb label is always on).
+            assert (
+                page.locator(".v-input__slider", has_text="actors.regime.resolve")
+                .locator(".v-slider__thumb-label")
+                .first.inner_text()
+                .strip()
+                == "0.8"
+            )
+            slider.focus()
+            slider.press("ArrowRight")
+            page.wait_for_function(
+                "el => el.getAttribute('aria-valuenow') === '0.81'", arg=slider.element_handle()
+            )
+            page.get_by_role("button", name="Reset").click()  # the new value applies on Reset
+            page.get_by_text("0 of 47", exact=False).wait_for(timeout=60_000)
             page.get_by_role("button", name="Step").click()
             page.get_by_text("1 of 47", exact=False).wait_for(timeout=60_000)
             page.get_by_role("button", name="Step").click()

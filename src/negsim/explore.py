@@ -1,7 +1,7 @@
 """The interactive model page (``negsim explore SCENARIO``): one replication, week by week.
 
 A Mesa SolaraViz page for one replication of a chosen variant of a scenario:
-the regions as a network coloured by who holds them, the state of the talks
+the regions on a map (the scenario's `position`s) as pies of who holds them, the state of the talks
 (offer, demand, bargaining range, walkouts, ceasefires), the main observables
 as they accrue, Mesa's Step / Play / Reset controls, and an input for every
 parameter of the scenario's ``uncertain:`` block (applied on Reset, as a
@@ -16,6 +16,7 @@ Needs the ``viz`` extra (``pip install 'negsim[viz]'``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -149,12 +150,56 @@ def _scenario_at(spec: Scenario, variant: str, values: dict[str, Any]) -> Scenar
 
 
 def _layout(model: ConflictModel) -> dict[int, tuple[float, float]]:
-    """Fixed positions of the regions (a seeded layout: the page looks the same every time)."""
+    """Where each region is drawn: its scenario ``position``, else a fixed layout.
+
+    Regions with a ``position`` stay where the scenario puts them (a map);
+    the others are placed around them by a spring layout seeded with 0, or,
+    when no region has one, by Kamada-Kawai's layout of the adjacency, which
+    draws no random numbers. Either way the page looks the same every time.
+    """
     import networkx as nx
 
     graph = nx.from_numpy_array(model.adjacency)
-    positions = nx.spring_layout(graph, seed=0)
+    regions = model.spec.regions
+    given = {
+        r: (float(regions[key].position[0]), float(regions[key].position[1]))  # type: ignore[index]
+        for r, key in enumerate(model.region_keys)
+        if regions[key].position is not None
+    }
+    if len(given) == len(model.region_keys):
+        positions: dict[Any, Any] = given
+    elif given:
+        positions = nx.spring_layout(graph, pos=given, fixed=list(given), seed=0)
+    else:
+        positions = nx.kamada_kawai_layout(graph)
     return {int(k): (float(v[0]), float(v[1])) for k, v in positions.items()}
+
+
+def slider_step(low: float, high: float, value: float) -> float:
+    """The coarsest step of 1, 2 or 5 times a power of ten that puts ``value`` and ``high`` on the
+    slider's grid (``low + k * step``) with 20 to 1000 steps across; else 1/1000 of the range.
+
+    A slider's values are ``low + k * step``: with another step the scenario's own
+    value (0.4) is not one of them (0.3984), and a user cannot drag back to it.
+    """
+    span = high - low
+    if not span > 0:
+        return 1.0
+    for exponent in range(int(math.floor(math.log10(span))), -7, -1):
+        for digit in (5, 2, 1):
+            step = digit * 10.0**exponent
+            if span / step < 20 - 1e-9:
+                continue
+            if span / step > 1000 + 1e-9:  # finer than a pixel: no grid holds the value
+                return span / 1000
+            if all(_on_grid(x - low, step) for x in (value, high)):
+                return float(f"{step:.6g}")
+    return span / 1000
+
+
+def _on_grid(offset: float, step: float) -> bool:
+    """Whether ``offset`` is a whole number of ``step``s (to the precision of the written value)."""
+    return abs(offset - round(offset / step) * step) <= 1e-9 * max(1.0, abs(offset))
 
 
 def model_params(scenario_path: str | Path) -> dict[str, Any]:
@@ -182,7 +227,7 @@ def model_params(scenario_path: str | Path) -> dict[str, Any]:
             "value": round(value) if factor.whole else float(value),
             "min": round(low) if factor.whole else float(low),
             "max": round(high) if factor.whole else float(high),
-            "step": 1 if factor.whole else float(f"{(high - low) / 100:.3g}"),
+            "step": 1 if factor.whole else slider_step(float(low), float(high), float(value)),
             "label": factor.path,
         }
     return params
@@ -191,45 +236,108 @@ def model_params(scenario_path: str | Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- components
 
 
-@solara.component
-def _region_map(model: ExploreModel) -> Any:
-    """The regions as a network, each coloured by the combatant holding most of it."""
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+def map_figure(model: ExploreModel) -> Any:
+    """The regions where the scenario puts them, each a pie of who holds it.
 
-    update_counter.get()  # re-drawn after every step
-    fig = Figure(figsize=(6, 4.6), layout="constrained")
-    ax = fig.add_subplot()
+    Lines join neighbouring regions; each pie's slices are the combatants'
+    shares of the region in their colours, its size the region's strategic
+    value; the label gives the region's name and its largest holder's share.
+    Drawn without a layout engine (fixed margins) and with collections rather
+    than a patch per slice: a step must redraw in well under 0.2 s.
+    """
+    from matplotlib.collections import LineCollection, PolyCollection
+    from matplotlib.figure import Figure
+
+    # Drawn at the size the page shows it (about 460 px wide): labels stay 13 px high.
+    fig = Figure(figsize=(4.6, 3.9), dpi=100)
+    ax = fig.add_axes((0.01, 0.01, 0.98, 0.9))
     holders = model.holders()
     keys = [c.key for c in model.combatants]
     colours = {i: _PALETTE[i % len(_PALETTE)] for i in range(len(keys))}
     pos = model.layout
-    for i, j in zip(*np.nonzero(np.triu(model.adjacency)), strict=True):
-        ax.plot([pos[i][0], pos[j][0]], [pos[i][1], pos[j][1]], color="0.7", linewidth=1, zorder=1)
+    xs = np.array([pos[r][0] for r in range(len(model.region_keys))])
+    ys = np.array([pos[r][1] for r in range(len(model.region_keys))])
+    edges = [
+        [(xs[i], ys[i]), (xs[j], ys[j])]
+        for i, j in zip(*np.nonzero(np.triu(model.adjacency)), strict=True)
+    ]
+    ax.add_collection(LineCollection(edges, colors="0.75", linewidths=1.2, zorder=1))
     share = model.control[0]
+    regions = model.spec.regions
+    width, height = float(np.ptp(xs)) or 1.0, float(np.ptp(ys)) or 1.0
+    biggest = float(np.max(model.value_share)) or 1.0
+    # The pies as one collection of polygons: a patch per slice is too slow to redraw each week.
+    slices: list[np.ndarray] = []
+    fills: list[str] = []
+    for r in range(len(model.region_keys)):
+        radius = (
+            0.035 * max(width, height) * (0.6 + 0.6 * math.sqrt(model.value_share[r] / biggest))
+        )
+        angle = 0.5 * math.pi
+        for c in np.argsort(-share[r], kind="stable"):
+            part = float(share[r, c])
+            if part <= 0:
+                continue
+            arc = np.linspace(angle, angle - 2 * math.pi * part, max(2, int(72 * part) + 2))
+            points = np.column_stack([xs[r] + radius * np.cos(arc), ys[r] + radius * np.sin(arc)])
+            slices.append(np.vstack([[xs[r], ys[r]], points]))
+            fills.append(colours[int(c)])
+            angle -= 2 * math.pi * part
+    ax.add_collection(
+        PolyCollection(slices, facecolors=fills, edgecolors="white", linewidths=0.6, zorder=2)
+    )
     for r, key in enumerate(model.region_keys):
         held = float(share[r, holders[r]])
-        ax.scatter(
-            [pos[r][0]],
-            [pos[r][1]],
-            s=300 + 2000 * float(model.value_share[r]),
-            color=colours[holders[r]],
-            alpha=0.35 + 0.65 * held,
-            edgecolor="black",
-            zorder=2,
+        name = (regions[key].name or key).split(" (")[0]
+        # Left of the region at the east edge of the map, or when a region sits just to its right.
+        crowded = bool(xs[r] > xs.min() + 0.7 * width) or bool(
+            np.any((xs > xs[r]) & (xs - xs[r] < 0.3 * width) & (np.abs(ys - ys[r]) < 0.1 * height))
         )
-        ax.annotate(f"{key}\n{held:.0%}", pos[r], ha="center", va="center", fontsize=7, zorder=3)
-    shown = sorted(set(holders))
-    ax.legend(
-        [Patch(color=colours[i]) for i in shown],
-        [keys[i] for i in shown],
-        loc="lower left",
-        fontsize=7,
-        frameon=False,
-    )
+        ax.annotate(
+            f"{name}\n{keys[holders[r]]} {held:.0%}",
+            (xs[r], ys[r]),
+            xytext=(-11 if crowded else 11, 0),
+            textcoords="offset points",
+            ha="right" if crowded else "left",
+            va="center",
+            fontsize=9,
+            linespacing=1.05,
+            zorder=3,
+        )
+    # Room for the labels beside the outermost regions; the map keeps its proportions.
+    ax.set_xlim(xs.min() - 0.4 * width, xs.max() + 0.4 * width)
+    ax.set_ylim(ys.min() - 0.08 * height, ys.max() + 0.08 * height)
+    if all(regions[key].position is not None for key in model.region_keys):
+        ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
-    ax.set_title(f"Who holds each region, week {model.week} ({model.variant})", fontsize=10)
-    return solara.FigureMatplotlib(fig)
+    fig.suptitle(f"Who holds each region, week {model.week} ({model.variant})", fontsize=11)
+    return fig
+
+
+def _key(entries: list[tuple[str, str]], title: str) -> str:
+    """A figure's key as HTML (colour swatch, label): a matplotlib legend costs a step 60 ms."""
+    import html
+
+    items = "".join(
+        f"<span style='margin-right:1em;white-space:nowrap'><span style='display:inline-block;"
+        f"width:0.9em;height:0.9em;background:{colour};margin-right:0.3em;"
+        f"vertical-align:middle'></span>{html.escape(label)}</span> "
+        for colour, label in entries
+    )
+    return (
+        f"<div class='negsim-key' style='font-size:13px'><b>{html.escape(title)}</b> {items}</div>"
+    )
+
+
+@solara.component
+def _region_map(model: ExploreModel) -> Any:
+    """The regions on their map (see `map_figure`) and its key, redrawn after every step."""
+    update_counter.get()
+    entries = [(_PALETTE[i % len(_PALETTE)], c.key) for i, c in enumerate(model.combatants)]
+    with solara.Column(gap="0px") as column:
+        solara.FigureMatplotlib(map_figure(model), format="png", dpi=100)
+        solara.HTML(tag="div", unsafe_innerHTML=_key(entries, "each pie: who holds the region:"))
+    return column
 
 
 @solara.component
@@ -244,20 +352,23 @@ def _talks_card(model: ExploreModel) -> Any:
         f"<td>{html.escape(v)}</td></tr>"
         for k, v in model.talks_summary().items()
     )
-    return solara.HTML(
-        tag="div", unsafe_innerHTML=f"<h3>The talks</h3><table class='negsim-talks'>{rows}</table>"
-    )
+    with solara.Column() as card:
+        solara.Style(_CSS)
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=f"<h3>The talks</h3><table class='negsim-talks'>{rows}</table>",
+        )
+    return card
 
 
-@solara.component
-def _observables(model: ExploreModel) -> Any:
-    """The main observables over the weeks simulated so far."""
+def observables_figure(model: ExploreModel) -> Any:
+    """The main observables over the weeks simulated so far (fixed margins, as `map_figure`)."""
     import matplotlib.dates as mdates
     from matplotlib.figure import Figure
 
-    update_counter.get()
-    fig = Figure(figsize=(7, 4.6), layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(4.6, 3.2), dpi=100)
+    ax = fig.add_axes((0.1, 0.1, 0.87, 0.8))
+    ax.tick_params(labelsize=9)
     dates = mdates.date2num([model.date_of(w) for w in range(model.week)])
     for i, (observable, label) in enumerate(_OBSERVABLES):
         metric = (
@@ -271,10 +382,30 @@ def _observables(model: ExploreModel) -> Any:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylim(-0.3, 1.05)
     ax.axhline(0, color="0.6", linewidth=0.8)
-    if model.week:
-        ax.legend(fontsize=7, ncols=2, loc="lower left", frameon=False)
     ax.set_title("Observables as they accrue (one replication)", fontsize=10)
-    return solara.FigureMatplotlib(fig)
+    return fig
+
+
+@solara.component
+def _observables(model: ExploreModel) -> Any:
+    """The main observables (see `observables_figure`) and their key, redrawn after every step."""
+    update_counter.get()
+    entries = [(_PALETTE[i % len(_PALETTE)], label) for i, (_, label) in enumerate(_OBSERVABLES)]
+    with solara.Column(gap="0px") as column:
+        solara.FigureMatplotlib(observables_figure(model), format="png", dpi=100)
+        solara.HTML(tag="div", unsafe_innerHTML=_key(entries, "lines:"))
+    return column
+
+
+# Vuetify shows a slider's value only while it is dragged, and a long label squeezes the
+# slider itself to nothing: the value always shown, the label on a line of its own.
+_CSS = """
+.v-input__slider .v-input__slot { flex-wrap: wrap; }
+.v-input__slider .v-input__slot > .v-label { flex: 1 0 100%; white-space: normal;
+  max-width: 100%; margin-bottom: 2.6em; font-size: 13px; }
+.v-input__slider .v-slider { min-width: 8em; }
+.v-slider__thumb-label-container { display: block !important; }
+"""
 
 
 def make_page(scenario_path: str | Path) -> Any:

@@ -375,6 +375,10 @@ class Region(Frozen):
     """Ids of neighbouring regions (adjacency is made symmetric)."""
     control: dict[Identifier, Annotated[Number, Field(ge=0, le=1)]]
     """Initial control shares by combatant id (government, faction, spoiler); sum to 1."""
+    position: tuple[Number, Number] | None = None
+    """Where `negsim explore` draws the region on its map, `[x, y]` in any planar units
+    (longitude and latitude in degrees, say; x grows to the east). Drawing only, never the
+    model. Regions without one are placed around those with one by a fixed layout."""
     note: str | None = None
     """Free text: sources, caveats."""
 
