@@ -494,34 +494,34 @@ def test_the_api_names_a_bad_argument_as_the_cli_would():
         api.run_experiment(GENEVA3, executor="dask", scheduler=8786)
 
 
-def test_new_writes_a_starter_that_validate_accepts_and_never_replaces_a_file(runner, tmp_path):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, ["new", "my-variant"])
-        assert result.exit_code == 0, result.output
-        assert result.output == (
-            "my-variant.yaml: written (scenario 'my_variant'); "
-            "next: negsim validate my-variant.yaml\n"
-        )
-        checked = runner.invoke(main, ["validate", "my-variant.yaml"])
-        assert checked.exit_code == 0, checked.output
-        assert checked.output.startswith("my-variant.yaml: ok (my_variant: 7 actors")
-        written = Path("my-variant.yaml").read_bytes()
-        again = runner.invoke(main, ["new", "other", "--out", "my-variant.yaml"])
-        assert again.exit_code == 1
-        assert again.output == (
-            "my-variant.yaml: exists; negsim new never replaces a file "
-            "(choose another name or --out)\n"
-        )
-        assert Path("my-variant.yaml").read_bytes() == written
+def test_new_writes_a_starter_that_validate_accepts_and_never_replaces_a_file(
+    runner, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["new", "my-variant"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "my-variant.yaml: written (scenario 'my_variant'); next: negsim validate my-variant.yaml\n"
+    )
+    checked = runner.invoke(main, ["validate", "my-variant.yaml"])
+    assert checked.exit_code == 0, checked.output
+    assert checked.output.startswith("my-variant.yaml: ok (my_variant: 7 actors")
+    written = Path("my-variant.yaml").read_bytes()
+    again = runner.invoke(main, ["new", "other", "--out", "my-variant.yaml"])
+    assert again.exit_code == 1
+    assert again.output == (
+        "my-variant.yaml: exists; negsim new never replaces a file (choose another name or --out)\n"
+    )
+    assert Path("my-variant.yaml").read_bytes() == written
 
 
-def test_new_with_a_name_that_cannot_be_one_is_a_usage_error(runner, tmp_path):
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        result = runner.invoke(main, ["new", "My Conflict!"])
-        assert result.exit_code == 2
-        assert "e.g. 'my_conflict'" in result.output
-        assert "should match pattern" not in result.output
-        assert os.listdir(".") == []
+def test_new_with_a_name_that_cannot_be_one_is_a_usage_error(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["new", "My Conflict!"])
+    assert result.exit_code == 2
+    assert "e.g. 'my_conflict'" in result.output
+    assert "should match pattern" not in result.output
+    assert os.listdir(tmp_path) == []
 
 
 # --------------------------------------------------------------------------- run's output (issue 24)
