@@ -253,3 +253,11 @@ def test_a_range_that_breaks_the_scenario_alone_is_still_reported(tmp_path: Path
         f"{path}:{line_of(text, 'control.gov')}: uncertain.regions.north.control.gov: setting "
         "regions.north.control.gov to 0.5 breaks the scenario: shares must sum to 1 (got 0.9)"
     ]
+
+
+def test_a_value_a_named_successor_refuses_is_reported_at_the_set_line(tmp_path: Path) -> None:
+    written = "leaders.founder.successors.third.moderation"
+    path, text = chain(tmp_path, f"  tweak:\n    set:\n      {written}: 1.5\n")
+    assert problems(path) == [
+        f"{path}:{line_of(text, written)}: variants.tweak -> {written}: must be <= 1.0 (got 1.5)"
+    ]
