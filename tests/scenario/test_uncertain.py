@@ -261,3 +261,14 @@ def test_a_value_a_named_successor_refuses_is_reported_at_the_set_line(tmp_path:
     assert problems(path) == [
         f"{path}:{line_of(text, written)}: variants.tweak -> {written}: must be <= 1.0 (got 1.5)"
     ]
+
+
+def test_a_successor_of_a_leader_without_successors_is_named_as_missing(tmp_path: Path) -> None:
+    written = "leaders.zahran_alloush.successors.1.moderation"
+    text = f"extends: {GENEVA3}\nname: child\nvariants:\n  heir:\n    set:\n      {written}: 0.3\n"
+    path = tmp_path / "child.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert problems(path) == [
+        f"{path}:{line_of(text, written)}: variants.heir.set.{written}: no element with id '1' "
+        "in leaders.zahran_alloush.successors"
+    ]

@@ -855,9 +855,52 @@ def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
             current[part] = value
             return None
         if part not in current:
+            if part in _ELEMENT_LISTS:  # a list the file left out: it has no element to name
+                return missing_element(f"{where}.{part}" if where else part, [], parts[depth + 1])
             current[part] = {}
         current = current[part]
     return None
+
+
+def _element_lists() -> frozenset[str]:
+    """Names of the schema's fields that hold lists of elements with ids (`successors`, ...)."""
+    import typing
+
+    found = {"events"}  # (a list of a union of event models, each with its id)
+    for model in _models(Scenario):
+        for name, info in model.model_fields.items():
+            if typing.get_origin(info.annotation) is list:
+                (item,) = typing.get_args(info.annotation)
+                if (
+                    isinstance(item, type)
+                    and issubclass(item, BaseModel)
+                    and "id" in item.model_fields
+                ):
+                    found.add(name)
+    return frozenset(found)
+
+
+def _models(
+    model: type[BaseModel], seen: set[type[BaseModel]] | None = None
+) -> set[type[BaseModel]]:
+    """``model`` and every model its fields hold, however nested."""
+    import typing
+
+    seen = set() if seen is None else seen
+    if model in seen:
+        return seen
+    seen.add(model)
+    for info in model.model_fields.values():
+        pending: list[Any] = [info.annotation]
+        while pending:
+            annotation = pending.pop()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                _models(annotation, seen)
+            pending.extend(typing.get_args(annotation))
+    return seen
+
+
+_ELEMENT_LISTS = _element_lists()
 
 
 def _example_field(element: Any) -> str:
