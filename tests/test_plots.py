@@ -658,3 +658,55 @@ def test_a_scenario_changed_since_the_run_is_not_used(geneva3: Path) -> None:
     manifest["scenario_sha256"] = "0" * 64
     assert scenario_of(geneva3, manifest) is None
     assert scenario_of(geneva3, {**manifest, "scenario": "nowhere.yaml"}) is None
+
+
+@pytest.mark.slow
+def test_sweep_figures_draw_the_bound_the_scenarios_values_and_the_peeling(tmp_path: Path) -> None:
+    """A real (tiny) sweep: effect plots carry ± the bound and the scenario's own values; every
+    flip has its PRIM peeling trajectory, whose chosen box is robustness.csv's."""
+    from click.testing import CliRunner
+
+    from helpers import SWEEP_SCENARIO
+    from negsim.analysis.sensitivity import peeling_trajectory
+    from negsim.cli import main
+    from negsim.sweep_plots import _bound, _effect, _peeling
+
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(SWEEP_SCENARIO, encoding="utf-8")
+    out = tmp_path / "sweep"
+    done = CliRunner().invoke(
+        main,
+        ["sweep", str(scenario), "-m", "lhs", "-N", "24", "-n", "30", "-j", "1", "-o", str(out)],
+    )
+    assert done.exit_code == 0, done.output
+    sweep = pd.read_csv(out / "sweep.csv")
+    robustness = pd.read_csv(out / "robustness.csv")
+    claim = "push_hurts_talks"
+    bound = _bound(sweep, claim)
+    assert bound is not None and bound > 0
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    own = {str(f["path"]): float(f["base"]) for f in manifest["factors"]}
+    figure = _effect(claim, "agreement", sweep, list(own), robustness.iloc[:0], own, "negligible")
+    for ax in figure.axes[:2]:
+        levels = sorted(
+            round(float(line.get_ydata()[0]), 12)
+            for line in ax.get_lines()
+            if line.get_linestyle() == "--"
+        )
+        assert levels == [round(-bound, 12), round(bound, 12)]
+        verticals = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+        assert len(verticals) == 1
+    boxes = robustness[robustness["box"].notna()]
+    for _, box in boxes.iterrows():
+        flipped = (sweep[f"{claim}.verdict"] == box["verdict"]).to_numpy()
+        path = peeling_trajectory(sweep[list(own)].astype(float), flipped)
+        chosen = path[path["chosen"]].iloc[0]
+        assert chosen["coverage"] == pytest.approx(box["box_coverage"])
+        assert chosen["density"] == pytest.approx(box["box_density"])
+        assert _peeling(claim, path, box, "negligible").axes
+    plotted = CliRunner().invoke(main, ["plot", str(out), "--out", str(tmp_path / "figs")])
+    assert plotted.exit_code == 0, plotted.output
+    names = {p.name for p in (tmp_path / "figs").iterdir()}
+    assert {f"peeling_{claim}.png" for _ in boxes.index} <= names

@@ -14,14 +14,25 @@ svg or pdf):
   scenario's own values: the sample points on the two parameters the flip
   box restricts first (or the two most influential), coloured by verdict,
   and the box. Not drawn when the verdict holds at every point.
+* ``peeling_<name>.<fmt>``: PRIM's peeling trajectory for that flip (coverage
+  against density of every box it passes through, coloured by how many
+  parameters each bounds), with the box chosen marked: the trade-off the box
+  was picked from, as the EMA Workbench draws it.
 
-Nothing is computed here but the layout. Figures go to ``<folder>/figures/``
+The effect plots draw the smallest effect that matters (± the bound,
+dashed) and the scenario's own value of each parameter (a dotted line and
+a marker in the colour of the verdict there). Nothing is computed here but
+the layout, and the peeling trajectory: PRIM is run again on `sweep.csv`'s
+points with `negsim.analysis.sensitivity.peeling_trajectory`, the function
+that chose the box (deterministic: the same box, checked against
+`robustness.csv`). Figures go to ``<folder>/figures/``
 under the same rules as `negsim plot`'s: only figure files a record
 (``figures.json``) lists are ever replaced.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,9 +43,11 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from negsim import __version__
+from negsim.analysis.sensitivity import peeling_trajectory
 from negsim.errors import NegsimError, ResultsError
 from negsim.results.folder import FolderKind, OutputFolder
 
@@ -111,12 +124,33 @@ def _effect(
     sweep: pd.DataFrame,
     parameters: list[str],
     boxes: pd.DataFrame,
+    own: dict[str, float] | None = None,
+    own_verdict: str = "",
 ) -> Figure:
     fig = Figure(figsize=(4.0 * len(parameters) + 1.5, 4.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(parameters), sharey=True))
     effect = sweep[f"{hypothesis}.effect"].to_numpy(dtype=float)
     verdicts = sweep[f"{hypothesis}.verdict"].astype(str)
+    bound = _bound(sweep, hypothesis)
+    own = own or {}
     for ax, parameter in zip(axes, parameters, strict=True):
+        if bound is not None:  # the smallest effect that matters: inside ± it is negligible
+            for side in (-1, 1):
+                ax.axhline(side * bound, color="0.35", linewidth=1.0, linestyle="--", zorder=1)
+        if parameter in own:
+            ax.axvline(own[parameter], color="0.2", linewidth=1.0, linestyle=":", zorder=1)
+            ax.plot(
+                [own[parameter]],
+                [1.0],
+                marker="v",
+                markersize=10,
+                color=_colour(own_verdict),
+                markeredgecolor="black",
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                linestyle="",
+                zorder=5,
+            )
         for _, box in boxes.iterrows():
             low, high = box.get(f"low.{parameter}"), box.get(f"high.{parameter}")
             if isinstance(box["box"], str) and parameter in box["box"]:
@@ -128,8 +162,26 @@ def _effect(
         ax.set_xlabel(parameter)
     axes[0].set_ylabel(f"effect on {metric}\n(treatment − control)")
     present = list(dict.fromkeys(verdicts))
+    handles: list[Any] = [Patch(color=_colour(v), label=v) for v in present]
+    if bound is not None:
+        handles.append(
+            Line2D([], [], color="0.35", linestyle="--", label=f"± smallest effect ({bound:g})")
+        )
+    if own:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.2",
+                linestyle=":",
+                marker="v",
+                markerfacecolor=_colour(own_verdict),
+                markeredgecolor="black",
+                label=f"scenario's own value\n(verdict there: {own_verdict or '?'})",
+            )
+        )
     fig.legend(
-        handles=[Patch(color=_colour(v), label=v) for v in present],
+        handles=handles,
         loc="outside right upper",
         frameon=False,
         title="verdict at the point",
@@ -176,21 +228,103 @@ def _flip(
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
     present = list(dict.fromkeys(verdicts))
+    # The key below the axes and the box's bounds as the figure's caption: the title above
+    # stays clear of both (a long title ran into a legend at the upper right).
     fig.legend(
         handles=[Patch(color=_colour(v), label=v) for v in present],
-        loc="outside right upper",
+        loc="outside lower center",
+        ncols=len(present),
         frameon=False,
-        title="verdict",
+        title="verdict at the point",
+    )
+    fig.suptitle(
+        "\n".join(
+            textwrap.wrap(f"{hypothesis}: {box['verdict']} instead of {base} in the box", 70)
+        ),
+        x=0.01,
+        ha="left",
+        fontsize=11,
     )
     ax.set_title(
-        f"{hypothesis}: {box['verdict']} instead of {base} in the box\n"
-        f"coverage {float(box['box_coverage']):.0%}, density {float(box['box_density']):.0%}; "
+        f"coverage {float(box['box_coverage']):.0%}, density {float(box['box_density']):.0%}\n"
         + "\n".join(str(box["box"]).split("; ")),
         loc="left",
-        fontsize=9,
-        wrap=True,
+        fontsize=8.5,
     )
     return fig
+
+
+def _peeling(hypothesis: str, trajectory: pd.DataFrame, box: pd.Series, base: str) -> Figure:
+    """PRIM's peeling trajectory: coverage against density, the chosen box marked."""
+    fig = Figure(figsize=(7.0, 5.0), layout="constrained")
+    ax = fig.subplots()
+    restricted = trajectory["restricted"].to_numpy(dtype=int)
+    points = ax.scatter(
+        trajectory["coverage"],
+        trajectory["density"],
+        c=restricted,
+        cmap="viridis",
+        s=30,
+        edgecolors="none",
+        zorder=3,
+    )
+    ax.plot(trajectory["coverage"], trajectory["density"], color="0.7", linewidth=0.8, zorder=2)
+    chosen = trajectory[trajectory["chosen"]]
+    if len(chosen):
+        row = chosen.iloc[0]
+        ax.scatter(
+            [row["coverage"]],
+            [row["density"]],
+            s=160,
+            facecolors="none",
+            edgecolors=_colour(str(box["verdict"])),
+            linewidths=2.2,
+            zorder=4,
+        )
+        ax.annotate(
+            f"the box chosen: coverage {row['coverage']:.0%},\ndensity {row['density']:.0%}, "
+            f"{int(row['restricted'])} parameter{'s' if int(row['restricted']) != 1 else ''}",
+            (row["coverage"], row["density"]),
+            xytext=(-12, -8),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=9,
+        )
+    colourbar = fig.colorbar(points, ax=ax)
+    colourbar.set_label("parameters the box bounds")
+    ax.set_xlim(-0.02, 1.05)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlabel("coverage: share of the flipped points inside the box")
+    ax.set_ylabel("density: share of the box's points that flipped")
+    fig.suptitle(
+        "\n".join(
+            textwrap.wrap(
+                f"{hypothesis}: where {box['verdict']} replaces {base}, PRIM's peeling trajectory",
+                70,
+            )
+        ),
+        x=0.01,
+        ha="left",
+        fontsize=11,
+    )
+    ax.set_title(
+        "each point a box, peeled from the whole space (top left) to the densest; the box "
+        "chosen\nbalances the two (largest harmonic mean)",
+        loc="left",
+        fontsize=8.5,
+    )
+    return fig
+
+
+def _bound(sweep: pd.DataFrame, claim: str) -> float | None:
+    """The smallest effect that matters at the sweep's points (their median, when it varies)."""
+    column = f"{claim}.smallest_effect"
+    if column not in sweep.columns:
+        return None
+    values = pd.to_numeric(sweep[column], errors="coerce").dropna()
+    values = values[values > 0]
+    return float(values.median()) if len(values) else None
 
 
 def _restricted(box_text: str) -> list[str]:
@@ -228,6 +362,12 @@ def plot_sweep(
         index = _main_index(sensitivity)
     except ValueError as error:
         raise NegsimError(f"{folder / 'sensitivity.csv'}: {error}") from None
+    # Each swept parameter's value in the scenario as written (the manifest's factors).
+    own = {
+        str(factor["path"]): float(factor["base"])
+        for factor in checked.manifest.get("factors", [])
+        if isinstance(factor, dict) and isinstance(factor.get("base"), int | float)
+    }
     pairs = list(dict.fromkeys(zip(robustness["hypothesis"], robustness["metric"], strict=True)))
     per_hypothesis = pd.Series([h for h, _ in pairs]).value_counts()
     figures: list[tuple[str, Callable[[], Figure]]] = []
@@ -246,7 +386,12 @@ def plot_sweep(
         boxes = verdict_rows[verdict_rows["box"].notna()]
         stem = claim.replace(".", "-")
         figures.append((f"sensitivity_{stem}", _bind(_sensitivity, claim, metric, rows, index)))
-        figures.append((f"effect_{stem}", _bind(_effect, claim, metric, sweep, ranked[:3], boxes)))
+        figures.append(
+            (
+                f"effect_{stem}",
+                _bind(_effect, claim, metric, sweep, ranked[:3], boxes, own, base_verdict),
+            )
+        )
         if len(boxes):
             box = boxes.iloc[0]
             chosen = [p for p in _restricted(str(box["box"])) if p in sweep.columns]
@@ -254,6 +399,13 @@ def plot_sweep(
             if len(chosen) >= 2:
                 figures.append(
                     (f"flip_{stem}", _bind(_flip, claim, sweep, box, chosen[:2], base_verdict))
+                )
+            names = [p for p in own if p in sweep.columns]
+            flipped = (sweep[f"{claim}.verdict"].astype(str) == str(box["verdict"])).to_numpy()
+            if names and flipped.any():
+                trajectory = peeling_trajectory(sweep[names].astype(float), flipped)
+                figures.append(
+                    (f"peeling_{stem}", _bind(_peeling, claim, trajectory, box, base_verdict))
                 )
     report = SweepPlotReport()
     names = [f"{name}.{fmt}" for name, _ in figures]

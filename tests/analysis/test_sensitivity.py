@@ -17,6 +17,7 @@ import pytest
 from negsim.analysis.sensitivity import (
     claims,
     flip_box,
+    peeling_trajectory,
     robustness_frame,
     sensitivity_columns,
     sensitivity_frame,
@@ -119,6 +120,28 @@ def test_flip_box_recovers_a_planted_region() -> None:
     assert box.coverage > 0.9 and box.density > 0.9
     assert flip_box(values, np.zeros(400, bool)) is None
     assert flip_box(values, np.ones(400, bool)).text() == "everywhere"  # type: ignore[union-attr]
+
+
+def test_the_peeling_trajectory_is_the_one_the_box_is_chosen_from() -> None:
+    rng = np.random.default_rng(0)
+    values = pd.DataFrame(rng.random((400, 3)), columns=["a", "b", "c"])
+    flipped = ((values.a > 0.7) & (values.b < 0.4)).to_numpy()
+    path = peeling_trajectory(values, flipped)
+    box = flip_box(values, flipped)
+    assert box is not None and path["chosen"].sum() == 1
+    chosen = path[path["chosen"]].iloc[0]
+    assert chosen["coverage"] == box.coverage and chosen["density"] == box.density
+    assert chosen["restricted"] == len(box.limits)
+    # Peeling starts from the whole space and only ever removes points.
+    assert path["mass"].iloc[0] == pytest.approx(1.0)
+    assert path["coverage"].iloc[0] == pytest.approx(1.0)
+    assert path["density"].iloc[0] == pytest.approx(flipped.mean())
+    assert (np.diff(path["mass"]) <= 0).all() and (np.diff(path["coverage"]) <= 1e-12).all()
+    # The box chosen has the largest harmonic mean of coverage and density on the trajectory.
+    balance = 2 * path.coverage * path.density / (path.coverage + path.density)
+    assert balance[path["chosen"]].iloc[0] == pytest.approx(balance.max())
+    assert peeling_trajectory(values, np.zeros(400, bool)).empty
+    assert len(peeling_trajectory(values, np.ones(400, bool))) == 1
 
 
 def test_robustness_shares_sum_to_one_and_boxes_are_for_flipped_verdicts() -> None:

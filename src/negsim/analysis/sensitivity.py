@@ -259,12 +259,45 @@ def flip_box(values: pd.DataFrame, flipped: np.ndarray) -> Box | None:
     """The PRIM box where ``flipped`` holds (None when it holds nowhere).
 
     ``values`` has one column per parameter and one row per sample point.
+    The box is the one of `peeling_trajectory` marked ``chosen``.
     """
+    found = _peel(values, flipped)
+    return None if found is None else found[0]
+
+
+def peeling_trajectory(values: pd.DataFrame, flipped: np.ndarray) -> pd.DataFrame:
+    """PRIM's peeling trajectory for ``flipped``: every box it passes through, widest first.
+
+    One row per box: ``coverage`` (share of the flipped points inside it),
+    ``density`` (share of the points inside it that flipped), ``mass`` (share
+    of all points inside it), ``restricted`` (parameters it bounds) and
+    ``chosen`` (True for the one box `flip_box` reports: the largest harmonic
+    mean of coverage and density). The trade-off a reader picks a box from, as
+    the EMA Workbench's ``show_tradeoff`` draws it (Bryant & Lempert 2010).
+    Empty when ``flipped`` holds nowhere; one box (the whole space) when it
+    holds everywhere.
+    """
+    found = _peel(values, flipped)
+    if found is None:
+        return pd.DataFrame(columns=["coverage", "density", "mass", "restricted", "chosen"])
+    return found[1]
+
+
+def _peel(values: pd.DataFrame, flipped: np.ndarray) -> tuple[Box, pd.DataFrame] | None:
     flipped = np.asarray(flipped, dtype=bool)
     if not flipped.any():
         return None
     if flipped.all():
-        return Box({}, 1.0, 1.0, int(flipped.size))
+        whole = pd.DataFrame(
+            {
+                "coverage": [1.0],
+                "density": [1.0],
+                "mass": [1.0],
+                "restricted": [0],
+                "chosen": [True],
+            }
+        )
+        return Box({}, 1.0, 1.0, int(flipped.size)), whole
     import logging
 
     import prim
@@ -277,6 +310,15 @@ def flip_box(values: pd.DataFrame, flipped: np.ndarray) -> Box | None:
     density = trajectory["density"].to_numpy(dtype=float)
     balance = np.where(coverage + density > 0, 2 * coverage * density / (coverage + density), 0)
     chosen = int(np.argmax(balance))
+    path = pd.DataFrame(
+        {
+            "coverage": coverage,
+            "density": density,
+            "mass": trajectory["mass"].to_numpy(dtype=float),
+            "restricted": trajectory["res dim"].to_numpy(dtype=int),
+            "chosen": np.arange(len(coverage)) == chosen,
+        }
+    )
     box.select(chosen)
     limits = box.limits
     restricted = {
@@ -288,12 +330,13 @@ def flip_box(values: pd.DataFrame, flipped: np.ndarray) -> Box | None:
     for name, (low, high) in restricted.items():
         column = values[name].to_numpy(dtype=float)
         inside &= (column >= low) & (column <= high)
-    return Box(
+    found = Box(
         restricted,
         coverage=float(coverage[chosen]),
         density=float(density[chosen]),
         samples=int(inside.sum()),
     )
+    return found, path
 
 
 def robustness_columns(names: Sequence[str]) -> list[str]:
