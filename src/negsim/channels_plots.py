@@ -10,21 +10,16 @@ import pandas as pd
 
 def draw_channels(table: pd.DataFrame, path: Path, stamp: str) -> None:
     """One panel per hypothesis and metric: the effect with every channel on (line) and without each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # The object API (no pyplot): no GUI backend chosen behind a caller's back, no global
+    # figure left open; savefig renders with Agg.
+    from matplotlib.figure import Figure
 
     groups = list(table.groupby(["hypothesis", "metric"], sort=False))
     columns = 2 if len(groups) > 1 else 1
     rows = (len(groups) + columns - 1) // columns
     channels = list(dict.fromkeys(table["channel"]))
-    figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(6.2 * columns, 0.32 * len(channels) * rows + 1.2 * rows),
-        squeeze=False,
-    )
+    figure = Figure(figsize=(6.2 * columns, 0.32 * len(channels) * rows + 1.2 * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(groups) :]:
         axis.set_visible(False)
     for axis, ((hypothesis, metric), rows_) in zip(axes.flat, groups, strict=False):
@@ -63,4 +58,3 @@ def draw_channels(table: pd.DataFrame, path: Path, stamp: str) -> None:
     figure.suptitle(f"Which channels carry each effect — {stamp}", fontsize=10)
     figure.tight_layout(rect=(0, 0.04, 1, 0.97))
     figure.savefig(path, format="png", dpi=110, metadata={"Software": None})
-    plt.close(figure)

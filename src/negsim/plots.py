@@ -1560,10 +1560,9 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
             counts = np.array([(diff == v).sum() for v in distinct])
             width = 0.3 * (np.min(np.diff(distinct)) if distinct.size > 1 else 1.0)
             ax.bar(distinct, counts / diff.size, width=width, color=colour, alpha=0.6)
-        else:
-            ax.hist(
-                diff, bins=30, weights=np.full(diff.size, 1 / diff.size), color=colour, alpha=0.6
-            )
+        else:  # one filled outline, not 30 bar patches: the figure draws in a fraction of the time
+            shares, edges = np.histogram(diff, bins=30, weights=np.full(diff.size, 1 / diff.size))
+            ax.stairs(shares, edges, fill=True, color=colour, alpha=0.6, linewidth=0)
         effect = pd.to_numeric(pd.Series([row.get("effect")]), errors="coerce").iloc[0]
         lo = pd.to_numeric(pd.Series([row.get("ci_low")]), errors="coerce").iloc[0]
         hi = pd.to_numeric(pd.Series([row.get("ci_high")]), errors="coerce").iloc[0]
