@@ -1136,16 +1136,22 @@ def report(
 ) -> None:
     """Write one self-contained HTML report of a results folder (opens offline).
 
-    The report holds the question and the scenario (actors, variants, events,
-    every value with its source tag), the verdict table with its sentences and
-    the worlds like ours, the record patterns reproduced, the sweep's
-    robustness shares (if a sweep folder is given or found), every figure,
-    and the provenance from manifest.json. Figures are embedded; the file
-    needs no network and no other file.
+    The report opens on the answer: every verdict with its effect and
+    interval in the outcome's unit, the verdict given the record, the sweep's
+    share and the caveats (floor, near bound, sensitive to assumptions, ...).
+    Then the question and the scenario (actors, variants, events, every value
+    with its source tag), the verdicts in full with both p-values labelled,
+    the record patterns reproduced, the sweep's design and robustness shares
+    (if a sweep folder is given or found), every figure, and the provenance
+    from manifest.json. Figures are embedded (those `negsim plot` drew for
+    these very results, else drawn now); the file needs no network and no
+    other file.
 
     Every file is first checked against manifest.json, as `negsim plot` does:
-    damaged or edited results are refused (exit 1), one line per file. The
-    report computes no statistics; it shows those the CSV files hold.
+    damaged or edited results are refused (exit 1), one line per file. A
+    sweep of another scenario, or of another version of its file (the
+    scenario sha256 both manifests record), is refused (exit 1). The report
+    computes no statistics; it shows those the CSV files hold.
 
     \b
       negsim run scenarios/geneva3.yaml --plot
