@@ -400,3 +400,20 @@ def test_in_chromium_every_verdict_is_on_the_first_screen(report: Path, tmp_path
             page.screenshot(path=str(tmp_path / "first-screen.png"))
         finally:
             browser.close()
+
+
+def test_the_title_is_the_scenarios_place_and_time_and_the_claim_it_tests() -> None:
+    from negsim.report.summary import title_of
+    from negsim.scenario import load
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    geneva3 = load(root / "geneva3.yaml").scenario
+    assert title_of(geneva3.name, geneva3.description) == (
+        "Syria, September 2015 to July 2016",
+        "Tests the article's claim that military escalation and leader removal weaken "
+        "negotiations.",
+    )
+    ripeness = load(root / "ripeness.yaml").scenario
+    title, question = title_of(ripeness.name, ripeness.description)
+    assert title == "The rival theory" and question.startswith("Escalation deepens a mutually")
+    assert title_of("bare", None) == ("bare", "")

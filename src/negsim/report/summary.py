@@ -227,11 +227,14 @@ def title_of(name: str, description: str | None) -> tuple[str, str]:
     text = " ".join((description or "").split())
     head, colon, _ = text.partition(":")
     title = head.strip() if colon and 0 < len(head) <= 80 else name
-    question = ""
-    for sentence in text.replace("? ", "?\n").replace(". ", ".\n").splitlines():
-        if sentence.startswith("Tests ") or sentence.endswith("?"):
-            question = sentence.strip()
-            break
+    sentences = text.replace("? ", "?\n").replace(". ", ".\n").splitlines()
+    question = next((s.strip() for s in sentences if s.startswith("Tests ") or s.endswith("?")), "")
+    if not question and title != name:
+        # No claim stated: what follows the title, its first sentence ("The rival theory:
+        # escalation deepens a mutually hurting stalemate, ...").
+        rest = text.partition(":")[2].strip()
+        question = rest.replace(". ", ".\n").splitlines()[0] if rest else ""
+        question = question[:1].upper() + question[1:]
     return title, question
 
 
