@@ -497,8 +497,8 @@ def targeted_truce(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A one-sided truce aimed at named enemies: where the declaring side holds its effort and fire.
 
-    ground_g = phi if an enemy aimed at holds ground in g, else 1
-    fire     = 1 - (1 - phi) * a,   a the aimed share of the other side at the table (by strength)
+    ground_g = 1 - (1 - phi) * a_g,   a_g the aimed enemies' share of the enemy ground in g
+    fire     = 1 - (1 - phi) * a,     a the aimed share of the other side at the table (by strength)
 
     A side can de-escalate towards one enemy and fight on against another
     (the Colombian government's de-escalation towards the FARC: in March 2015 it halted the bombing of FARC
@@ -506,13 +506,11 @@ def targeted_truce(
     scope of ceasefires).
     ``calm`` phi (R,) is 1 - the truce's strength where it is active.
     """
-    ground = np.where(aimed_ground, calm[:, None], 1.0)
-    return ground, 1.0 - (1.0 - calm) * aimed_fire
+    held = 1.0 - calm
+    return 1.0 - held[:, None] * aimed_ground, 1.0 - held * aimed_fire
 
 
-def ratification_vote_probability(
-    support: np.ndarray, seats: int, quota: np.ndarray
-) -> np.ndarray:
+def ratification_vote_probability(support: np.ndarray, seats: int, quota: np.ndarray) -> np.ndarray:
     """Probability that a named body (legislature, court) ratifies the agreement.
 
     P = P(Binomial(N, q) >= ceil(k * N))

@@ -122,11 +122,7 @@ class _Event:
         # Sessions of `duration` open at start, start + every, ... up to `until`.
         with np.errstate(invalid="ignore"):
             opened = self.start + self.every * np.floor((week - self.start) / self.every)
-        return (
-            (self.start <= week)
-            & (opened <= self.until)
-            & (week < opened + self.duration)
-        )
+        return (self.start <= week) & (opened <= self.until) & (week < opened + self.duration)
 
 
 class ConflictModel(mesa.Model):
@@ -307,10 +303,10 @@ class ConflictModel(mesa.Model):
             if spec.type == "negotiation_round":
                 event.every = spec.every
                 event.until = float(self.week_of(spec.until)) if spec.until else np.inf
-            if spec.type in ("negotiation_round", "ceasefire"):
-                one_sided = spec.type == "ceasefire" and spec.actor is not None
-                named = spec.against if one_sided else spec.covers
-                event.covers = self.coverage(named, everyone=one_sided)
+            if isinstance(spec, schema.Ceasefire) and spec.actor is not None:
+                event.covers = self.coverage(spec.against, everyone=True)
+            elif isinstance(spec, schema.Ceasefire | schema.NegotiationRound):
+                event.covers = self.coverage(spec.covers)
             self.events.append(event)
 
     def coverage(self, names: list[str] | None, everyone: bool = False) -> np.ndarray:
@@ -555,9 +551,7 @@ class ConflictModel(mesa.Model):
 
     # ---------------------------------------------------------------- stage 1
 
-    def _apply_events(
-        self, week: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _apply_events(self, week: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Apply the events due this week; return the round in session, its leverage, bias, coverage."""
         size = self.size
         for patron in self.patrons.values():
@@ -651,19 +645,25 @@ class ConflictModel(mesa.Model):
     def _truce_against(self, columns: np.ndarray, against: np.ndarray, calm: np.ndarray) -> None:
         """A one-sided truce aimed at named enemies (`talks.targeted_truce`).
 
-        The declaring combatants hold their effort in the regions where an
-        enemy aimed at holds ground, and fight on elsewhere; their fire at
-        the other side of the table is held in proportion to the share of it
-        aimed at (by strength).
+        The declaring combatants hold their effort in each region by the
+        share of the enemy ground there that the enemies aimed at hold, and
+        fight on elsewhere; their fire at the other side of the table is
+        held in proportion to the share of it aimed at (by strength).
         """
-        aimed_ground = (self.control[:, :, against] > 0).any(axis=-1)  # (R, G)
+        enemy = np.ones(len(self.combatants), dtype=bool)
+        enemy[columns] = False
+        enemy_ground = self.control[:, :, enemy].sum(axis=-1)
+        aimed_ground = np.divide(
+            self.control[:, :, enemy & against].sum(axis=-1),
+            enemy_ground,
+            out=np.zeros_like(enemy_ground),
+            where=enemy_ground > 0,
+        )
         government = self.government.index
         factions = self.faction_columns
         for column in columns:
-            if column == government:
-                enemies = factions
-            else:
-                enemies = np.array([government])
+            # The other side at the table.
+            enemies = factions if column == government else np.array([government])
             strength = self.strength[:, enemies]
             total = strength.sum(axis=-1)
             aimed_fire = np.divide(

@@ -506,7 +506,9 @@ class NegotiationRound(EventBase):
     @model_validator(mode="after")
     def _recurrence(self) -> NegotiationRound:
         if self.until is not None and self.every is None:
-            raise ValueError("'until' needs 'every' (the weeks between sessions of a recurring round)")
+            raise ValueError(
+                "'until' needs 'every' (the weeks between sessions of a recurring round)"
+            )
         if self.until is not None and self.date is not None and self.until < self.date:
             raise ValueError(f"'until' {self.until} is before the round's date {self.date}")
         return self
