@@ -517,6 +517,13 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
     model.momentum = rng.normal(0, 0.02, size)
     model.power_shift = rng.normal(0, 0.01, size)
     model.ceasefire_in_force = rng.random(size) < 0.3
+    # What a ceasefire leaves of the fighting and the strength outside it (the
+    # fraying hazard), and the weights of signing and fraying on wide ranges.
+    model.fighting_rate = rng.random(size)
+    model.outside_share = rng.uniform(0, 0.5, size)
+    model.parameters["ceasefire_gain_weight"] = rng.uniform(0, 3, size)
+    model.parameters["ceasefire_shift_weight"] = rng.uniform(0, 20, size)
+    model.parameters["ceasefire_violation_weight"] = rng.uniform(0, 0.5, size)
     # Some replications decide on the step of ratification (spread 0), some in a flash.
     spread = model.parameters["ratification_spread"]
     model.parameters["ratification_spread"] = np.where(rng.random(size) < 0.3, 0.0, spread)
@@ -572,3 +579,4 @@ def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_sess
     if in_session:
         assert {1.0, 3.0, 4.0} <= states, states
         assert compiled.talks.resumptions.sum() > 0
+    assert compiled.talks.ceasefire_collapsed.any()
