@@ -340,3 +340,61 @@ def test_a_body_that_votes_a_deal_down_ends_it_and_the_week_is_recorded(world):
     assert np.all(weekly[np.arange(model.weeks) != vote] == 0)
     assert result["deals_voted_down"].sum() > 0
     assert not np.any(model.talks.in_force[result["deals_voted_down"] > 0])
+
+
+def test_an_agreement_binds_whom_its_round_covers(world):
+    def willing(data, covers=None):
+        data["actors"]["gov"]["willingness_bias"] = 6.0
+        data["actors"]["opp"]["willingness_bias"] = 6.0
+        if covers is not None:
+            event(data, "process")["covers"] = covers
+
+    militia = ConflictModel(world, 1, seed=SEED).combatant_columns["militia"]
+    default = ConflictModel(edited(world, willing), 40, seed=SEED).run()
+    agreed = default.talks.agreed
+    assert agreed.any()
+    # Default: the parties at the table; the militia is outside.
+    assert not default.talks.agreement_covers[agreed, militia].any()
+    assert default.talks.agreement_covers[agreed].sum(axis=-1).min() == 2
+
+    def everyone(data):
+        willing(data, ["gov", "opp", "militia"])
+
+    named = ConflictModel(edited(world, everyone), 40, seed=SEED).run()
+    assert named.talks.agreement_covers[named.talks.agreed].all()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"covers": ["gov", "nobody"]}, "unknown"),
+        ({"against": ["opp"]}, "'against' needs 'actor'"),
+        ({"actor": "gov", "covers": ["opp"]}, "use 'against'"),
+        ({"actor": "envoy"}, "not a combatant"),
+    ],
+)
+def test_ceasefire_coverage_is_checked_one_line_per_problem(tmp_path, fields, message):
+    from negsim.errors import ScenarioError
+
+    extra = "".join(
+        f"\n    {key}: {value if isinstance(value, str) else '[' + ', '.join(value) + ']'}"
+        for key, value in fields.items()
+    )
+    text = WORLD + ("  - id: cessation\n    type: ceasefire\n    date: 2012-06-04" + extra + "\n")
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as raised:
+        load(path)
+    assert message in str(raised.value)
+    assert "Traceback" not in str(raised.value)
+
+
+def test_a_truce_by_the_whole_coalition_validates(tmp_path):
+    path = tmp_path / "truce.yaml"
+    path.write_text(
+        WORLD
+        + "  - id: truce\n    type: ceasefire\n    date: 2012-06-04\n    actor: opp\n"
+        + "    against: [gov]\n",
+        encoding="utf-8",
+    )
+    assert load(path).scenario.events[-1].actor == "opp"
