@@ -495,7 +495,7 @@ class NegotiationRound(EventBase):
     mediator: Identifier | list[Identifier]
     """Id of the mediator convening the round, or a list of joint mediators or guarantors (their combined leverage is 1 - prod(1 - leverage_i), their bias the leverage-weighted mean)."""
     duration_weeks: Weeks = 4
-    """Weeks of each session on the mediator's calendar: a walkout suspends the session (it may resume within them), it does not end the round; a session that ends ends its suspension too."""
+    """Weeks of each session on the mediator's calendar: a walkout suspends the session, which may resume within these weeks after the cooling-off period; it does not end the round, and a recurring round's next session opens afresh."""
     every: int | None = Field(default=None, ge=1, le=5218)
     """A recurring round: a new session of `duration_weeks` opens every this many weeks from the first (default: one session)."""
     until: dt.date | None = None
