@@ -165,7 +165,9 @@ def _random_week(
     adjacency = np.triu((rng.random((regions, regions)) < 0.4).astype(float), 1)
     adjacency = adjacency + adjacency.T
     forces = rng.uniform(0.0, 5000.0, (size, n)) * (rng.random((size, n)) < 0.9)
-    truce = np.where(rng.random((size, n)) < 0.2, rng.random((size, n)), 1.0)
+    # A truce by region (one aimed at named enemies) with its fire held apart.
+    truce = np.where(rng.random((size, regions, n)) < 0.2, rng.random((size, regions, n)), 1.0)
+    fire_truce = np.where(rng.random((size, n)) < 0.2, rng.random((size, n)), 1.0)
     offensive = np.where(rng.random((size, regions, n)) < 0.1, 1.0 + rng.random(), 1.0)
     columns = rng.permutation(n)
     government = int(columns[0])
@@ -182,12 +184,14 @@ def _random_week(
         "value": rng.uniform(0.5, 3.0, regions),
         "offensive": offensive,
         "truce": truce,
+        "fire_truce": fire_truce,
         "noise": _stream_draws(noise_seed, size, regions, n),
         "noise_seed": noise_seed,  # the kernel draws the same noise from these streams
         "reach": rng.uniform(0.0, 0.5, size),
         "sigma": rng.uniform(0.0, 0.5, size),
         "decisiveness": np.full(size, decisiveness),
-        "rate": rng.uniform(0.0, 0.2, size) * (rng.random(size) < 0.9),
+        # By region: a ceasefire holds the fronts only where those it binds fight.
+        "rate": rng.uniform(0.0, 0.2, (size, regions)) * (rng.random((size, regions)) < 0.9),
         "effectiveness": rng.uniform(0.0, 0.05, size) * (rng.random(size) < 0.9),
         "government": government,
         "factions": factions,
@@ -195,6 +199,7 @@ def _random_week(
         "recruitment": rng.uniform(0.0, 0.1, (size, n)),
         "base_forces": rng.uniform(0.0, 6000.0, (size, n)),
         "recruit": recruit,
+        "spoiler_effectiveness": rng.uniform(0.0, 0.05, (size, spoilers)),
     }
 
 
@@ -222,6 +227,7 @@ def _compiled(week: dict, *, aliased: bool = False) -> tuple[np.ndarray, ...]:
         week["value"],
         week["offensive"],
         week["truce"],
+        week["fire_truce"],
         kernels.pcg64_states(_streams(week["noise_seed"], regions * n)),
         week["reach"],
         week["sigma"],
@@ -234,6 +240,7 @@ def _compiled(week: dict, *, aliased: bool = False) -> tuple[np.ndarray, ...]:
         week["recruitment"],
         week["base_forces"],
         week["recruit"],
+        week["spoiler_effectiveness"],
         *out,
     )
     return out
@@ -510,6 +517,13 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
     model.momentum = rng.normal(0, 0.02, size)
     model.power_shift = rng.normal(0, 0.01, size)
     model.ceasefire_in_force = rng.random(size) < 0.3
+    # What a ceasefire leaves of the fighting and the strength outside it (the
+    # fraying hazard), and the weights of signing and fraying on wide ranges.
+    model.fighting_rate = rng.random(size)
+    model.outside_share = rng.uniform(0, 0.5, size)
+    model.parameters["ceasefire_gain_weight"] = rng.uniform(0, 3, size)
+    model.parameters["ceasefire_shift_weight"] = rng.uniform(0, 20, size)
+    model.parameters["ceasefire_violation_weight"] = rng.uniform(0, 0.5, size)
     # Some replications decide on the step of ratification (spread 0), some in a flash.
     spread = model.parameters["ratification_spread"]
     model.parameters["ratification_spread"] = np.where(rng.random(size) < 0.3, 0.0, spread)
@@ -565,3 +579,4 @@ def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_sess
     if in_session:
         assert {1.0, 3.0, 4.0} <= states, states
         assert compiled.talks.resumptions.sum() > 0
+    assert compiled.talks.ceasefire_collapsed.any()

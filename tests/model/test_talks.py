@@ -182,11 +182,7 @@ def ensemble(name: str, variant: str = "base", runs: int = 400) -> ConflictModel
 
 
 def test_a_negotiation_can_succeed_after_earlier_rounds_failed():
-    """In aceh without martial law, deals come in late rounds after earlier ones ended without one.
-
-    (With it, the base world's Helsinki rounds rarely end in a deal since
-    the talks rework of issue 20: see the xfail below and docs/model.md §9.)
-    """
+    """In aceh without martial law, deals come in late rounds after earlier ones ended without one."""
     model = ensemble("aceh.yaml", variant="no_escalation")
     third = model.week_of(dt.date(2005, 4, 12))
     weeks = model.talks.agreement_week
@@ -240,14 +236,6 @@ def test_geneva3_reproduces_the_record_patterns():
     assert model.talks.agreed.mean() < 0.5
 
 
-AFTER_THE_TALKS_REWORK = (
-    "aceh's base world no longer reproduces its record since attendance follows the deal's "
-    "surplus and limits follow the other side's demand (issue 20): 17 % settle by autumn 2005, "
-    "not 25 %; the record's recalibration by one procedure for every theory is issue 22"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=AFTER_THE_TALKS_REWORK)
 def test_aceh_settles_by_autumn_2005_in_a_substantial_share_of_runs():
     model = ensemble("aceh.yaml")
     autumn = model.week_of(dt.date(2005, 10, 31))
@@ -277,7 +265,6 @@ def test_every_geneva3_pattern_is_reproduced_by_the_engine():
     assert all(share > 0.5 for share in geneva3.values()), geneva3
 
 
-@pytest.mark.xfail(strict=True, reason=AFTER_THE_TALKS_REWORK)
 def test_aceh_settlement_pattern_is_reproduced_in_a_quarter_of_runs():
     aceh = _pattern_shares("aceh.yaml")
     assert aceh["settled_by_autumn_2005"] > 0.25, aceh

@@ -143,7 +143,9 @@ def spoiler_losses(
     """
     everyone = effort.sum(axis=-1, keepdims=True)
     facing = everyone - effort[..., spoilers]
-    return effectiveness[:, None] * (allocation[..., spoilers] * facing).sum(axis=1)
+    # One effectiveness per replication, or per spoiler (R, S): a ceasefire calms those it binds.
+    effectiveness = effectiveness[:, None] if effectiveness.ndim == 1 else effectiveness
+    return effectiveness * (allocation[..., spoilers] * facing).sum(axis=1)
 
 
 def fight_week(
@@ -169,6 +171,8 @@ def fight_week(
     recruitment: np.ndarray,
     base_forces: np.ndarray,
     recruit: bool,
+    spoiler_effectiveness: np.ndarray | None = None,
+    fire_truce: np.ndarray | None = None,
 ) -> tuple[
     np.ndarray,
     np.ndarray,
@@ -198,7 +202,13 @@ def fight_week(
     truce), the losses falling on own forces (split among factions by their
     forces); spoilers by `spoiler_losses`. Forces are floored at 0; with
     ``recruit``, each combatant recruits towards ``base_forces`` at rate
-    ``recruitment``: F += r * max(base - F, 0).
+    ``recruitment``: F += r * max(base - F, 0). ``rate`` may be per region
+    (R, G) and the spoilers' losses may take their own effectiveness
+    (``spoiler_effectiveness``, (R, S)): a ceasefire that binds some
+    combatants calms only the fronts and the fire among them
+    (`ConflictModel._fighting_rates`). ``truce`` may be by region (R, G, n)
+    with the fire held given apart (``fire_truce``, (R, n)): a truce aimed at
+    named enemies (`ConflictModel._truce_against`).
 
     Pure: the arguments are not modified. Its compiled counterpart is
     `negsim.model.kernels.fight_week`, held to it by the docking tests.
@@ -219,9 +229,13 @@ def fight_week(
     allocation = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
     shock = np.exp(sigma[:, None, None] * noise - 0.5 * sigma[:, None, None] ** 2)
     # A side under a one-sided truce contests less ground (truce, 1 elsewhere).
-    effort = strength[:, None, :] * allocation * shock * truce[:, None, :]
+    # (A truce may be by region, (R, G, n), with its fire held apart: ``fire_truce``.)
+    region_truce = truce[:, None, :] if truce.ndim == 2 else truce
+    fire = truce if fire_truce is None else fire_truce
+    effort = strength[:, None, :] * allocation * shock * region_truce
     shares = tullock_shares(effort, decisiveness[:, None], axis=-1)
-    rate = rate[:, None, None]
+    # One rate per replication, or per region (R, G): a ceasefire holds where only those it binds fight.
+    rate = rate[:, None, None] if rate.ndim == 1 else rate[:, :, None]
     contested = shares.sum(axis=-1, keepdims=True) > 0
     if baseline_shares is None:
         moved = (1.0 - rate) * control + rate * shares
@@ -236,13 +250,13 @@ def fight_week(
     red_strength = strength[:, factions]
     red_total = red_strength.sum(axis=-1)
     red_calm = np.divide(
-        (red_strength * truce[:, factions]).sum(axis=-1),
+        (red_strength * fire[:, factions]).sum(axis=-1),
         red_total,
         out=np.ones_like(red_total),
         where=red_total > 0,
     )
     blue_after, red_after = lanchester_square(
-        blue, red, effectiveness * truce[:, government], effectiveness * red_calm
+        blue, red, effectiveness * fire[:, government], effectiveness * red_calm
     )
     # Losses fall on the side's own forces: patrons resupply their support
     # every week.
@@ -259,7 +273,12 @@ def fight_week(
     forces[:, factions] = np.maximum(forces[:, factions] - red_lost[:, None] * split, 0.0)
     # Spoilers fight everyone in the regions where they commit effort.
     if spoilers.size:
-        lost = spoiler_losses(effort, allocation, spoilers, effectiveness)
+        lost = spoiler_losses(
+            effort,
+            allocation,
+            spoilers,
+            effectiveness if spoiler_effectiveness is None else spoiler_effectiveness,
+        )
         forces[:, spoilers] = np.maximum(forces[:, spoilers] - lost, 0.0)
     losses = before - forces
     if recruit:

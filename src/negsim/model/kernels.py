@@ -271,6 +271,7 @@ def fight_week(
     value: np.ndarray,
     offensive: np.ndarray,
     truce: np.ndarray,
+    fire_truce: np.ndarray,
     noise_streams: np.ndarray,
     reach: np.ndarray,
     sigma: np.ndarray,
@@ -283,6 +284,7 @@ def fight_week(
     recruitment: np.ndarray,
     base_forces: np.ndarray,
     recruit: bool,
+    spoiler_effectiveness: np.ndarray,
     strength_out: np.ndarray,
     control_out: np.ndarray,
     shares_out: np.ndarray,
@@ -304,7 +306,10 @@ def fight_week(
     unless ``centred`` (the reference's ``baseline_shares is None`` is
     ``centred=False``), and the results are written into the ``*_out``
     arrays, in the reference's order, instead of returned (the model keeps
-    them from week to week: no fresh memory per week). An output may be the
+    them from week to week: no fresh memory per week). ``rate`` is per region
+    (R, G), ``truce`` by region (R, G, n) with the fire held in
+    ``fire_truce`` (R, n), and ``spoiler_effectiveness`` (R, S) the
+    spoilers' own (the reference's optional forms, always given here). An output may be the
     input it replaces (``control_out`` is ``control``, ``forces_out`` is
     ``forces``): each replication's inputs are copied to scratch before its
     outputs are written. One pass over the replications; each needs a few
@@ -362,7 +367,7 @@ def fight_week(
                 allocation[g, c] = weight[g, c] / total[c] if total[c] > 0 else 0.0
                 # Stream g * n + c's r-th draw: numpy's block of R draws, one at a time.
                 shock = np.exp(s * standard_normal(noise_streams, g * n + c) - drift)
-                effort[g, c] = strength[c] * allocation[g, c] * shock * truce[r, c]
+                effort[g, c] = strength[c] * allocation[g, c] * shock * truce[r, g, c]
             # The contest in the region (tullock_shares).
             positive = False
             for c in range(n):
@@ -390,7 +395,7 @@ def fight_week(
                 shares_out[r, g, c] = share
                 contested = contested or share > 0
             # The fronts move (front_update, or the plain partial adjustment).
-            w = rate[r]
+            w = rate[r, g]
             if not centred:
                 for c in range(n):
                     old = held[g, c]
@@ -415,11 +420,11 @@ def fight_week(
         calm = 0.0
         for f in factions:
             red += strength[f]
-            calm += strength[f] * truce[r, f]
+            calm += strength[f] * fire_truce[r, f]
         red_calm = calm / red if red > 0 else 1.0
         e = effectiveness[r]
         blue_after, red_after = _lanchester_square(
-            blue, red, e * truce[r, government], e * red_calm, 1.0
+            blue, red, e * fire_truce[r, government], e * red_calm, 1.0
         )
         for c in range(n):
             forces_out[r, c] = before[c]
@@ -434,10 +439,10 @@ def fight_week(
             forces_out[r, f] = _maximum(forces_out[r, f] - red_lost * split, 0.0)
         # Spoilers fight everyone where they commit effort (spoiler_losses); the
         # sum over regions is along a contiguous axis in the reference, so pairwise.
-        for spoiler in spoilers:
+        for i, spoiler in enumerate(spoilers):
             for g in range(regions):
                 terms[g] = allocation[g, spoiler] * (everyone[g] - effort[g, spoiler])
-            lost = e * _pairwise_sum(terms, 0, regions)
+            lost = spoiler_effectiveness[r, i] * _pairwise_sum(terms, 0, regions)
             forces_out[r, spoiler] = _maximum(forces_out[r, spoiler] - lost, 0.0)
         for c in range(n):
             lost_out[r, c] = before[c] - forces_out[r, c]
@@ -790,6 +795,10 @@ TALKS_PARAMETERS = (
     "mediator_insight",
     "veto_share",
     "delegation_veto",
+    "ceasefire_gain_weight",
+    "ceasefire_violation_weight",
+    "ceasefire_outsider_weight",
+    "ceasefire_shift_weight",
 )
 
 
@@ -896,13 +905,15 @@ def talks_week(
     ceasefire at the table; breakdown (`ConflictModel.spoiler_share`,
     `ConflictModel.deliverable_now`); the agreement and trust.
 
-    ``sides`` (23, R) holds, in rows: the government's and the
+    ``sides`` (25, R) holds, in rows: the government's and the
     opposition's expected outcome, cost sensitivity x salience, resolve
     and willingness bias (two rows each), their hurt, the
     coalition's cohesion, momentum, power shift, the battlefield signal,
     the mediation in session (leverage, bias), the best leverage on offer,
     the government's territorial gain, and the week's five uniform draws
-    (government stays, opposition stays, ratification, breakdown, resumption).
+    (government stays, opposition stays, ratification, breakdown, resumption),
+    then what a ceasefire in force leaves of the fighting (`fighting_rate`)
+    and the fighting strength outside it (`outside_share`).
     ``kinds`` and ``tie_columns`` are the patrons' routes as for
     `supply_week`, ``commitment`` and ``supports_talks`` their arrays (P, R).
     ``parameters`` holds `TALKS_PARAMETERS` in rows; ``numbers`` and
@@ -957,6 +968,10 @@ def talks_week(
         insight = q[33]
         veto_share = q[34]
         veto_weight = q[35]
+        gain_weight = q[36]
+        violation_weight = q[37]
+        outsider_weight = q[38]
+        shift_weight = q[39]
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
@@ -976,6 +991,7 @@ def talks_week(
             sides[21, r],
             sides[22, r],
         )
+        residual, outside_share = sides[23, r], sides[24, r]
         for f in range(factions):
             capabilities[f] = strength[r, faction_columns[f]]
         fragmented = cohesion < fragmentation_threshold
@@ -1186,14 +1202,18 @@ def talks_week(
         rejected = signed and not ratified
         numbers[13, r] += 1.0 if rejected else 0.0
 
-        # A ceasefire agreed at the table.
+        # A ceasefire agreed at the table, signed by both (talks.ceasefire_acceptance).
         ceasefire_until = numbers[14, r]
+        o_gain = gain_weight * _maximum(0.0, momentum) * horizon
+        g_gain = gain_weight * _maximum(0.0, -momentum) * horizon
         ceasefire = (
             engaged
             and not agree
             and stage >= 2.0
             and not (week < ceasefire_until)
             and deliverable >= ceasefire_threshold - tolerance
+            and g_cost + tolerance >= g_gain
+            and o_cost + tolerance >= o_gain
         )
         if ceasefire:
             ceasefire_until = float(week + 1) + ceasefire_weeks
@@ -1229,7 +1249,17 @@ def talks_week(
         in_force = in_force and not broke
         if broke:
             flags[5, r] = True
-        collapse = not in_force and ceasefire_in_force[r] and breaks and not broke
+        # A ceasefire frays by its own hazard (talks.ceasefire_hazard), on the same draw.
+        fraying = _clip(
+            implementation_hazard
+            + violation_weight * residual
+            + outsider_weight * outside_share
+            + shift_weight * np.abs(power_shift),
+            0.0,
+            1.0,
+        )
+        frays = u_breakdown < fraying
+        collapse = not in_force and ceasefire_in_force[r] and frays and not broke
         collapse_out[r] = collapse
         if collapse:
             flags[6, r] = True

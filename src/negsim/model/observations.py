@@ -67,6 +67,7 @@ class Recorder:
             talks.walked_government,
             talks.walked_opposition,
             talks.suspended,
+            talks.voted_down_now,
         ):
             out[row] = value
             row += 1

@@ -379,6 +379,162 @@ def resumption_probability(
     )
 
 
+def ceasefire_acceptance(
+    government_cost: np.ndarray,
+    opposition_cost: np.ndarray,
+    momentum: np.ndarray,
+    horizon_weeks: np.ndarray,
+    gain_weight: np.ndarray,
+    tolerance: np.ndarray | float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each side signs a ceasefire at the table: what fighting on would win it against what it costs.
+
+    g_O = w * max(0, m) * H,   g_G = w * max(0, -m) * H
+    side i accepts  <=>  c_i + tolerance >= g_i
+
+    A ceasefire is an agreement like any other: each side signs it only if
+    it expects more from holding its fire than from fighting on (Fortna
+    2004: ceasefires are signed, and hold, when neither side expects to gain
+    by resuming; a side on the move refuses). m is the momentum (the
+    opposition's weekly territorial gain, value-weighted), so over the
+    horizon H the side gaining ground expects w * |m| * H of the issue (w:
+    `ceasefire_gain_weight`, one for one as territory enters the battlefield
+    signal), and c_i its expected cost of war over the same horizon
+    (`expected_cost`). A stalemate (m = 0) makes both sides accept.
+
+    References:
+        Fortna, V. P. (2004). Peace Time: Cease-Fire Agreements and the
+        Durability of Peace. Princeton UP, ch. 2.
+        Zartman, I. W. (2000). Ripeness: the hurting stalemate and beyond.
+    """
+    opposition_gain = gain_weight * np.maximum(0.0, momentum) * horizon_weeks
+    government_gain = gain_weight * np.maximum(0.0, -momentum) * horizon_weeks
+    return (
+        government_cost + tolerance >= government_gain,
+        opposition_cost + tolerance >= opposition_gain,
+    )
+
+
+def ceasefire_hazard(
+    base: np.ndarray,
+    residual: np.ndarray,
+    outside_share: np.ndarray,
+    power_shift: np.ndarray,
+    violation_weight: np.ndarray,
+    outsider_weight: np.ndarray,
+    shift_weight: np.ndarray,
+) -> np.ndarray:
+    """Weekly probability that a ceasefire in force frays and collapses.
+
+    h = clip(h0 + w_v * phi + w_o * s_out + w_s * |dp|, 0, 1)
+
+    A ceasefire does not end at a date: it frays. Fortna (2003, 2004) finds
+    durability falls with the violations a ceasefire leaves unpunished
+    (phi: the fighting it leaves between those it binds, 1 - strength),
+    with armed groups outside it that go on fighting (s_out: their share of
+    all fighting strength; Stedman 1997 on spoilers), and with the war's
+    state: a shift in the balance of power tempts the side gaining to
+    resume (|dp|: the weekly power shift; Werner 1999). h0 is the baseline
+    of implementation failure shared with agreements.
+
+    References:
+        Fortna, V. P. (2003). Scraps of paper? Agreements and the durability
+        of peace. IO 57(2). Fortna (2004). Peace Time.
+        Stedman, S. J. (1997). Spoiler problems in peace processes.
+        Werner, S. (1999). The precarious nature of peace. AJPS 43(3).
+    """
+    return np.clip(
+        base
+        + violation_weight * residual
+        + outsider_weight * outside_share
+        + shift_weight * np.abs(power_shift),
+        0.0,
+        1.0,
+    )
+
+
+def bound_fighting(
+    calm: np.ndarray,
+    covered: np.ndarray,
+    present: np.ndarray,
+    strength: np.ndarray,
+    government: int,
+    factions: np.ndarray,
+    spoilers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a ceasefire or agreement that binds some combatants calms the fighting.
+
+    rate factor_g = 1 if some unbound combatant holds ground in g, else phi
+    pair factor   = 1 - (1 - phi) * [government bound] * sum_f S_f [f bound] / sum_f S_f
+    spoiler s     = phi if s is bound, else 1
+
+    ``calm`` phi (R,) is what the ceasefires and agreement in force leave of
+    the fighting among those they bind, ``covered`` (R, n) who they bind,
+    ``present`` (R, G, n) who holds ground where, ``strength`` (R, n).
+    Groups a ceasefire leaves out keep fighting (the Islamic State and
+    Nusra were excluded from the February 2016 cessation, ISSG statement
+    of 22 February 2016), so the fronts they hold move as in war and the
+    fire on them is not held (Fortna 2004 on partial ceasefires; Stedman
+    1997 on spoilers outside agreements).
+    """
+    outsider = (present & ~covered[:, None, :]).any(axis=-1)
+    region = np.where(outsider, 1.0, calm[:, None])
+    faction_strength = strength[:, factions]
+    total = faction_strength.sum(axis=-1)
+    bound_share = np.divide(
+        (faction_strength * covered[:, factions]).sum(axis=-1),
+        total,
+        out=np.zeros_like(total),
+        where=total > 0,
+    )
+    pair = 1.0 - (1.0 - calm) * covered[:, government] * bound_share
+    spoiler = np.where(covered[:, spoilers], calm[:, None], 1.0)
+    return region, pair, spoiler
+
+
+def targeted_truce(
+    calm: np.ndarray, aimed_ground: np.ndarray, aimed_fire: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A one-sided truce aimed at named enemies: where the declaring side holds its effort and fire.
+
+    ground_g = 1 - (1 - phi) * a_g,   a_g the aimed enemies' share of the enemy ground in g
+    fire     = 1 - (1 - phi) * a,     a the aimed share of the other side at the table (by strength)
+
+    A side can de-escalate towards one enemy and fight on against another
+    (the Colombian government's de-escalation towards the FARC: in March 2015 it halted the bombing of FARC
+    camps while operations against the ELN went on; Fortna 2004 on the
+    scope of ceasefires).
+    ``calm`` phi (R,) is 1 - the truce's strength where it is active.
+    """
+    held = 1.0 - calm
+    return 1.0 - held[:, None] * aimed_ground, 1.0 - held * aimed_fire
+
+
+def ratification_vote_probability(support: np.ndarray, seats: int, quota: np.ndarray) -> np.ndarray:
+    """Probability that a named body (legislature, court) ratifies the agreement.
+
+    P = P(Binomial(N, q) >= ceil(k * N))
+
+    N members each vote for with probability q (``support``); the deal
+    passes with at least the share k (``quota``) of the seats. The vote of
+    a body is a different model from a referendum's single draw: with many
+    seats a support above the quota passes almost surely and one below it
+    fails (Grofman, Owen & Feld 1983 on the binomial vote); with N = 1 (a
+    court, a head of state) P = q. Ratification at Level II: Putnam 1988;
+    legislatures as the ratifiers of commitments: Martin 2000.
+
+    References:
+        Putnam, R. D. (1988). Diplomacy and domestic politics. IO 42(3).
+        Martin, L. L. (2000). Democratic Commitments. Princeton UP.
+        Grofman, B., Owen, G., Feld, S. L. (1983). Thirteen theorems in
+        search of the truth. Theory and Decision 15(3).
+    """
+    from scipy.stats import binom
+
+    needed = np.ceil(np.asarray(quota, dtype=float) * seats - 1e-9)
+    return np.asarray(binom.sf(needed - 1, seats, support), dtype=float)
+
+
 def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
     """The (R,) arrays as the rows of one (len, R) array (none: shape (0, R))."""
     return np.stack(arrays) if arrays else np.zeros((0, size))
@@ -413,11 +569,17 @@ class Talks:
         self.broke = np.zeros(size, dtype=bool)
         self.rejected = np.zeros(size)
         self.voted_down = np.zeros(size)
+        # Set by a vote this week (referendum or ratification), for the weekly series.
+        self.voted_down_now = np.zeros(size, dtype=bool)
         # Ceasefires: agreed at the table, or imposed by an event.
         self.ceasefire_until = np.full(size, -1.0)
         self.ceasefire_reached = np.zeros(size, dtype=bool)
         self.ceasefire_collapsed = np.zeros(size, dtype=bool)
         self.ceasefire_seen = np.zeros(size, dtype=bool)
+        # Whom the latest ceasefire and agreement reached at the table bind (R, n).
+        default = model.coverage(None)
+        self.ceasefire_covers = np.broadcast_to(default, (size, default.size)).copy()
+        self.agreement_covers = self.ceasefire_covers.copy()
         # Walkouts by side and weeks in session.
         self.walkouts_government = np.zeros(size)
         self.walkouts_opposition = np.zeros(size)
@@ -488,16 +650,37 @@ class Talks:
     # ------------------------------------------------------------- step
 
     def step(
-        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
+        self,
+        week: int,
+        in_session: np.ndarray,
+        leverage: np.ndarray,
+        bias: np.ndarray,
+        covers: np.ndarray | None = None,
     ) -> None:
         """Stage 6: one week of talks, implementation and ceasefires.
 
         Compiled as `kernels.talks_week` when the model is (`model.compiled`);
-        the numpy below is its reference.
+        `_step_reference` is its reference. A ceasefire or agreement reached
+        this week binds whom the rounds in session cover (``covers``, (R, n)).
         """
         if self.model.compiled:
             self._step_compiled(week, in_session, leverage, bias)
-            return
+        else:
+            self._step_reference(week, in_session, leverage, bias)
+        if covers is not None:
+            # Where no round in session names anyone, the default: the parties at the table.
+            named = covers.any(axis=-1, keepdims=True)
+            reach = np.where(named, covers, self.model.coverage(None))
+            self.ceasefire_covers = np.where(
+                (self.state == TALKS_CEASEFIRE)[:, None], reach, self.ceasefire_covers
+            )
+            self.agreement_covers = np.where(
+                (self.state == TALKS_AGREEMENT)[:, None], reach, self.agreement_covers
+            )
+
+    def _step_reference(
+        self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
+    ) -> None:
         model = self.model
         p = model.parameters
         government, opposition = model.government, model.opposition
@@ -649,13 +832,24 @@ class Talks:
         rejected = signed & ~ratified
         self.rejected += rejected
 
+        # A ceasefire at the table: both sides sign it, each by its own rule.
         ceasefire_active = week < self.ceasefire_until
+        government_signs, opposition_signs = ceasefire_acceptance(
+            government.expected_cost,
+            opposition.expected_cost,
+            model.momentum,
+            p["cost_horizon_weeks"],
+            p["ceasefire_gain_weight"],
+            tolerance,
+        )
         ceasefire = (
             engaged
             & ~agree
             & (self.stage >= STAGE_FRAMEWORK)
             & ~ceasefire_active
             & (deliverable >= p["ceasefire_threshold"] - tolerance)
+            & government_signs
+            & opposition_signs
         )
         self.ceasefire_until = np.where(
             ceasefire, week + 1 + p["talks_ceasefire_weeks"], self.ceasefire_until
@@ -675,7 +869,17 @@ class Talks:
         broke = self.in_force & breaks
         self.in_force &= ~broke
         self.broke |= broke
-        collapse = ~self.in_force & model.ceasefire_in_force & breaks & ~broke
+        # A ceasefire frays by its own hazard (the same draw: never both in one week).
+        frays = breakdown_draw < ceasefire_hazard(
+            p["implementation_hazard"],
+            model.fighting_rate,
+            model.outside_share,
+            model.power_shift,
+            p["ceasefire_violation_weight"],
+            p["ceasefire_outsider_weight"],
+            p["ceasefire_shift_weight"],
+        )
+        collapse = ~self.in_force & model.ceasefire_in_force & frays & ~broke
         self.ceasefire_collapsed |= collapse
         self.ceasefire_until = np.where(collapse, float(week), self.ceasefire_until)
         model.collapse_ceasefires(collapse)
@@ -741,6 +945,9 @@ class Talks:
                 streams.uniform("negotiation:ratification"),
                 streams.uniform("negotiation:breakdown"),
                 streams.uniform("negotiation:resumption"),
+                # What a ceasefire in force leaves of the fighting, and the strength outside it.
+                model.fighting_rate,
+                model.outside_share,
             ]
         )
         # Fresh arrays each week, their rows the state: nothing kept from last week changes.
@@ -790,13 +997,14 @@ class Talks:
         model.collapse_ceasefires(collapse)
 
     def put_to_vote(self, voting: np.ndarray, approved: np.ndarray) -> None:
-        """A referendum or vote on the agreement in force: rejected, it ends and talks may resume.
+        """A referendum or ratification vote on the agreement in force: rejected, it ends and talks may resume.
 
         Where no agreement is in force the vote has nothing to decide.
         """
         rejected = voting & self.in_force & ~approved
         self.in_force &= ~rejected
         self.voted_down += rejected
+        self.voted_down_now |= rejected
         self.stage = np.where(rejected, np.minimum(self.stage, STAGE_FRAMEWORK), self.stage)
         self.trust = np.where(
             rejected, self.trust * (1.0 - self.model.parameters["trust_loss"]), self.trust

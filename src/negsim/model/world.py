@@ -62,6 +62,7 @@ _INSTANT_EVENTS = (
     "shock",
     "government_change",
     "referendum",
+    "ratification",
 )
 
 # Parameters that are not numbers drawn per replication.
@@ -81,6 +82,8 @@ _EVENT_VALUE_FIELDS = (
     "position",
     "cohesion_shock",
     "approval",
+    "support",
+    "quota",
     "responsiveness",
     "leverage",
     "bias",
@@ -104,12 +107,22 @@ class _Event:
     hazard: np.ndarray | None
     window: tuple[int, int]
     values: dict[str, np.ndarray]
+    # A recurring round: weeks between sessions and the last week one may open.
+    every: int | None = None
+    until: float = np.inf
+    # The combatants a ceasefire (or what a round reaches) binds, or a truce aims at (n,).
+    covers: np.ndarray | None = None
 
     def begins(self, week: int) -> np.ndarray:
         return self.start == week
 
     def active(self, week: int) -> np.ndarray:
-        return (self.start <= week) & (week < self.start + self.duration)
+        if self.every is None:
+            return (self.start <= week) & (week < self.start + self.duration)
+        # Sessions of `duration` open at start, start + every, ... up to `until`.
+        with np.errstate(invalid="ignore"):
+            opened = self.start + self.every * np.floor((week - self.start) / self.every)
+        return (self.start <= week) & (opened <= self.until) & (week < opened + self.duration)
 
 
 class ConflictModel(mesa.Model):
@@ -286,7 +299,36 @@ class ConflictModel(mesa.Model):
                     self.week_of(spec.window_start) if spec.window_start else 0,
                     self.week_of(spec.window_end) if spec.window_end else last,
                 )
-            self.events.append(_Event(spec, start, duration, hazard, window, values))
+            event = _Event(spec, start, duration, hazard, window, values)
+            if spec.type == "negotiation_round":
+                event.every = spec.every
+                event.until = float(self.week_of(spec.until)) if spec.until else np.inf
+            if isinstance(spec, schema.Ceasefire) and spec.actor is not None:
+                event.covers = self.coverage(spec.against, everyone=True)
+            elif isinstance(spec, schema.Ceasefire | schema.NegotiationRound):
+                event.covers = self.coverage(spec.covers)
+            self.events.append(event)
+
+    def coverage(self, names: list[str] | None, everyone: bool = False) -> np.ndarray:
+        """The combatants a ceasefire or agreement binds (or a truce aims at), as a mask (n,).
+
+        The opposition's id stands for all its factions. Default (None): the
+        parties at the table, the government and every faction, so spoilers
+        fight on; with ``everyone``, every combatant (a truce's default: all
+        its enemies).
+        """
+        mask = np.zeros(len(self.combatants), dtype=bool)
+        if names is None:
+            if everyone:
+                mask[:] = True
+                return mask
+            names = [self.government.key, self.opposition.key]
+        for name in names:
+            if name == self.opposition.key:
+                mask[self.faction_columns] = True
+            else:
+                mask[self.combatant_columns[name]] = True
+        return mask
 
     def _init_state(self) -> None:
         size = self.size
@@ -304,6 +346,9 @@ class ConflictModel(mesa.Model):
         self.fighting_rate = np.ones(size)
         self.offensive = np.ones_like(self.control)
         self.truce = np.ones((size, len(self.combatants)))
+        # A truce aimed at named enemies: held effort by region, held fire at the table.
+        self.ground_truce = np.ones_like(self.control)
+        self.fire_truce = np.ones((size, len(self.combatants)))
         # The fighting noise's streams, region by region and combatant by
         # combatant, and the buffer their weekly draws go into: one row of R
         # per (region, combatant), so each stream writes a contiguous block.
@@ -342,6 +387,10 @@ class ConflictModel(mesa.Model):
         self.fragmented_ever = np.zeros(size, dtype=bool)
         self.ripeness = np.zeros(size)
         self.ceasefire_in_force = np.zeros(size, dtype=bool)
+        # Who the ceasefires and agreement in force bind this week, and the
+        # fighting strength outside them.
+        self.covered = np.zeros((size, len(self.combatants)), dtype=bool)
+        self.outside_share = np.zeros(size)
         self.spoiler_columns = np.array(
             [c.index for c in self.combatants if isinstance(c, Spoiler)], dtype=int
         )
@@ -502,8 +551,8 @@ class ConflictModel(mesa.Model):
 
     # ---------------------------------------------------------------- stage 1
 
-    def _apply_events(self, week: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Apply the events due this week; return the round in session, its leverage and bias."""
+    def _apply_events(self, week: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Apply the events due this week; return the round in session, its leverage, bias, coverage."""
         size = self.size
         for patron in self.patrons.values():
             patron.direct.fill(0.0)
@@ -511,6 +560,7 @@ class ConflictModel(mesa.Model):
         # Reset in place: the handlers add to these, nothing keeps last week's.
         self.offensive.fill(1.0)
         talks_ceasefire = week < self.talks.ceasefire_until
+        self.talks.voted_down_now = np.zeros(size, dtype=bool)
         self._week = _Week(
             fighting_rate=np.where(
                 talks_ceasefire, 1.0 - self.parameters["talks_ceasefire_strength"], 1.0
@@ -518,8 +568,12 @@ class ConflictModel(mesa.Model):
             ceasefire=talks_ceasefire.copy(),
             in_session=np.zeros(size, dtype=bool),
             mediating={},
+            covered=talks_ceasefire[:, None] & self.talks.ceasefire_covers,
+            session_covers=np.zeros((size, len(self.combatants)), dtype=bool),
         )
         self.truce.fill(1.0)
+        self.ground_truce.fill(1.0)
+        self.fire_truce.fill(1.0)
         for event in self.events:
             spec = event.spec
             if event.hazard is not None:
@@ -532,8 +586,14 @@ class ConflictModel(mesa.Model):
             if active.any():
                 self._handlers[spec.type](self, event, active, week)
         current = self._week
-        self.ceasefire_in_force = current.ceasefire & ~self.talks.in_force
-        self.fighting_rate = current.fighting_rate * ~self.talks.in_force
+        in_force = self.talks.in_force
+        self.ceasefire_in_force = current.ceasefire & ~in_force
+        # The calm among those bound; who is bound (an agreement binds whom it covers).
+        self.fighting_rate = current.fighting_rate * ~in_force
+        self.covered = current.covered | (in_force[:, None] & self.talks.agreement_covers)
+        total = self.strength.sum(axis=-1)
+        outside = np.where(self.covered, 0.0, self.strength).sum(axis=-1)
+        self.outside_share = np.divide(outside, total, out=np.zeros(size), where=total > 0)
         # Joint mediators (of one round, or of rounds in session together), each counted once.
         if current.mediating:
             keys = list(current.mediating)
@@ -544,7 +604,7 @@ class ConflictModel(mesa.Model):
             )
         else:
             leverage, bias = np.zeros(size), np.zeros(size)
-        return current.in_session, leverage, bias
+        return current.in_session, leverage, bias, current.session_covers
 
     def _on_intervention(self, event: _Event, active: np.ndarray, week: int) -> None:
         self.patrons[event.spec.actor].direct += np.where(active, event.values["intensity"], 0.0)
@@ -560,21 +620,67 @@ class ConflictModel(mesa.Model):
 
     def _on_ceasefire(self, event: _Event, active: np.ndarray, week: int) -> None:
         calm = np.where(active, 1.0 - event.values["strength"], 1.0)
+        covers = cast(np.ndarray, event.covers)
         if event.spec.actor is not None:
-            # One-sided: the declaring side holds its fire and its ground effort
-            # (not its strength: the enemy still reckons with what it could do).
-            column = self.combatant_columns[event.spec.actor]
-            self.truce[:, column] *= calm
+            # One-sided: the declaring side (the opposition: all its factions)
+            # holds its fire and its ground effort (not its strength: the enemy
+            # still reckons with what it could do), towards the enemies aimed at.
+            actor = event.spec.actor
+            columns = (
+                self.faction_columns
+                if actor == self.opposition.key
+                else np.array([self.combatant_columns[actor]])
+            )
+            if covers.all() or event.spec.against is None:
+                self.truce[:, columns] *= calm[:, None]
+                return
+            self._truce_against(columns, covers, calm)
             return
         current = self._week
         current.fighting_rate = current.fighting_rate * calm
         current.ceasefire |= active
+        current.covered |= active[:, None] & covers
         self.talks.ceasefire_seen |= active
+
+    def _truce_against(self, columns: np.ndarray, against: np.ndarray, calm: np.ndarray) -> None:
+        """A one-sided truce aimed at named enemies (`talks.targeted_truce`).
+
+        The declaring combatants hold their effort in each region by the
+        share of the enemy ground there that the enemies aimed at hold, and
+        fight on elsewhere; their fire at the other side of the table is
+        held in proportion to the share of it aimed at (by strength).
+        """
+        enemy = np.ones(len(self.combatants), dtype=bool)
+        enemy[columns] = False
+        enemy_ground = self.control[:, :, enemy].sum(axis=-1)
+        aimed_ground = np.divide(
+            self.control[:, :, enemy & against].sum(axis=-1),
+            enemy_ground,
+            out=np.zeros_like(enemy_ground),
+            where=enemy_ground > 0,
+        )
+        government = self.government.index
+        factions = self.faction_columns
+        for column in columns:
+            # The other side at the table.
+            enemies = factions if column == government else np.array([government])
+            strength = self.strength[:, enemies]
+            total = strength.sum(axis=-1)
+            aimed_fire = np.divide(
+                (strength * against[enemies]).sum(axis=-1),
+                total,
+                out=np.zeros(self.size),
+                where=total > 0,
+            )
+            ground, fire = talks.targeted_truce(calm, aimed_ground, aimed_fire)
+            self.ground_truce[:, :, column] *= ground
+            self.fire_truce[:, column] *= fire
 
     def _on_negotiation_round(self, event: _Event, active: np.ndarray, week: int) -> None:
         mediators = event.spec.mediator
         current = self._week
         current.in_session |= active
+        current.session_covers |= active[:, None] & cast(np.ndarray, event.covers)
         for key in [mediators] if isinstance(mediators, str) else mediators:
             current.mediating[key] = (
                 current.mediating.get(key, np.zeros(self.size, dtype=bool)) | active
@@ -612,6 +718,15 @@ class ConflictModel(mesa.Model):
             event.values["vote"] = self.streams.uniform(f"referendum:{event.spec.id}")
         approved = event.values["vote"] < event.values["approval"]
         self.talks.put_to_vote(event.begins(week), approved)
+
+    def _on_ratification(self, event: _Event, active: np.ndarray, week: int) -> None:
+        # As a referendum: one block of draws at the first vote, whatever the week.
+        if "vote" not in event.values:
+            event.values["vote"] = self.streams.uniform(f"ratification:{event.spec.id}")
+        passes = talks.ratification_vote_probability(
+            event.values["support"], event.spec.seats, event.values["quota"]
+        )
+        self.talks.put_to_vote(event.begins(week), event.values["vote"] < passes)
 
     def _on_patron_policy(self, event: _Event, active: np.ndarray, week: int) -> None:
         begins = event.begins(week)
@@ -665,6 +780,7 @@ class ConflictModel(mesa.Model):
         "commander_removal": _on_commander_removal,
         "government_change": _on_government_change,
         "referendum": _on_referendum,
+        "ratification": _on_ratification,
     }
 
     def _remove_leader(self, leader: Leader, where: np.ndarray, depth: int | None) -> None:
@@ -715,6 +831,36 @@ class ConflictModel(mesa.Model):
 
     # ---------------------------------------------------------------- stage 3
 
+    def _fighting_rates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This week's front rate by region (R, G), the attrition between the sides at the table (R,) and on each spoiler (R, S).
+
+        A ceasefire or agreement calms the fighting among the combatants it
+        binds (`covered`) by `fighting_rate` (`talks.bound_fighting`):
+
+            rate_g = front_rate * (1 if an unbound combatant holds ground in g, else phi)
+            e_pair = alpha * (1 - (1 - phi) * [government bound] * (bound share of the factions))
+            e_s    = alpha * (phi if spoiler s is bound, else 1)
+
+        so groups outside it (the Islamic State and Nusra were outside the
+        February 2016 cessation) fight on, and where they hold ground the
+        war goes on for everyone there.
+        """
+        p = self.parameters
+        calm = self.fighting_rate
+        covered = self.covered
+        region_calm, pair_calm, spoiler_calm = talks.bound_fighting(
+            calm,
+            covered,
+            self.control > 0,
+            self.strength,
+            self.government.index,
+            self.faction_columns,
+            self.spoiler_columns,
+        )
+        attrition = p["attrition_rate"]
+        rate = (p["front_rate"] * self.front_rate_scale)[:, None] * region_calm
+        return rate, attrition * pair_calm, attrition[:, None] * spoiler_calm
+
     def _fight(self) -> np.ndarray:
         """Stage 3: fronts move by the contest, forces are lost by attrition; return the shares.
 
@@ -726,8 +872,10 @@ class ConflictModel(mesa.Model):
         p = self.parameters
         government = self.government.index
         factions = self.faction_columns
-        effectiveness = p["attrition_rate"] * self.fighting_rate
-        rate = p["front_rate"] * self.fighting_rate * self.front_rate_scale
+        rate, effectiveness, spoiler_effectiveness = self._fighting_rates()
+        # Effort held by truces (by region, for one aimed at named enemies) and fire held.
+        effort_truce = self.truce[:, None, :] * self.ground_truce
+        fire_truce = self.truce * self.fire_truce
         if self.compiled:
             from negsim.model import kernels
 
@@ -743,7 +891,8 @@ class ConflictModel(mesa.Model):
                 self.adjacency,
                 self.value,
                 self.offensive,
-                self.truce,
+                effort_truce,
+                fire_truce,
                 self._noise_streams,
                 p["adjacency_reach"],
                 p["fighting_noise"],
@@ -756,6 +905,7 @@ class ConflictModel(mesa.Model):
                 self.recruitment,
                 self.base_forces,
                 not self._holding_forces,
+                spoiler_effectiveness,
                 *week,
             )
         else:
@@ -769,7 +919,7 @@ class ConflictModel(mesa.Model):
                 self.adjacency,
                 self.value,
                 self.offensive,
-                self.truce,
+                effort_truce,
                 # (R, regions, combatants), C order: the layout numpy's sums were written for.
                 np.ascontiguousarray(self._draw_fighting_noise().transpose(2, 0, 1)),
                 p["adjacency_reach"],
@@ -783,6 +933,8 @@ class ConflictModel(mesa.Model):
                 self.recruitment,
                 self.base_forces,
                 not self._holding_forces,
+                spoiler_effectiveness,
+                fire_truce,
             )
         self.strength, self.control, shares, self.forces, lost, blue, red, blue_lost, red_lost = (
             week
@@ -1026,3 +1178,6 @@ class _Week:
     in_session: np.ndarray
     # Mediators in session this week, by id: where each is (R,).
     mediating: dict[str, np.ndarray]
+    # Combatants bound by the ceasefires in force, and by what the rounds in session reach (R, n).
+    covered: np.ndarray
+    session_covers: np.ndarray

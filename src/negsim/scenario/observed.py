@@ -55,6 +55,7 @@ WEEKLY_METRICS: tuple[str, ...] = (
     "walkout.government",
     "walkout.opposition",
     "talks_suspended",
+    "voted_down",
 )
 """Per-week metrics every scenario records; `capability.<id>` and `control.<id>`
 exist for every government, faction and spoiler besides."""

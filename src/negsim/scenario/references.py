@@ -295,12 +295,30 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     )
                 )
         if event_type == "ceasefire" and event.get("actor") is not None:
+            # The opposition as the declaring side: a truce by all its factions.
             need(
                 base + ("actor",),
                 event.get("actor"),
-                COMBATANT_KINDS,
-                "combatant (government, faction or spoiler)",
+                (*COMBATANT_KINDS, "opposition"),
+                "combatant (government, faction or spoiler) or the opposition",
             )
+        if event_type in ("ceasefire", "negotiation_round"):
+            for field in ("covers", "against"):
+                named = event.get(field)
+                for position, name in enumerate(named if isinstance(named, list) else []):
+                    need(
+                        base + (field, position),
+                        name,
+                        (*COMBATANT_KINDS, "opposition"),
+                        "combatant (government, faction or spoiler) or the opposition",
+                    )
+            if event.get("against") is not None and event.get("actor") is None:
+                found.append((base + ("against",), "'against' needs 'actor' (a one-sided truce)"))
+            if event.get("covers") is not None and event.get("actor") is not None:
+                found.append(
+                    (base + ("covers",), "a one-sided truce covers its actor: use 'against'")
+                )
+            in_calendar(base + ("until",), event.get("until"))
         if event_type == "negotiation_round":
             mediators = event.get("mediator")
             if isinstance(mediators, list):
@@ -446,7 +464,7 @@ def check_effects(data: dict[str, Any], variant: bool = False) -> tuple[Found, F
     for event in events:
         day = _date(event.get("date"))
         if (
-            event.get("type") == "referendum"
+            event.get("type") in ("referendum", "ratification")
             and day
             and (first_round is None or day <= first_round)
         ):

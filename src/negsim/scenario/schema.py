@@ -492,6 +492,29 @@ class Referendum(EventBase):
     """Probability that the vote approves an agreement in force (fixed or a distribution); no effect where none is."""
 
 
+class Ratification(EventBase):
+    """A named body (legislature, court, council) votes on the agreement in force: rejected, it ends and talks may resume.
+
+    Beside `referendum` (one draw against an approval probability), the
+    body's members vote one by one: each votes for with probability
+    `support`, and the deal passes when at least `quota` of the `seats`
+    vote for it, P = P(Binomial(seats, support) >= ceil(quota * seats))
+    (Putnam 1988's ratification at Level II; Martin 2000 on legislatures
+    ratifying commitments; the binomial vote of Grofman, Owen & Feld 1983).
+    """
+
+    type: Literal["ratification"]
+    """`ratification`."""
+    body: str
+    """Name of the body that votes (e.g. `House of Representatives`, `Constitutional Court`); informational."""
+    seats: int = Field(default=1, ge=1, le=100000)
+    """Members who vote (1: a single decision, e.g. a court ruling or a head of state's signature)."""
+    support: Share
+    """Probability that each member votes for the agreement (fixed or a distribution, e.g. a party balance)."""
+    quota: Share = 0.5
+    """Least share of the seats that must vote for it (0.5: half; two-thirds: 0.667)."""
+
+
 class NegotiationRound(EventBase):
     """A round of talks convened by a mediator."""
 
@@ -500,7 +523,23 @@ class NegotiationRound(EventBase):
     mediator: Identifier | list[Identifier]
     """Id of the mediator convening the round, or a list of joint mediators or guarantors (their combined leverage is 1 - prod(1 - leverage_i), their bias the leverage-weighted mean)."""
     duration_weeks: Weeks = 4
-    """Weeks the round is on the mediator's calendar, from its date; a walkout suspends it within them, and it may resume after `cooling_off_weeks` (docs/model.md §7.14); suspended when they end, it is over."""
+    """Weeks of each session on the mediator's calendar: a walkout suspends the session, which may resume within these weeks after the cooling-off period; it does not end the round, and a recurring round's next session opens afresh."""
+    every: int | None = Field(default=None, ge=1, le=5218)
+    """A recurring round: a new session of `duration_weeks` opens every this many weeks from the first (default: one session)."""
+    until: dt.date | None = None
+    """A recurring round: the last session opens no later than this date (default: the calendar's end)."""
+    covers: list[Identifier] | None = None
+    """Combatants a ceasefire or agreement reached in this round binds (the opposition's id means all its factions); default: the government and every faction, so spoilers fight on."""
+
+    @model_validator(mode="after")
+    def _recurrence(self) -> NegotiationRound:
+        if self.until is not None and self.every is None:
+            raise ValueError(
+                "'until' needs 'every' (the weeks between sessions of a recurring round)"
+            )
+        if self.until is not None and self.date is not None and self.until < self.date:
+            raise ValueError(f"'until' {self.until} is before the round's date {self.date}")
+        return self
 
 
 class Ceasefire(EventBase):
@@ -509,11 +548,15 @@ class Ceasefire(EventBase):
     type: Literal["ceasefire"]
     """`ceasefire`."""
     actor: Identifier | None = None
-    """A one-sided truce: the government or faction that declares it (others fight on); default: all sides."""
+    """A one-sided truce: the government, a faction, or the opposition coalition (all its factions) that declares it (others fight on); default: a ceasefire between sides."""
+    against: list[Identifier] | None = None
+    """A one-sided truce aimed at these combatants only (the opposition's id means all its factions): the declaring side holds its effort where they hold ground, and its fire at the other side of the table only if named; default: all its enemies."""
+    covers: list[Identifier] | None = None
+    """A ceasefire between sides: the combatants it binds (the opposition's id means all its factions); default: the government and every faction, so spoilers fight on."""
     strength: Share = 0.7
     """Proportional reduction of fighting (of the declaring side's effort, for a one-sided truce) while it holds."""
     duration_weeks: Weeks | None = None
-    """How long it holds (default: to the end)."""
+    """Its scheduled end (a dated ceasefire's term from the record; an upper bound: a ceasefire between sides can fray earlier); default: to the end."""
 
 
 class PatronPolicy(EventBase):
@@ -597,7 +640,8 @@ Event = Annotated[
     | Shock
     | CommanderRemoval
     | GovernmentChange
-    | Referendum,
+    | Referendum
+    | Ratification,
     Field(discriminator="type"),
 ]
 
@@ -715,8 +759,16 @@ class Parameters(Frozen):
     """Extra weekly breakdown probability per unit of the opposition a deal cannot bind (1 - deliverable share)."""
     talks_ceasefire_strength: Share = 0.7
     """Proportional reduction of fighting under a ceasefire agreed at the table."""
-    talks_ceasefire_weeks: Weeks = 4
-    """Weeks a ceasefire agreed at the table holds."""
+    talks_ceasefire_weeks: Weeks = 520
+    """Longest a ceasefire agreed at the table runs (its term; most are open-ended, Fortna 2004): before it, it ends by fraying (the ceasefire hazard) or by an agreement."""
+    ceasefire_gain_weight: Factor = 1.0
+    """Issue-scale value of a unit of territory a side expects to gain per week by fighting on, when it weighs a ceasefire at the table against its cost of war (1: one for one, as territory enters the battlefield signal)."""
+    ceasefire_violation_weight: Share = 0.02
+    """Extra weekly probability that a ceasefire frays per unit of the fighting it leaves between the sides it binds (1 - strength) (Fortna 2004: violations erode ceasefires)."""
+    ceasefire_outsider_weight: Share = 0.05
+    """Extra weekly probability that a ceasefire frays per unit of the fighting strength outside it (Stedman 1997; as `spoiler_hazard_weight`)."""
+    ceasefire_shift_weight: Factor = 1.0
+    """Extra weekly probability that a ceasefire frays per unit of weekly shift in the balance of power (Werner 1999: shifting capabilities tempt the side gaining to resume)."""
     discount_base: Share = 0.98
     """Weekly discount factor of a side with no cost of war (Rubinstein delta)."""
     discount_cap: Share = 0.999
