@@ -203,6 +203,7 @@ class Leader(Actor):
         rows = np.flatnonzero(hit)
         if rows.size == 0:
             return hit
+        p = self.model.parameters
         # Only the replications hit change: new arrays, set at those rows.
         new_depth = self.depth.copy()
         new_depth[rows] += 1
@@ -219,7 +220,13 @@ class Leader(Actor):
             else:
                 moderation, authority = self._drawn_successor(int(level))
                 ties_[at] = self.ties[at] * self.ties_retained[at, None]
-            moderation_[at] = moderation[at]
+            # The successor's demands are his own, as far as `successor_demands` says.
+            moderation_[at] = coalition.successor_moderation(
+                self.moderation[at],
+                moderation[at],
+                p["successor_demands"][at],
+                p["decapitation_moderation"][at],
+            )
             authority_[at] = authority[at]
         self.moderation, self.authority, self.ties = moderation_, authority_, ties_
         self.depth = new_depth
@@ -245,6 +252,8 @@ class Faction(Combatant):
         super().__init__(model, key, spec, index)
         self.cohesion = self._parameter("cohesion", spec.cohesion)
         self.leader: Leader | None = None
+        # In the coalition (its delegation, what a deal binds) or outside it.
+        self.member = np.ones(model.size, dtype=bool)
 
 
 class Opposition(Actor, Party):
@@ -260,7 +269,31 @@ class Opposition(Actor, Party):
 
     @property
     def fragmented(self) -> np.ndarray:
-        return self.cohesion < self.model.parameters["fragmentation_threshold"]
+        p = self.model.parameters
+        capabilities = np.stack([f.capability for f in self.factions], axis=-1)
+        return coalition.coalition_fragmented(
+            self.cohesion,
+            p["fragmentation_threshold"],
+            capabilities,
+            self.members(),
+            p["fragmentation_share"],
+        )
+
+    def members(self) -> np.ndarray:
+        """Whether each faction is in the coalition, shape (R, F)."""
+        return np.stack([f.member for f in self.factions], axis=-1)
+
+    def update_membership(self) -> None:
+        """Stage 5, after cohesion: factions leave the coalition or re-join it (`coalition.membership`).
+
+        One full block of draws per faction every week, so the streams stay aligned.
+        """
+        p = self.model.parameters
+        for faction in self.factions:
+            draw = self.model.streams.uniform(f"membership:{faction.key}")
+            faction.member = coalition.membership(
+                faction.member, faction.cohesion, p["exit_cohesion"], p["rejoin_rate"], draw
+            )
 
     def faction_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Capabilities, cohesion and leader moderation of the factions, shape (R, F)."""
@@ -285,6 +318,7 @@ class Opposition(Actor, Party):
         """
         if self.model.compiled:
             self._update_cohesion_compiled()
+            self.update_membership()
             return
         p = self.model.parameters
         commitment = self.model.opposition_patron_commitment  # (R, K)
@@ -311,6 +345,7 @@ class Opposition(Actor, Party):
         capabilities, cohesion_, moderation = self.faction_arrays()
         target = coalition.coalition_cohesion_target(capabilities, cohesion_, moderation)
         self.cohesion = coalition.adjust(self.cohesion, target, p["cohesion_rate"])
+        self.update_membership()
 
     def _update_cohesion_compiled(self) -> None:
         from negsim.model import kernels
@@ -366,14 +401,11 @@ class Patron(Actor):
     def supply(self) -> None:
         """Stage 2: set this week's support from commitment, capacity and client prospects."""
         model = self.model
+        parity = model.parameters["patron_parity"]
         if self.client_key in model.combatant_columns and self.client_key != model.government.key:
             # A spoiler's patron: no stake in the talks' balance, so no bailing out.
             self.support = patrons.patron_support(
-                self.commitment,
-                self.capacity,
-                self.responsiveness,
-                np.full(model.size, 0.5),
-                self.direct,
+                self.commitment, self.capacity, self.responsiveness, parity, self.direct, parity
             )
             model.support[:, model.combatant_columns[self.client_key]] += self.support
             return
@@ -381,7 +413,7 @@ class Patron(Actor):
         # Patrons read the battlefield itself, not their client's (biased) belief.
         prospects = model.signal if client is model.opposition else 1.0 - model.signal
         self.support = patrons.patron_support(
-            self.commitment, self.capacity, self.responsiveness, prospects, self.direct
+            self.commitment, self.capacity, self.responsiveness, prospects, self.direct, parity
         )
         if client is model.government:
             model.support[:, model.government.index] += self.support
