@@ -178,7 +178,7 @@ def successor_moderation(
 ) -> np.ndarray:
     """The moderation a faction brings to the table after its leader's removal.
 
-    m' = clip(m_prev + w * (m_succ - m_prev) + delta, 0, 1)
+    m' = clip((1 - w) * m_prev + w * m_succ + delta, 0, 1)
 
     A successor's demands are his own (w = 1): a less moderate successor
     raises his faction's reservation (`faction_reservation`) and, in a veto
@@ -195,7 +195,8 @@ def successor_moderation(
         Johnston, P. B. (2012). Does decapitation work? International Security 36(4).
         Jordan, J. (2009). When heads roll. Security Studies 18(4).
     """
-    return np.clip(previous + weight * (successor - previous) + shift, 0.0, 1.0)
+    # Weighted so that w = 1 gives the successor's moderation and w = 0 his predecessor's, exactly.
+    return np.clip((1.0 - weight) * previous + weight * successor + shift, 0.0, 1.0)
 
 
 def outbidding_after(level: np.ndarray, weeks: np.ndarray | float) -> np.ndarray:
