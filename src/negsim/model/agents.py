@@ -159,13 +159,16 @@ class Leader(Actor):
             )
             for s in named
         ]
-        # What every succession costs, drawn up front from the faction's succession streams.
-        prefix = f"succession:{key}"
-        successor = self.successor_spec
-        self.ties_retained = draw(f"{prefix}.ties_retained", successor.ties_retained)
-        self.cohesion_shock = draw(f"{prefix}.cohesion_shock", successor.cohesion_shock)
-        self.capability_loss = draw(f"{prefix}.capability_loss", successor.capability_loss)
-        self.crisis_weeks = draw(f"{prefix}.crisis_weeks", successor.crisis_weeks)
+        self.named_specs = named
+        # What the succession that brought the leader in office cost (the
+        # first succession's until one happens): each succession its own.
+        self._costs: dict[int, tuple[np.ndarray, ...]] = {}
+        (
+            self.ties_retained,
+            self.cohesion_shock,
+            self.capability_loss,
+            self.crisis_weeks,
+        ) = self._succession_costs(1)
         self._drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.depth = np.zeros(size, dtype=int)
         self.removed = np.zeros(size, dtype=bool)
@@ -179,6 +182,29 @@ class Leader(Actor):
             [draw(f"leaders.{key}.ties.{k}", ties.get(k, 0.0)) for k in self.patron_keys],  # type: ignore[arg-type]
             axis=-1,
         )
+
+    def _succession_costs(self, depth: int) -> tuple[np.ndarray, ...]:
+        """Ties retained, cohesion shock, capability loss and crisis weeks of the ``depth``-th succession.
+
+        Drawn anew for each succession (a founder's natural death and his
+        successor's killing do not share them): a named successor's own
+        values where he gives them, else the chain's `successor`. The first
+        succession keeps the stream names of a single one.
+        """
+        if depth not in self._costs:
+            draw = self.model.streams.parameter
+            chain = self.successor_spec
+            spec = self.named_specs[depth - 1] if depth <= len(self.named_specs) else None
+            prefix = f"succession:{self.key}" + ("" if depth == 1 else f":{depth}")
+            costs = []
+            for field in ("ties_retained", "cohesion_shock", "capability_loss", "crisis_weeks"):
+                own = getattr(spec, field, None) if spec is not None else None
+                if own is not None:
+                    costs.append(draw(f"leaders.{spec.id}.{field}", own))  # type: ignore[union-attr]
+                else:
+                    costs.append(draw(f"{prefix}.{field}", getattr(chain, field)))
+            self._costs[depth] = tuple(costs)
+        return self._costs[depth]
 
     def _drawn_successor(self, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """Moderation and authority of the drawn successor at ``depth`` (beyond the named ones)."""
@@ -212,14 +238,26 @@ class Leader(Actor):
             self.authority.copy(),
             self.ties.copy(),
         )
+        costs_ = [
+            c.copy()
+            for c in (
+                self.ties_retained,
+                self.cohesion_shock,
+                self.capability_loss,
+                self.crisis_weeks,
+            )
+        ]
         for level in np.unique(new_depth[rows]):
             at = rows[new_depth[rows] == level]
+            # This succession's own costs.
+            for mine, drawn_cost in zip(costs_, self._succession_costs(int(level)), strict=True):
+                mine[at] = drawn_cost[at]
             if level <= len(self.named):
                 moderation, authority, ties = self.named[level - 1]
                 ties_[at] = ties[at]
             else:
                 moderation, authority = self._drawn_successor(int(level))
-                ties_[at] = self.ties[at] * self.ties_retained[at, None]
+                ties_[at] = self.ties[at] * costs_[0][at, None]
             # The successor's demands are his own, as far as `successor_demands` says.
             moderation_[at] = coalition.successor_moderation(
                 self.moderation[at],
@@ -229,6 +267,7 @@ class Leader(Actor):
             )
             authority_[at] = authority[at]
         self.moderation, self.authority, self.ties = moderation_, authority_, ties_
+        self.ties_retained, self.cohesion_shock, self.capability_loss, self.crisis_weeks = costs_
         self.depth = new_depth
         self.removed[rows] = True
         crisis_left = self.crisis_left.copy()

@@ -217,6 +217,11 @@ class ConflictModel(mesa.Model):
             if spec.kind == "government":
                 agent = Government(self, key, spec, index)
                 self.government = agent
+                # The head of government in office at the start brings his traits from week 0.
+                for head_key, head in scenario.leaders.items():
+                    if head.government == key and head.in_office:
+                        for field, value in self.government_leaders[head_key].items():
+                            setattr(agent, field, value)
             elif spec.kind == "faction":
                 agent = Faction(self, key, spec, index)
                 leader_key, leader_spec = leaders_by_faction.get(key, (f"{key}_leadership", None))

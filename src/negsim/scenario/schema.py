@@ -291,6 +291,12 @@ class NamedSuccessor(Frozen):
     """Hold on the faction (0..1)."""
     ties: dict[Identifier, Share] = Field(default_factory=dict)
     """Ties to patrons, by patron id (0..1)."""
+    cohesion_shock: Share | None = None
+    """What the succession that brings him in costs: the faction's immediate proportional drop of cohesion (unset: the chain's `successor.cohesion_shock`, drawn for this succession alone)."""
+    capability_loss: Share | None = None
+    """The faction's immediate proportional loss of capability at the succession that brings him in (unset: the chain's `successor.capability_loss`)."""
+    crisis_weeks: Weeks | None = None
+    """Weeks until his authority is fully established (unset: the chain's `successor.crisis_weeks`)."""
     note: str | None = None
     """Free text: sources, caveats."""
 
@@ -319,7 +325,9 @@ class Leader(Frozen):
     successors: list[NamedSuccessor] = Field(default_factory=list)
     """Faction leaders: named successors, in order of succession (then drawn ones)."""
     successor: Successor = Field(default_factory=Successor)
-    """Faction leaders: how drawn successors are drawn and what every succession costs."""
+    """Faction leaders: how drawn successors are drawn, and what a succession costs unless a named successor gives his own; each succession draws its costs anew."""
+    in_office: bool = False
+    """Government leaders: in office when the calendar starts, his traits the government's from week 0. Exactly one of a government's leaders is."""
     resolve: Share | None = None
     """Government leaders: resolve in office (unchanged if not given)."""
     willingness_bias: Logit | None = None
