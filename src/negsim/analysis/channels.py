@@ -74,7 +74,7 @@ CHANNELS: tuple[Channel, ...] = (
         "membership",
         "factions leave the coalition when their cohesion collapses, and re-join",
         {"parameters.exit_cohesion": 0.0},
-        "7.4",
+        "7.9",
     ),
     Channel(
         "commitment",

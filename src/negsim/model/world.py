@@ -8,7 +8,7 @@ the order in which agents are activated cannot bias results):
 3. fighting: control of each region moves by a contest success function,
    forces are lost by the Lanchester square law;
 4. beliefs: each side revises its expected outcome of war from the battlefield;
-5. coalition: factions' and the coalition's cohesion, fragmentation;
+5. coalition: factions' and the coalition's cohesion, membership, fragmentation;
 6. talks (:mod:`negsim.model.talks`): the bargaining range from
    forward-looking costs, ripeness, willingness, concessions within rounds,
    the mediator's proposal, both sides' acceptance, ratification, and the
