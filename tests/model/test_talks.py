@@ -380,6 +380,7 @@ class _NumpyModel(ConflictModel):
     compiled_step = False
 
 
+@functools.cache
 def _agreement_at_the_ceiling(delta: float, tolerance: float) -> np.ndarray:
     """Agreements in the week the opposition's demand stands ``delta`` above the government's ceiling.
 
@@ -397,7 +398,7 @@ def _agreement_at_the_ceiling(delta: float, tolerance: float) -> np.ndarray:
         data["parameters"]["bargaining_tolerance"] = tolerance
         return data
 
-    model = _NumpyModel(_edited(edit), 64, seed=5)
+    model = _NumpyModel(_edited(edit), 32, seed=5)
     week = model.week_of(dt.date(2015, 12, 7)) + 1
     while model.week < week:
         model.step()
@@ -415,7 +416,7 @@ def _agreement_at_the_ceiling(delta: float, tolerance: float) -> np.ndarray:
     return talks_.agreed.copy()
 
 
-@settings(deadline=None, max_examples=10)
+@settings(deadline=None, max_examples=6)
 @given(delta=st.floats(1e-13, 1e-12) | st.floats(-1e-12, -1e-13))
 def test_no_outcome_hinges_on_rounding(delta):
     """A gap of at most 1e-12 between demand and ceiling decides no deal.
