@@ -242,8 +242,9 @@ def test_geneva3_reproduces_the_record_patterns():
 
 AFTER_THE_TALKS_REWORK = (
     "aceh's base world no longer reproduces its record since attendance follows the deal's "
-    "surplus and limits follow the other side's demand (issue 20): 17 % settle by autumn 2005, "
-    "not 25 %; the record's recalibration by one procedure for every theory is issue 22"
+    "surplus and limits follow the other side's demand (issue 20): 20.5 % of 400 runs settle by "
+    "autumn 2005 (17 % before salience became the stake's value and leader removal reached the "
+    "table), not 25 %; the record's recalibration by one procedure for every theory is issue 22"
 )
 
 
