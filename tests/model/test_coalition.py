@@ -276,3 +276,10 @@ def test_a_faction_outside_the_coalition_has_no_veto():
     outside = coalition.delegation_reservation(*args, members=np.array([[False, True]]))
     assert inside[0] == pytest.approx(0.4 + 0.5 * 0.1 * 1.0)
     assert outside[0] == pytest.approx(0.4)
+
+
+def test_decapitated_resolve_closed_form():
+    got = coalition.decapitated_resolve(
+        a(0.6, 0.6, 0.6, 0.1), a(0.3, -0.3, 0.0, 0.5), a(0.5, 0.5, 1, 1)
+    )
+    np.testing.assert_allclose(got, [0.45, 0.75, 0.6, 0.0])

@@ -676,3 +676,13 @@ def test_factions_leave_when_cohesion_collapses_and_fragmentation_happens():
         edited(variant(GENEVA3), lambda d: d["parameters"].update(exit_cohesion=0.0)), 8, seed=SEED
     ).run()
     assert kept.opposition.members().all()
+
+
+def test_the_rival_reading_lowers_the_coalitions_resolve_by_the_factions_weight():
+    base = _through_removal()
+    broken = _through_removal(decapitation_resolve=0.4)
+    np.testing.assert_array_equal(
+        base.opposition.resolve, variant(GENEVA3).actors["opposition"].resolve
+    )
+    drop = base.opposition.resolve - broken.opposition.resolve
+    assert np.all(drop > 0) and np.all(drop < 0.4)  # a faction's share of the strength, below 1

@@ -199,6 +199,29 @@ def successor_moderation(
     return np.clip((1.0 - weight) * previous + weight * successor + shift, 0.0, 1.0)
 
 
+def decapitated_resolve(
+    resolve: np.ndarray, effect: np.ndarray | float, weight: np.ndarray | float
+) -> np.ndarray:
+    """The coalition's resolve after one of its factions' leader is removed.
+
+    rho' = clip(rho - e * w_f, 0, 1)
+
+    The rival reading of decapitation (Johnston 2012: removing leaders
+    raises the chance that a campaign ends, the group's will to fight on
+    breaking; Jordan 2009: organisations with bureaucratic depth survive it
+    and may harden, e < 0), in proportion to the faction's weight w_f in the
+    coalition's strength. Lower resolve raises the cost of war a side weighs
+    and its willingness to talk (`talks.expected_cost`,
+    `negotiation.willingness`), so e > 0 lets a scenario make removal help
+    talks; e = 0 (the default) leaves resolve alone.
+
+    References:
+        Johnston, P. B. (2012). Does decapitation work? International Security 36(4).
+        Jordan, J. (2009). When heads roll. Security Studies 18(4).
+    """
+    return np.clip(resolve - effect * weight, 0.0, 1.0)
+
+
 def outbidding_after(level: np.ndarray, weeks: np.ndarray | float) -> np.ndarray:
     """Hardliners' escalation after a removal, one week on: o' = o * (1 - 1/T), 0 when T <= 1.
 

@@ -752,6 +752,15 @@ class ConflictModel(mesa.Model):
             where=total > 0,
         )
         self.talks.lose_partner(rows, p["partner_loss"][rows] * weight)
+        # The rival reading: decapitation breaks (or stiffens) the coalition's will to fight on.
+        opposition = self.opposition
+        opposition.resolve = _where_rows(
+            opposition.resolve,
+            rows,
+            coalition.decapitated_resolve(
+                opposition.resolve[rows], p["decapitation_resolve"][rows], weight
+            ),
+        )
 
     def collapse_ceasefires(self, where: np.ndarray) -> None:
         """End every ceasefire in force in the replications ``where`` after this week."""

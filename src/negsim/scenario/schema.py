@@ -655,6 +655,8 @@ class Parameters(Frozen):
     """How far a removed leader's successor brings his own moderation to the faction's demands and veto (1: all of it; 0 switches the successor channel off: the faction keeps its removed leader's moderation; Cunningham 2006)."""
     decapitation_moderation: Tilt = 0.0
     """Signed shift of a faction's moderation when its leader is removed: positive, removal hastens the group's acceptance of terms (Johnston 2012); negative, it hardens it (Jordan 2009: organisations that survive decapitation). 0 unless a scenario's record says which."""
+    decapitation_resolve: Tilt = 0.0
+    """Signed drop of the coalition's resolve at a leader's removal, per unit of his faction's share of its strength: positive, decapitation breaks the will to fight on (Johnston 2012); negative, it stiffens a group that survives it (Jordan 2009). 0 unless a scenario's record says which."""
     fragmentation_threshold: Share = 0.25
     """Coalition cohesion below which the opposition is fragmented and cannot commit."""
     fragmentation_share: Share = 0.5
