@@ -554,6 +554,8 @@ def run_experiment(
             "observed_patterns": len(patterns),
             "record_runs": record_runs,
             "given_record": needs_record,
+            # Weeks each variant's spin-up ran until settled, chunk by chunk.
+            "spinup_weeks": stream.spinup_weeks(),
             "elapsed_seconds": round(elapsed, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "command": command,

@@ -101,3 +101,11 @@ def test_responsive_patron_supports_a_losing_client_more(
     lose = patron_support(a(commitment), a(capacity), a(responsiveness), a(worse), a(0.0))[0]
     win = patron_support(a(commitment), a(capacity), a(responsiveness), a(better), a(0.0))[0]
     assert lose >= win
+
+
+def test_patron_support_scales_around_the_named_parity():
+    # At its parity a patron gives its base support, whatever its responsiveness.
+    assert patron_support(a(0.5), a(0.12), a(4.0), a(0.3), a(0.0), 0.3)[0] == pytest.approx(0.06)
+    # S = c k (1 + rho (parity - prospects)).
+    got = patron_support(a(0.5), a(0.2), a(2.0), a(0.5), a(0.0), 0.6)[0]
+    assert got == pytest.approx(0.5 * 0.2 * (1 + 2.0 * 0.1))

@@ -205,3 +205,81 @@ def test_a_less_moderate_successor_or_lost_cohesion_never_lowers_the_delegations
         np.array([1.0]),
     )[0]
     assert after >= before - 1e-15
+
+
+# ------------------------------------------------- leader removal at the table
+
+
+def test_successor_moderation_closed_form():
+    previous, successor = a(0.8, 0.8, 0.2), a(0.3, 0.3, 0.9)
+    got = coalition.successor_moderation(previous, successor, a(1.0, 0.5, 0.0), a(0.0, 0.1, -0.1))
+    np.testing.assert_allclose(got, [0.3, 0.8 + 0.5 * -0.5 + 0.1, 0.1], rtol=1e-12)
+    # Off (w = 0, no shift): the removed leader's moderation stays at the table.
+    np.testing.assert_array_equal(
+        coalition.successor_moderation(previous, successor, 0.0), previous
+    )
+    # A shift never takes moderation out of [0, 1].
+    assert coalition.successor_moderation(a(0.9), a(0.9), 1.0, 0.5)[0] == 1.0
+
+
+def test_a_less_moderate_successor_raises_his_factions_reservation():
+    before = coalition.faction_reservation(a(0.4), a(0.8)[None, :], a(0.1))
+    after = coalition.faction_reservation(
+        a(0.4), coalition.successor_moderation(a(0.8), a(0.2), 1.0)[None, :], a(0.1)
+    )
+    assert after[0, 0] == pytest.approx(0.4 + 0.1 * 0.8) and after[0, 0] > before[0, 0]
+
+
+def test_outbidding_decays_with_its_mean_time():
+    level = a(0.2, 0.2, 0.2)
+    np.testing.assert_allclose(
+        coalition.outbidding_after(level, a(8.0, 1.0, 0.0)), [0.2 * 7 / 8, 0.0, 0.0], rtol=1e-12
+    )
+    # Geometric: after k weeks o_0 (1 - 1/T)^k.
+    o = a(0.3)
+    for _ in range(5):
+        o = coalition.outbidding_after(o, 4.0)
+    assert o[0] == pytest.approx(0.3 * 0.75**5)
+
+
+def test_outbidding_erodes_trust_and_ratification_by_its_level():
+    np.testing.assert_allclose(coalition.eroded_trust(a(0.5, 0.5), a(0.0, 0.2)), [0.5, 0.4])
+    np.testing.assert_allclose(coalition.outbid_ratification(a(0.9, 0.9), a(0.0, 0.1)), [0.9, 0.81])
+
+
+def test_membership_exit_and_rejoin():
+    member = np.array([True, True, False, False, False])
+    cohesion = a(0.5, 0.1, 0.5, 0.5, 0.1)
+    draw = a(0.0, 0.0, 0.05, 0.5, 0.0)
+    got = coalition.membership(member, cohesion, 0.2, 0.1, draw)
+    # Stays; leaves below the threshold; re-joins when recovered and drawn;
+    # recovered but not drawn; below the threshold, never re-joins.
+    assert got.tolist() == [True, False, True, False, False]
+    # Off: nobody leaves (cohesion is never below 0).
+    assert coalition.membership(member[:2], a(0.0, 0.0), 0.0, 0.1, a(0.9, 0.9)).all()
+
+
+def test_fragmented_when_divided_or_when_most_strength_has_left():
+    capabilities = np.array([[3.0, 1.0], [3.0, 1.0], [1.0, 3.0], [0.0, 0.0]])
+    members = np.array([[True, True], [False, True], [False, True], [False, False]])
+    got = coalition.coalition_fragmented(a(0.5, 0.5, 0.5, 0.5), 0.25, capabilities, members, 0.5)
+    # All in; 1/4 of the strength in (< 1/2); 3/4 in; no strength at all (not fragmented).
+    assert got.tolist() == [False, True, False, False]
+    assert coalition.coalition_fragmented(a(0.2), 0.25, capabilities[:1], members[:1], 0.5)[0]
+
+
+def test_a_faction_outside_the_coalition_has_no_veto():
+    capabilities = np.array([[1.0, 1.0]])
+    moderation = np.array([[0.0, 1.0]])
+    args = (a(0.4), capabilities, moderation, a(0.5), a(0.1), a(0.1), a(1.0))
+    inside = coalition.delegation_reservation(*args)
+    outside = coalition.delegation_reservation(*args, members=np.array([[False, True]]))
+    assert inside[0] == pytest.approx(0.4 + 0.5 * 0.1 * 1.0)
+    assert outside[0] == pytest.approx(0.4)
+
+
+def test_decapitated_resolve_closed_form():
+    got = coalition.decapitated_resolve(
+        a(0.6, 0.6, 0.6, 0.1), a(0.3, -0.3, 0.0, 0.5), a(0.5, 0.5, 1, 1)
+    )
+    np.testing.assert_allclose(got, [0.45, 0.75, 0.6, 0.0])

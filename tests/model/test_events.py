@@ -71,6 +71,7 @@ leaders:
       authority: 0.44
   hawk:
     government: gov
+    in_office: true
     resolve: 0.9
   dove:
     government: gov
@@ -273,11 +274,48 @@ def test_a_government_change_brings_the_new_leaders_traits_from_its_week(world, 
     government = model.government
     week = week_of(model, "election")
     run_through(model, week - 1)
-    assert np.all(government.resolve == 0.8) and np.all(government.willingness_bias == -1.0)
+    # hawk, in office at the start, gives resolve 0.9; the bias is the actor's.
+    assert np.all(government.resolve == 0.9) and np.all(government.willingness_bias == -1.0)
     run_through(model, week)
     assert np.all(government.resolve == 0.2) and np.all(government.willingness_bias == 1.5)
     # Traits the new leader does not give stay as they were.
     assert np.all(government.position == 0.0)
+
+
+def test_the_head_of_government_in_office_at_the_start_brings_his_traits_from_week_0(world):
+    model = model_of(world, 2)
+    assert np.all(model.government.resolve == 0.9)  # hawk's, not the actor's 0.8
+    assert np.all(model.government.willingness_bias == -1.0)  # hawk gives none: the actor's
+    # Not marked: the actor's own traits, until a change brings a leader in.
+    data = world.model_dump()
+    data["leaders"]["hawk"]["in_office"] = False
+    data["leaders"]["dove"]["in_office"] = True
+    model = model_of(type(world).model_validate(data), 2)
+    assert np.all(model.government.resolve == 0.2)
+
+
+def test_each_succession_costs_its_own(world):
+    """Per successor, not per chain: each removal draws its own costs, a named successor's own first."""
+
+    def with_costs(data: dict) -> None:
+        data["leaders"]["founder"]["successor"]["cohesion_shock"] = {
+            "uniform": {"low": 0, "high": 1}
+        }
+        data["leaders"]["founder"]["successors"][1]["cohesion_shock"] = 0.05
+        data["leaders"]["founder"]["successors"][1]["crisis_weeks"] = 2
+
+    model = model_of(edited(world, with_costs), 64)
+    leader = model.leaders["founder"]
+    first = leader.cohesion_shock.copy()  # the first succession's draw (`second` gives none)
+    run_through(model, week_of(model, "founder_dies"))
+    np.testing.assert_array_equal(leader.cohesion_shock, first)
+    run_through(model, week_of(model, "second_killed"))
+    # `third` came in at the cost he names.
+    assert np.all(leader.cohesion_shock == 0.05) and np.all(leader.crisis_weeks == 2)
+    run_through(model, week_of(model, "third_killed"))
+    # The drawn successor's succession: a draw of its own, not the founder's.
+    assert not np.array_equal(leader.cohesion_shock, first)
+    assert leader.cohesion_shock.min() >= 0.0 and leader.cohesion_shock.max() <= 1.0
 
 
 def test_a_government_change_back_restores_the_other_leader(world):

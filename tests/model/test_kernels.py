@@ -534,6 +534,13 @@ def _scrambled_talks(name: str, seed: int, size: int = 400) -> ConflictModel:
     model.parameters["resumption_rate"] = rng.random(size)
     model.parameters["cooling_off_weeks"] = rng.integers(0, 4, size).astype(float)
     model.parameters["bargaining_tolerance"] = np.where(rng.random(size) < 0.3, 0.05, 1e-9)
+    # Leader removal at the table: factions outside the coalition, hardliners'
+    # outbidding, a fragmentation share that binds, parity off its default.
+    for faction in model.opposition.factions:
+        faction.member = rng.random(size) < 0.7
+    model.outbidding = np.where(rng.random(size) < 0.5, rng.random(size), 0.0)
+    model.parameters["fragmentation_share"] = rng.uniform(0, 0.8, size)
+    model.parameters["patron_parity"] = rng.uniform(0.3, 0.7, size)
     return model
 
 

@@ -98,7 +98,7 @@ def test_screening_covers_every_number_within_what_each_accepts(geneva3) -> None
     cohesion = by_path["actors.southern_front.cohesion"]  # a share at 0.5: 0.25 to 0.75
     assert (cohesion.low, cohesion.high) == pytest.approx((0.25, 0.75))
     spinup = by_path["parameters.spinup_weeks"]  # a whole number: whole values
-    assert spinup.whole and set(spinup.values(np.linspace(0, 1, 7))) <= set(range(13, 40))
+    assert spinup.whole and set(spinup.values(np.linspace(0, 1, 7))) <= set(range(52, 157))
     position = by_path["actors.regime.position"]  # a share at 0: pulled in to 0
     assert (position.low, position.high) == pytest.approx((0.0, 0.25))
     assert "parameters.hardline_margin" in by_path  # a default, not written in the file

@@ -68,6 +68,7 @@ leaders:
     government: gov
     resolve: 0.2
     willingness_bias: 1.0
+    in_office: true
 regions:
   north:
     control: {gov: 0.6, rebels: 0.3, jihadis: 0.1}
@@ -597,3 +598,30 @@ def test_an_error_where_it_is_noticed_names_one_line(tmp_path: Path) -> None:
     text = edit("    kind: opposition\n", "    kind: [opposition]]\n", CHAIN)
     (found,) = problems(write(tmp_path, text))
     assert "opened on line" not in found
+
+
+def test_a_head_of_government_chain_with_no_one_in_office_is_an_error(tmp_path: Path) -> None:
+    text = edit(
+        "    willingness_bias: 1.0\n    in_office: true\n", "    willingness_bias: 1.0\n", CHAIN
+    )
+    file = write(tmp_path, text)
+    assert_reported(
+        problems(file),
+        f"{file}:{line_of(text, 'hawk:')}: leaders.hawk: ",
+        "no head of government is in office at the start: mark the one who is with "
+        "`in_office: true`",
+    )
+
+
+def test_two_heads_of_government_in_office_at_the_start_is_an_error(tmp_path: Path) -> None:
+    text = edit(
+        "    government: gov\n    resolve: 0.9\n",
+        "    government: gov\n    in_office: true\n    resolve: 0.9\n",
+        CHAIN,
+    )
+    file = write(tmp_path, text)
+    assert_reported(
+        problems(file),
+        f"{file}:{line_of(text, 'in_office: true', 2)}: leaders.dove.in_office: ",
+        "another head of government is in office at the start",
+    )

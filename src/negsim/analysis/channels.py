@@ -59,6 +59,24 @@ CHANNELS: tuple[Channel, ...] = (
         "7.14",
     ),
     Channel(
+        "successor",
+        "a removed leader's successor brings his own moderation to his faction's demands and veto",
+        {"parameters.successor_demands": 0.0},
+        "7.3",
+    ),
+    Channel(
+        "outbidding",
+        "hardliners escalate after a removal, eroding trust and ratification",
+        {"parameters.outbidding_intensity": 0.0},
+        "7.3",
+    ),
+    Channel(
+        "membership",
+        "factions leave the coalition when their cohesion collapses, and re-join",
+        {"parameters.exit_cohesion": 0.0},
+        "7.9",
+    ),
+    Channel(
         "commitment",
         "Powell's commitment problem: a shifting balance narrows the range",
         {"parameters.commitment_horizon_weeks": 0.0},

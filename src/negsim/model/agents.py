@@ -159,13 +159,16 @@ class Leader(Actor):
             )
             for s in named
         ]
-        # What every succession costs, drawn up front from the faction's succession streams.
-        prefix = f"succession:{key}"
-        successor = self.successor_spec
-        self.ties_retained = draw(f"{prefix}.ties_retained", successor.ties_retained)
-        self.cohesion_shock = draw(f"{prefix}.cohesion_shock", successor.cohesion_shock)
-        self.capability_loss = draw(f"{prefix}.capability_loss", successor.capability_loss)
-        self.crisis_weeks = draw(f"{prefix}.crisis_weeks", successor.crisis_weeks)
+        self.named_specs = named
+        # What the succession that brought the leader in office cost (the
+        # first succession's until one happens): each succession its own.
+        self._costs: dict[int, tuple[np.ndarray, ...]] = {}
+        (
+            self.ties_retained,
+            self.cohesion_shock,
+            self.capability_loss,
+            self.crisis_weeks,
+        ) = self._succession_costs(1)
         self._drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.depth = np.zeros(size, dtype=int)
         self.removed = np.zeros(size, dtype=bool)
@@ -179,6 +182,29 @@ class Leader(Actor):
             [draw(f"leaders.{key}.ties.{k}", ties.get(k, 0.0)) for k in self.patron_keys],  # type: ignore[arg-type]
             axis=-1,
         )
+
+    def _succession_costs(self, depth: int) -> tuple[np.ndarray, ...]:
+        """Ties retained, cohesion shock, capability loss and crisis weeks of the ``depth``-th succession.
+
+        Drawn anew for each succession (a founder's natural death and his
+        successor's killing do not share them): a named successor's own
+        values where he gives them, else the chain's `successor`. The first
+        succession keeps the stream names of a single one.
+        """
+        if depth not in self._costs:
+            draw = self.model.streams.parameter
+            chain = self.successor_spec
+            spec = self.named_specs[depth - 1] if depth <= len(self.named_specs) else None
+            prefix = f"succession:{self.key}" + ("" if depth == 1 else f":{depth}")
+            costs = []
+            for field in ("ties_retained", "cohesion_shock", "capability_loss", "crisis_weeks"):
+                own = getattr(spec, field, None) if spec is not None else None
+                if own is not None:
+                    costs.append(draw(f"leaders.{spec.id}.{field}", own))  # type: ignore[union-attr]
+                else:
+                    costs.append(draw(f"{prefix}.{field}", getattr(chain, field)))
+            self._costs[depth] = tuple(costs)
+        return self._costs[depth]
 
     def _drawn_successor(self, depth: int) -> tuple[np.ndarray, np.ndarray]:
         """Moderation and authority of the drawn successor at ``depth`` (beyond the named ones)."""
@@ -203,6 +229,7 @@ class Leader(Actor):
         rows = np.flatnonzero(hit)
         if rows.size == 0:
             return hit
+        p = self.model.parameters
         # Only the replications hit change: new arrays, set at those rows.
         new_depth = self.depth.copy()
         new_depth[rows] += 1
@@ -211,17 +238,36 @@ class Leader(Actor):
             self.authority.copy(),
             self.ties.copy(),
         )
+        costs_ = [
+            c.copy()
+            for c in (
+                self.ties_retained,
+                self.cohesion_shock,
+                self.capability_loss,
+                self.crisis_weeks,
+            )
+        ]
         for level in np.unique(new_depth[rows]):
             at = rows[new_depth[rows] == level]
+            # This succession's own costs.
+            for mine, drawn_cost in zip(costs_, self._succession_costs(int(level)), strict=True):
+                mine[at] = drawn_cost[at]
             if level <= len(self.named):
                 moderation, authority, ties = self.named[level - 1]
                 ties_[at] = ties[at]
             else:
                 moderation, authority = self._drawn_successor(int(level))
-                ties_[at] = self.ties[at] * self.ties_retained[at, None]
-            moderation_[at] = moderation[at]
+                ties_[at] = self.ties[at] * costs_[0][at, None]
+            # The successor's demands are his own, as far as `successor_demands` says.
+            moderation_[at] = coalition.successor_moderation(
+                self.moderation[at],
+                moderation[at],
+                p["successor_demands"][at],
+                p["decapitation_moderation"][at],
+            )
             authority_[at] = authority[at]
         self.moderation, self.authority, self.ties = moderation_, authority_, ties_
+        self.ties_retained, self.cohesion_shock, self.capability_loss, self.crisis_weeks = costs_
         self.depth = new_depth
         self.removed[rows] = True
         crisis_left = self.crisis_left.copy()
@@ -245,6 +291,8 @@ class Faction(Combatant):
         super().__init__(model, key, spec, index)
         self.cohesion = self._parameter("cohesion", spec.cohesion)
         self.leader: Leader | None = None
+        # In the coalition (its delegation, what a deal binds) or outside it.
+        self.member = np.ones(model.size, dtype=bool)
 
 
 class Opposition(Actor, Party):
@@ -260,7 +308,31 @@ class Opposition(Actor, Party):
 
     @property
     def fragmented(self) -> np.ndarray:
-        return self.cohesion < self.model.parameters["fragmentation_threshold"]
+        p = self.model.parameters
+        capabilities = np.stack([f.capability for f in self.factions], axis=-1)
+        return coalition.coalition_fragmented(
+            self.cohesion,
+            p["fragmentation_threshold"],
+            capabilities,
+            self.members(),
+            p["fragmentation_share"],
+        )
+
+    def members(self) -> np.ndarray:
+        """Whether each faction is in the coalition, shape (R, F)."""
+        return np.stack([f.member for f in self.factions], axis=-1)
+
+    def update_membership(self) -> None:
+        """Stage 5, after cohesion: factions leave the coalition or re-join it (`coalition.membership`).
+
+        One full block of draws per faction every week, so the streams stay aligned.
+        """
+        p = self.model.parameters
+        for faction in self.factions:
+            draw = self.model.streams.uniform(f"membership:{faction.key}")
+            faction.member = coalition.membership(
+                faction.member, faction.cohesion, p["exit_cohesion"], p["rejoin_rate"], draw
+            )
 
     def faction_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Capabilities, cohesion and leader moderation of the factions, shape (R, F)."""
@@ -285,6 +357,7 @@ class Opposition(Actor, Party):
         """
         if self.model.compiled:
             self._update_cohesion_compiled()
+            self.update_membership()
             return
         p = self.model.parameters
         commitment = self.model.opposition_patron_commitment  # (R, K)
@@ -311,6 +384,7 @@ class Opposition(Actor, Party):
         capabilities, cohesion_, moderation = self.faction_arrays()
         target = coalition.coalition_cohesion_target(capabilities, cohesion_, moderation)
         self.cohesion = coalition.adjust(self.cohesion, target, p["cohesion_rate"])
+        self.update_membership()
 
     def _update_cohesion_compiled(self) -> None:
         from negsim.model import kernels
@@ -366,14 +440,11 @@ class Patron(Actor):
     def supply(self) -> None:
         """Stage 2: set this week's support from commitment, capacity and client prospects."""
         model = self.model
+        parity = model.parameters["patron_parity"]
         if self.client_key in model.combatant_columns and self.client_key != model.government.key:
             # A spoiler's patron: no stake in the talks' balance, so no bailing out.
             self.support = patrons.patron_support(
-                self.commitment,
-                self.capacity,
-                self.responsiveness,
-                np.full(model.size, 0.5),
-                self.direct,
+                self.commitment, self.capacity, self.responsiveness, parity, self.direct, parity
             )
             model.support[:, model.combatant_columns[self.client_key]] += self.support
             return
@@ -381,7 +452,7 @@ class Patron(Actor):
         # Patrons read the battlefield itself, not their client's (biased) belief.
         prospects = model.signal if client is model.opposition else 1.0 - model.signal
         self.support = patrons.patron_support(
-            self.commitment, self.capacity, self.responsiveness, prospects, self.direct
+            self.commitment, self.capacity, self.responsiveness, prospects, self.direct, parity
         )
         if client is model.government:
             model.support[:, model.government.index] += self.support

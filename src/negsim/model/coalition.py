@@ -128,6 +128,7 @@ def delegation_reservation(
     hardline_margin: np.ndarray,
     veto_share: np.ndarray,
     veto_weight: np.ndarray,
+    members: np.ndarray | None = None,
 ) -> np.ndarray:
     """The least the opposition's delegation can sign, on the issue scale.
 
@@ -146,7 +147,8 @@ def delegation_reservation(
     kept a seat on the High Negotiations Committee through his successor
     and cousin, Mohammed Alloush, its chief negotiator). ``w`` = 0 switches
     the channel off. Factions on the last axis of ``capabilities`` and
-    ``moderation``.
+    ``moderation``; ``members`` (same shape, default all) marks those still
+    in the coalition: a faction that left it has no seat on the delegation.
 
     References:
         Cunningham, D. E. (2006). Veto players and civil war duration. AJPS 50(4).
@@ -160,7 +162,143 @@ def delegation_reservation(
         where=total[..., None] > 0,
     )
     veto = share >= np.asarray(veto_share)[..., None]
+    if members is not None:
+        veto &= members.astype(bool)
     hardest = np.where(veto, moderation, 1.0).min(axis=-1)
     return coalition_reservation + veto_weight * (1.0 - cohesion) * hardline_margin * (
         1.0 - hardest
     )
+
+
+def successor_moderation(
+    previous: np.ndarray,
+    successor: np.ndarray,
+    weight: np.ndarray | float,
+    shift: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """The moderation a faction brings to the table after its leader's removal.
+
+    m' = clip((1 - w) * m_prev + w * m_succ + delta, 0, 1)
+
+    A successor's demands are his own (w = 1): a less moderate successor
+    raises his faction's reservation (`faction_reservation`) and, in a veto
+    faction, the delegation's limit (`delegation_reservation`; Cunningham
+    2006). w = 0 switches the channel off: the faction keeps the removed
+    leader's moderation. ``delta`` is the rival reading of decapitation as a
+    signed shift: positive, removal hastens the group's acceptance of terms
+    (Johnston 2012, who finds decapitation raises the chance of war
+    termination); negative, it hardens an organisation that survives it
+    (Jordan 2009).
+
+    References:
+        Cunningham, D. E. (2006). Veto players and civil war duration. AJPS 50(4).
+        Johnston, P. B. (2012). Does decapitation work? International Security 36(4).
+        Jordan, J. (2009). When heads roll. Security Studies 18(4).
+    """
+    # Weighted so that w = 1 gives the successor's moderation and w = 0 his predecessor's, exactly.
+    return np.clip((1.0 - weight) * previous + weight * successor + shift, 0.0, 1.0)
+
+
+def decapitated_resolve(
+    resolve: np.ndarray, effect: np.ndarray | float, weight: np.ndarray | float
+) -> np.ndarray:
+    """The coalition's resolve after one of its factions' leader is removed.
+
+    rho' = clip(rho - e * w_f, 0, 1)
+
+    The rival reading of decapitation (Johnston 2012: removing leaders
+    raises the chance that a campaign ends, the group's will to fight on
+    breaking; Jordan 2009: organisations with bureaucratic depth survive it
+    and may harden, e < 0), in proportion to the faction's weight w_f in the
+    coalition's strength. Lower resolve raises the cost of war a side weighs
+    and its willingness to talk (`talks.expected_cost`,
+    `negotiation.willingness`), so e > 0 lets a scenario make removal help
+    talks; e = 0 (the default) leaves resolve alone.
+
+    References:
+        Johnston, P. B. (2012). Does decapitation work? International Security 36(4).
+        Jordan, J. (2009). When heads roll. Security Studies 18(4).
+    """
+    return np.clip(resolve - effect * weight, 0.0, 1.0)
+
+
+def outbidding_after(level: np.ndarray, weeks: np.ndarray | float) -> np.ndarray:
+    """Hardliners' escalation after a removal, one week on: o' = o * (1 - 1/T), 0 when T <= 1.
+
+    After a leader's fall, spoilers and rival hardliners escalate to show
+    they, not the moderates, speak for the cause, and to derail talks (Kydd
+    & Walter 2002's outbidding and spoiling; Bloom 2004 on outbidding). The
+    campaign decays with mean time T weeks. Its level o is the weekly share
+    of trust it destroys (`eroded_trust`) and of the ratification
+    probability it takes (`outbid_ratification`).
+
+    References:
+        Kydd, A., Walter, B. F. (2002). Sabotaging the peace. IO 56(2).
+        Bloom, M. (2004). Palestinian suicide bombing. Political Science Quarterly 119(1).
+    """
+    weeks = np.asarray(weeks, dtype=float)
+    keep = np.where(weeks > 1.0, 1.0 - 1.0 / np.maximum(weeks, 1.0), 0.0)
+    return level * keep
+
+
+def eroded_trust(trust: np.ndarray, outbidding: np.ndarray) -> np.ndarray:
+    """Trust after a week of hardliners' escalation: t' = t * (1 - o) (Kydd & Walter 2002)."""
+    return trust * (1.0 - outbidding)
+
+
+def outbid_ratification(probability: np.ndarray, outbidding: np.ndarray) -> np.ndarray:
+    """Ratification under hardliners' escalation: P' = P * (1 - o).
+
+    Factions' constituencies reject what moderates signed while extremists'
+    violence shows the other side cannot be trusted (Kydd & Walter 2002).
+    """
+    return probability * (1.0 - outbidding)
+
+
+def membership(
+    member: np.ndarray,
+    cohesion: np.ndarray,
+    exit_cohesion: np.ndarray | float,
+    rejoin_rate: np.ndarray | float,
+    draw: np.ndarray,
+) -> np.ndarray:
+    """Whether each faction is in the coalition after this week.
+
+    in' = [h >= h_exit]                    for a member,
+    in' = [h >= h_exit] * [u < rho]        for a faction outside (a weekly hazard rho of re-joining).
+
+    A faction whose cohesion falls below the exit threshold breaks with the
+    coalition's line and leaves it: its commanders deal or fight on their own
+    (Bakke, Cunningham & Seymour 2012; Pearlman 2011 on fragmentation after
+    a leadership's fall); once its cohesion recovers it may re-join, at a
+    weekly hazard (Staniland 2014 on the re-integration of splinters).
+    h_exit = 0 switches membership off (cohesion is never below 0).
+
+    References:
+        Bakke, K., Cunningham, K. G., Seymour, L. (2012). A plague of initials.
+        Perspectives on Politics 10(2).
+        Staniland, P. (2014). Networks of Rebellion.
+    """
+    recovered = cohesion >= exit_cohesion
+    return np.where(member, recovered, recovered & (draw < rejoin_rate))
+
+
+def coalition_fragmented(
+    cohesion: np.ndarray,
+    threshold: np.ndarray | float,
+    capabilities: np.ndarray,
+    members: np.ndarray,
+    share_threshold: np.ndarray | float,
+) -> np.ndarray:
+    """Whether the opposition is fragmented: [C < C_frag] or [members' share < s_frag].
+
+    The coalition cannot commit when it is divided (cohesion below the
+    threshold) or when factions holding more than 1 - s_frag of its fighting
+    strength have left it (Bakke, Cunningham & Seymour 2012: fragmentation
+    is the number and weight of the groups outside the umbrella). Factions
+    on the last axis of ``capabilities`` and ``members``.
+    """
+    total = capabilities.sum(axis=-1)
+    inside = (capabilities * members).sum(axis=-1)
+    share = np.divide(inside, total, out=np.ones_like(inside), where=total > 0)
+    return (cohesion < threshold) | (share < share_threshold)

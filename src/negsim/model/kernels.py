@@ -668,6 +668,7 @@ def supply_week(
     forces: np.ndarray,
     faction_columns: np.ndarray,
     ties: np.ndarray,
+    parity: np.ndarray,
     support_out: np.ndarray,
     patron_out: np.ndarray,
 ) -> None:
@@ -683,7 +684,7 @@ def supply_week(
     combatant column (spoiler and government); ``tie_columns`` (P,) the
     patron's column in ``ties`` (opposition); the patrons' arrays (P, R);
     ``forces`` (R, n); ``ties`` (F, R, K), the factions' leaders' ties in
-    `faction_columns` order.
+    `faction_columns` order; ``parity`` (R,) `patron_parity`.
     """
     patrons = kinds.shape[0]
     size, n = support_out.shape
@@ -695,12 +696,12 @@ def supply_week(
         for p in range(patrons):
             kind = kinds[p]
             if kind == PATRON_OF_SPOILER:
-                prospects = 0.5
+                prospects = parity[r]
             elif kind == PATRON_OF_GOVERNMENT:
                 prospects = 1.0 - signal[r]
             else:
                 prospects = signal[r]
-            scale = _maximum(0.0, 1.0 + responsiveness[p, r] * (0.5 - prospects))
+            scale = _maximum(0.0, 1.0 + responsiveness[p, r] * (parity[r] - prospects))
             supplied = commitment[p, r] * capacity[p, r] * scale + direct[p, r]
             patron_out[p, r] = supplied
             if kind != PATRON_OF_OPPOSITION:
@@ -799,6 +800,8 @@ TALKS_PARAMETERS = (
     "ceasefire_violation_weight",
     "ceasefire_outsider_weight",
     "ceasefire_shift_weight",
+    "patron_parity",
+    "fragmentation_share",
 )
 
 
@@ -813,6 +816,7 @@ def _rubinstein(first: float, second: float) -> float:
 def _delivered(
     capabilities: np.ndarray,
     moderation: np.ndarray,
+    members: np.ndarray,
     low: float,
     margin: float,
     terms: float,
@@ -821,11 +825,14 @@ def _delivered(
     tolerance: float,
     scratch: np.ndarray,
 ) -> float:
-    """`coalition.deliverable_share` of terms against each faction's `faction_reservation`."""
+    """`coalition.deliverable_share` of terms against each member's `faction_reservation`.
+
+    A faction outside the coalition (``members``) is not bound by its deal.
+    """
     factions = capabilities.shape[0]
     total = _pairwise_sum(capabilities, 0, factions)
     for f in range(factions):
-        accepts = terms >= (low + margin * (1.0 - moderation[f])) - tolerance
+        accepts = members[f] and terms >= (low + margin * (1.0 - moderation[f])) - tolerance
         scratch[f] = capabilities[f] * (1.0 if accepts else 0.0)
     carried = _pairwise_sum(scratch, 0, factions)
     share = carried / total if total > 0 else 0.0
@@ -882,6 +889,7 @@ def talks_week(
     in_session: np.ndarray,
     ceasefire_in_force: np.ndarray,
     moderation: np.ndarray,
+    members: np.ndarray,
     kinds: np.ndarray,
     tie_columns: np.ndarray,
     commitment: np.ndarray,
@@ -905,15 +913,18 @@ def talks_week(
     ceasefire at the table; breakdown (`ConflictModel.spoiler_share`,
     `ConflictModel.deliverable_now`); the agreement and trust.
 
-    ``sides`` (25, R) holds, in rows: the government's and the
-    opposition's expected outcome, cost sensitivity x salience, resolve
+    ``moderation`` and ``members`` (R, F) are the factions' leaders'
+    moderation and whether each faction is in the coalition.
+    ``sides`` (26, R) holds, in rows: the government's and the
+    opposition's expected outcome, cost sensitivity per stake value (`talks.cost_weight`), resolve
     and willingness bias (two rows each), their hurt, the
     coalition's cohesion, momentum, power shift, the battlefield signal,
     the mediation in session (leverage, bias), the best leverage on offer,
     the government's territorial gain, and the week's five uniform draws
     (government stays, opposition stays, ratification, breakdown, resumption),
-    then what a ceasefire in force leaves of the fighting (`fighting_rate`)
-    and the fighting strength outside it (`outside_share`).
+    then what a ceasefire in force leaves of the fighting (`fighting_rate`),
+    the fighting strength outside it (`outside_share`)
+    and the hardliners' outbidding (`coalition.outbid_ratification`).
     ``kinds`` and ``tie_columns`` are the patrons' routes as for
     `supply_week`, ``commitment`` and ``supports_talks`` their arrays (P, R).
     ``parameters`` holds `TALKS_PARAMETERS` in rows; ``numbers`` and
@@ -972,6 +983,8 @@ def talks_week(
         violation_weight = q[37]
         outsider_weight = q[38]
         shift_weight = q[39]
+        parity = q[40]
+        fragmentation_share = q[41]
         g_expected, o_expected = sides[0, r], sides[1, r]
         g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
         g_resolve, o_resolve = sides[4, r], sides[5, r]
@@ -992,9 +1005,16 @@ def talks_week(
             sides[22, r],
         )
         residual, outside_share = sides[23, r], sides[24, r]
+        outbidding = sides[25, r]
         for f in range(factions):
             capabilities[f] = strength[r, faction_columns[f]]
-        fragmented = cohesion < fragmentation_threshold
+        # Fragmented: divided, or too much of its strength outside (coalition.coalition_fragmented).
+        for f in range(factions):
+            scratch[f] = capabilities[f] * (1.0 if members[r, f] else 0.0)
+        capability_sum = _pairwise_sum(capabilities, 0, factions)
+        inside = _pairwise_sum(scratch, 0, factions)
+        member_share = inside / capability_sum if capability_sum > 0 else 1.0
+        fragmented = cohesion < fragmentation_threshold or member_share < fragmentation_share
 
         # The bargaining range (Talks.bargaining_range).
         blue = strength[r, government]
@@ -1040,7 +1060,7 @@ def talks_week(
                 tied = _pairwise_sum(weighted, 0, factions)
                 reach = tied / capability_total if capability_total > 0 else 0.0
                 prospects = signal
-            supports = _clip(supports_talks[p, r] + talks_response * (0.5 - prospects), 0.0, 1.0)
+            supports = _clip(supports_talks[p, r] + talks_response * (parity - prospects), 0.0, 1.0)
             if kind == PATRON_OF_GOVERNMENT:
                 g_weight += commitment[p, r]
                 g_pressed += commitment[p, r] * supports * reach
@@ -1063,7 +1083,7 @@ def talks_week(
         hardest = 1.0
         for f in range(factions):
             part = capabilities[f] / red if red > 0 else 0.0
-            if part >= veto_share:
+            if part >= veto_share and members[r, f]:
                 hardest = _minimum(hardest, moderation[r, f])
         ceiling = high
         floor = low + veto_weight * (1.0 - cohesion) * margin * (1.0 - hardest)
@@ -1183,6 +1203,7 @@ def talks_week(
         deliverable = _delivered(
             capabilities,
             moderation[r],
+            members[r],
             low,
             margin,
             proposal,
@@ -1197,6 +1218,7 @@ def talks_week(
             probability = 1.0 / (1.0 + np.exp(-(deliverable - threshold) / spread))
         else:
             probability = 1.0 if deliverable >= threshold else 0.0
+        probability = probability * (1.0 - outbidding)
         ratified = u_ratify < probability
         agree = signed and ratified
         rejected = signed and not ratified
@@ -1231,6 +1253,7 @@ def talks_week(
         now = _delivered(
             capabilities,
             moderation[r],
+            members[r],
             low,
             margin,
             terms,

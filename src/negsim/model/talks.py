@@ -89,6 +89,36 @@ def expected_cost(
     return negotiation.cost_of_war(cost_sensitivity, resolve, expected_rate, horizon_weeks)
 
 
+def stake_value(salience: np.ndarray, weight: np.ndarray | float) -> np.ndarray:
+    """The value of the stake to a side, relative to a fully salient issue.
+
+    v = 1 / (1 + w * (1 - salience)),   in [1 / (1 + w), 1]
+
+    The bargaining model measures the costs of war against the value of the
+    issue (Fearon 1995: c_i is the cost as a share of the stake): a side
+    that values the issue more buys less of it with the same expected
+    losses, so its reservation point moves less and it resists conceding.
+    Salience and indivisibility raise that value (Toft 2003 on territory's
+    salience and indivisibility; Hensel, Mitchell, Sowers & Thyne 2008: more
+    salient issues are fought over more and settled less). The cost of war on
+    the issue scale is c / v. w = 0 switches salience off (v = 1).
+
+    References:
+        Fearon, J. D. (1995). Rationalist explanations for war. IO 49(3).
+        Toft, M. D. (2003). The Geography of Ethnic Violence.
+        Hensel, P. R., Mitchell, S. M., Sowers, T. E., Thyne, C. L. (2008).
+        Bones of contention. J. Conflict Resolution 52(1).
+    """
+    return 1.0 / (1.0 + weight * (1.0 - salience))
+
+
+def cost_weight(
+    cost_sensitivity: np.ndarray, salience: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """A side's cost sensitivity per unit of the stake's value: s / v (`stake_value`)."""
+    return cost_sensitivity / stake_value(salience, weight)
+
+
 def concede(
     demand: np.ndarray,
     reservation: np.ndarray,
@@ -623,13 +653,17 @@ class Talks:
         government_rate = expected_loss_rate(p["attrition_rate"], red, blue_base)
         opposition_rate = expected_loss_rate(p["attrition_rate"], blue, red_base)
         government.expected_cost = expected_cost(
-            government.cost_sensitivity * government.salience,
+            cost_weight(
+                government.cost_sensitivity, government.salience, p["salience_stake_weight"]
+            ),
             government.resolve,
             government_rate,
             p["cost_horizon_weeks"],
         )
         opposition.expected_cost = expected_cost(
-            opposition.cost_sensitivity * opposition.salience,
+            cost_weight(
+                opposition.cost_sensitivity, opposition.salience, p["salience_stake_weight"]
+            ),
             opposition.resolve,
             opposition_rate,
             p["cost_horizon_weeks"],
@@ -703,6 +737,7 @@ class Talks:
         share = model.government_share()
         tolerance = p["bargaining_tolerance"]
         capabilities, _, moderation = opposition.faction_arrays()
+        members = opposition.members()
         # The opposition signs through its delegation, whose veto players may ask for more.
         ceiling = high
         floor = coalition.delegation_reservation(
@@ -713,6 +748,7 @@ class Talks:
             p["hardline_margin"],
             p["veto_share"],
             p["delegation_veto"],
+            members,
         )
         surpluses = deal_surplus(floor, high, share, bias)
         for party, surplus in zip((government, opposition), surpluses, strict=True):
@@ -821,12 +857,16 @@ class Talks:
         deliverable = coalition.deliverable_share(
             capabilities,
             opposition.cohesion,
-            proposal[:, None] >= reservations - tolerance[:, None],
+            (proposal[:, None] >= reservations - tolerance[:, None]) & members,
             model.fragmented,
         )
         signed = in_reach & government_accepts & opposition_accepts
-        ratified = ratify_draw < ratification_probability(
-            deliverable, p["commitment_threshold"] - tolerance, p["ratification_spread"]
+        # Hardliners' outbidding after a removal takes part of the ratification.
+        ratified = ratify_draw < coalition.outbid_ratification(
+            ratification_probability(
+                deliverable, p["commitment_threshold"] - tolerance, p["ratification_spread"]
+            ),
+            model.outbidding,
         )
         agree = signed & ratified
         rejected = signed & ~ratified
@@ -923,8 +963,16 @@ class Talks:
             [
                 government.expected,
                 opposition.expected,
-                government.cost_sensitivity * government.salience,
-                opposition.cost_sensitivity * opposition.salience,
+                cost_weight(
+                    government.cost_sensitivity,
+                    government.salience,
+                    model.parameters["salience_stake_weight"],
+                ),
+                cost_weight(
+                    opposition.cost_sensitivity,
+                    opposition.salience,
+                    model.parameters["salience_stake_weight"],
+                ),
                 government.resolve,
                 opposition.resolve,
                 government.willingness_bias,
@@ -948,6 +996,7 @@ class Talks:
                 # What a ceasefire in force leaves of the fighting, and the strength outside it.
                 model.fighting_rate,
                 model.outside_share,
+                model.outbidding,
             ]
         )
         # Fresh arrays each week, their rows the state: nothing kept from last week changes.
@@ -969,6 +1018,7 @@ class Talks:
             in_session,
             model.ceasefire_in_force,
             opposition.leader_moderation(),
+            opposition.members(),
             kinds,
             tie_columns,
             _rows([patron.commitment for patron in patrons], model.size),

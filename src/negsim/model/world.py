@@ -8,13 +8,13 @@ the order in which agents are activated cannot bias results):
 3. fighting: control of each region moves by a contest success function,
    forces are lost by the Lanchester square law;
 4. beliefs: each side revises its expected outcome of war from the battlefield;
-5. coalition: factions' and the coalition's cohesion, fragmentation;
+5. coalition: factions' and the coalition's cohesion, membership, fragmentation;
 6. talks (:mod:`negsim.model.talks`): the bargaining range from
    forward-looking costs, ripeness, willingness, concessions within rounds,
    the mediator's proposal, both sides' acceptance, ratification, and the
    implementation (or breakdown) of agreements and ceasefires.
 
-Before the calendar starts, a spin-up of `spinup_weeks` runs stages 2-5
+Before the calendar starts, a spin-up of at most `spinup_weeks` (until settled) runs stages 2-5
 without events and with the fronts held, so the state the first event meets
 is the model's own resting point (the map as written, cohesion, losses,
 beliefs and support at their steady values).
@@ -66,7 +66,7 @@ _INSTANT_EVENTS = (
 )
 
 # Parameters that are not numbers drawn per replication.
-_STRUCTURAL_PARAMETERS = ("spinup_weeks", "first_proposer")
+_STRUCTURAL_PARAMETERS = ("spinup_weeks", "spinup_tolerance", "spinup_window", "first_proposer")
 _EVENT_VALUE_FIELDS = (
     "intensity",
     "strength",
@@ -163,6 +163,10 @@ class ConflictModel(mesa.Model):
             if name not in _STRUCTURAL_PARAMETERS
         }
         self.spinup_weeks = scenario.parameters.spinup_weeks
+        self.spinup_tolerance = scenario.parameters.spinup_tolerance
+        self.spinup_window = scenario.parameters.spinup_window
+        # The weeks the spin-up ran (the manifest reports them).
+        self.spinup_used = 0
         self.first_proposer = scenario.parameters.first_proposer
         self._build_actors(scenario)
         self._build_regions(scenario)
@@ -226,6 +230,11 @@ class ConflictModel(mesa.Model):
             if spec.kind == "government":
                 agent = Government(self, key, spec, index)
                 self.government = agent
+                # The head of government in office at the start brings his traits from week 0.
+                for head_key, head in scenario.leaders.items():
+                    if head.government == key and head.in_office:
+                        for field, value in self.government_leaders[head_key].items():
+                            setattr(agent, field, value)
             elif spec.kind == "faction":
                 agent = Faction(self, key, spec, index)
                 leader_key, leader_spec = leaders_by_faction.get(key, (f"{key}_leadership", None))
@@ -385,6 +394,8 @@ class ConflictModel(mesa.Model):
         self.losses = np.zeros((size, len(self.combatants)))
         self.leaders_removed = np.zeros(size)
         self.fragmented_ever = np.zeros(size, dtype=bool)
+        # Hardliners' escalation after a leader's removal (coalition.outbidding_after).
+        self.outbidding = np.zeros(size)
         self.ripeness = np.zeros(size)
         self.ceasefire_in_force = np.zeros(size, dtype=bool)
         # Who the ceasefires and agreement in force bind this week, and the
@@ -409,14 +420,15 @@ class ConflictModel(mesa.Model):
         strength it recruits towards (so that recruitment replaces the losses
         of the resting state at the written capability).
         """
-        weeks = self.spinup_weeks
-        if weeks <= 0:
+        if self.spinup_weeks <= 0:
             return
         self.front_rate_scale = 0.0
         self._holding_forces = True
         total = np.zeros_like(self.control)
         lost = np.zeros_like(self.forces)
-        for _ in range(weeks):
+        weeks, calm = 0, 0
+        before_week = self._settling_state()
+        while weeks < self.spinup_weeks:
             self._supply()
             before = self.forces.copy()
             total += self._fight()
@@ -425,6 +437,14 @@ class ConflictModel(mesa.Model):
             self.government.update_belief()
             self.opposition.update_belief()
             self.opposition.update_cohesion()
+            weeks += 1
+            after_week = self._settling_state()
+            change = settling_change(before_week, after_week)
+            before_week = after_week
+            calm = calm + 1 if change <= self.spinup_tolerance else 0
+            if self.spinup_tolerance > 0 and calm >= self.spinup_window:
+                break
+        self.spinup_used = weeks
         self.front_rate_scale = 1.0
         self._holding_forces = False
         self.baseline_shares = total / weeks
@@ -435,6 +455,24 @@ class ConflictModel(mesa.Model):
         self.losses[:] = 0.0
         self.momentum[:] = 0.0
         self.government_territory_start = self.territory(self.government.index)
+
+    def _settling_state(self) -> np.ndarray:
+        """The states the spin-up settles, stacked (S, R): losses, cohesion, patrons' support.
+
+        Beliefs are left out: their weekly noise (`belief_noise`) is
+        stationary by design, and their mean approaches the battlefield
+        signal at the learning rate, no slower than cohesion does.
+        """
+        opposition = self.opposition
+        return np.vstack(
+            [
+                self.government.hurt,
+                opposition.hurt,
+                opposition.cohesion,
+                *(f.cohesion for f in opposition.factions),
+                self.support.T,
+            ]
+        )
 
     def week_of(self, date: dt.date) -> int:
         """Index of the weekly step containing ``date``."""
@@ -469,7 +507,12 @@ class ConflictModel(mesa.Model):
         self.opposition.update_belief()
         self.opposition.update_cohesion()
         self.fragmented_ever |= self.fragmented
+        # Hardliners' escalation after a removal erodes trust before the week's talks.
+        self.talks.trust = coalition.eroded_trust(self.talks.trust, self.outbidding)
         self.talks.step(week, *session)
+        self.outbidding = coalition.outbidding_after(
+            self.outbidding, self.parameters["outbidding_weeks"]
+        )
         self.recorder.record(week)
         self.week += 1
 
@@ -537,6 +580,7 @@ class ConflictModel(mesa.Model):
             self.forces,
             self.faction_columns,
             self.faction_ties(),
+            self.parameters["patron_parity"],
             self.support,
             supplied,
         )
@@ -798,6 +842,12 @@ class ConflictModel(mesa.Model):
             faction.cohesion, rows, faction.cohesion[rows] * (1.0 - leader.cohesion_shock[rows])
         )
         self.leaders_removed[rows] += 1.0
+        # Spoilers and hardliners escalate to derail the talks (Kydd & Walter 2002).
+        self.outbidding = _where_rows(
+            self.outbidding,
+            rows,
+            np.maximum(self.outbidding[rows], p["outbidding_intensity"][rows]),
+        )
         # Patrons tied to him lose interest in the coalition and in its talks.
         reaction = p["patron_removal_reaction"][rows]
         everywhere = np.ones(rows.size, dtype=bool)
@@ -818,6 +868,15 @@ class ConflictModel(mesa.Model):
             where=total > 0,
         )
         self.talks.lose_partner(rows, p["partner_loss"][rows] * weight)
+        # The rival reading: decapitation breaks (or stiffens) the coalition's will to fight on.
+        opposition = self.opposition
+        opposition.resolve = _where_rows(
+            opposition.resolve,
+            rows,
+            coalition.decapitated_resolve(
+                opposition.resolve[rows], p["decapitation_resolve"][rows], weight
+            ),
+        )
 
     def collapse_ceasefires(self, where: np.ndarray) -> None:
         """End every ceasefire in force in the replications ``where`` after this week."""
@@ -1121,7 +1180,7 @@ class ConflictModel(mesa.Model):
         return coalition.deliverable_share(
             capabilities,
             opposition.cohesion,
-            terms[:, None] >= reservations - tolerance,
+            (terms[:, None] >= reservations - tolerance) & opposition.members(),
             self.fragmented,
         )
 
@@ -1152,7 +1211,10 @@ class ConflictModel(mesa.Model):
                 prospects = self.signal
             # A patron of a losing client may press harder for a way out.
             supports = np.clip(
-                patron.supports_talks + p["patron_talks_response"] * (0.5 - prospects), 0.0, 1.0
+                patron.supports_talks
+                + p["patron_talks_response"] * (p["patron_parity"] - prospects),
+                0.0,
+                1.0,
             )
             weights[side] += patron.commitment
             pressed[side] += patron.commitment * supports * reach
@@ -1160,6 +1222,19 @@ class ConflictModel(mesa.Model):
             np.divide(pressed[s], weights[s], out=np.zeros(size), where=weights[s] > 0)
             for s in ("government", "opposition")
         )
+
+
+def settling_change(before: np.ndarray, after: np.ndarray) -> float:
+    """Largest weekly change of any state in any replication: max |x_t - x_(t-1)|.
+
+    The spin-up has settled once this stays within `spinup_tolerance` for
+    `spinup_window` weeks in a row: a convergence criterion on every state
+    rather than a fixed number of weeks (the burn-in of a simulation,
+    Law 2015 ch. 9; Grimm et al. 2006's ODD 'initialisation').
+    """
+    if before.size == 0:
+        return 0.0
+    return float(np.max(np.abs(after - before)))
 
 
 def _where_rows(values: np.ndarray, rows: np.ndarray, new: np.ndarray) -> np.ndarray:

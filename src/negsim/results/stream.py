@@ -65,6 +65,7 @@ class _Variant:
         self.shape: tuple[int, int] | None = None  # (metrics, weeks)
         self.dtype: np.dtype[Any] | None = None
         self.metric_names: list[str] = []
+        self.spinup_weeks: list[int] = []  # per chunk, in chunk order
         self.summary: pd.DataFrame | None = None
         self.series_writer: Any = None
         self.rows_parquet = staging / f".runs-{index}.parquet"
@@ -115,6 +116,10 @@ class EnsembleStream:
         self._kept = {column: np.empty(runs * len(self._variants)) for column in self.columns}
         self._header = ""
 
+    def spinup_weeks(self) -> dict[str, list[int]]:
+        """The weeks each variant's spin-up ran, chunk by chunk (the manifest's `spinup_weeks`)."""
+        return {name: list(state.spinup_weeks) for name, state in self._variants.items()}
+
     # ---------------------------------------------------------------- input
 
     def add(self, chunk: ChunkResult) -> None:
@@ -140,6 +145,7 @@ class EnsembleStream:
     def _write(self, state: _Variant, chunk: ChunkResult) -> None:
         first = chunk.chunk * self.chunk_size
         n = min(self.chunk_size, self.runs - first)
+        state.spinup_weeks.append(chunk.spinup_weeks)
         outcomes = {name: values[:n] for name, values in chunk.outcomes.items()}
         series = np.ascontiguousarray(chunk.series[..., :n])
         span = slice(first, first + n)

@@ -41,6 +41,8 @@ class ChunkResult:
     outcomes: dict[str, np.ndarray]
     series: np.ndarray
     metric_names: list[str]
+    spinup_weeks: int = 0
+    """The weeks the chunk's spin-up ran before it settled (`ConflictModel.spinup_used`)."""
 
 
 @dataclass
@@ -71,6 +73,7 @@ def simulate_chunk(task: ChunkTask) -> ChunkResult:
         outcomes=outcomes(model),
         series=model.recorder.values,
         metric_names=model.recorder.names,
+        spinup_weeks=model.spinup_used,
     )
 
 

@@ -119,6 +119,16 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
         if government is not None:
             need(("leaders", key, "government"), government, ("government",), "government")
             government_leaders.append(key)
+            if leader.get("in_office") is True and any(
+                _mapping(leaders[other]).get("in_office") is True
+                for other in government_leaders[:-1]
+            ):
+                found.append(
+                    (
+                        ("leaders", key, "in_office"),
+                        "another head of government is in office at the start",
+                    )
+                )
             for field in ("successors", "ties"):
                 if leader.get(field):
                     found.append(
@@ -126,6 +136,13 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     )
             continue
         need(("leaders", key, "faction"), faction, ("faction",), "faction")
+        if leader.get("in_office"):
+            found.append(
+                (
+                    ("leaders", key, "in_office"),
+                    "'in_office' is for government leaders (a faction's leader is in office until removed)",
+                )
+            )
         for field in ("resolve", "willingness_bias", "position", "cost_sensitivity", "optimism"):
             if leader.get(field) is not None:
                 found.append(
@@ -168,6 +185,16 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     ("patron",),
                     "patron",
                 )
+    if government_leaders and not any(
+        _mapping(leaders[key]).get("in_office") is True for key in government_leaders
+    ):
+        found.append(
+            (
+                ("leaders", government_leaders[0]),
+                "no head of government is in office at the start: mark the one who is with "
+                "`in_office: true`",
+            )
+        )
 
     regions = _mapping(data.get("regions"))
     for key, region in regions.items():

@@ -191,7 +191,7 @@ class Negotiator(ActorBase):
     cost_sensitivity: Factor = 1.0
     """How much each unit of expected losses counts as a cost of war on the issue scale."""
     salience: Share = 1.0
-    """Importance of the issue (0..1); multiplies the cost of war the side weighs against a deal."""
+    """Importance of the issue (0..1): sets the value of the stake, so a salient issue resists concession (`salience_stake_weight`)."""
     expected_outcome: Share = 0.5
     """Initial belief of the side's own prospects in continued war: the share of the issue it expects war to give it (0..1)."""
     optimism: Tilt = 0.0
@@ -315,6 +315,12 @@ class NamedSuccessor(Frozen):
     """Hold on the faction (0..1)."""
     ties: dict[Identifier, Share] = Field(default_factory=dict)
     """Ties to patrons, by patron id (0..1)."""
+    cohesion_shock: Share | None = None
+    """What the succession that brings him in costs: the faction's immediate proportional drop of cohesion (unset: the chain's `successor.cohesion_shock`, drawn for this succession alone)."""
+    capability_loss: Share | None = None
+    """The faction's immediate proportional loss of capability at the succession that brings him in (unset: the chain's `successor.capability_loss`)."""
+    crisis_weeks: Weeks | None = None
+    """Weeks until his authority is fully established (unset: the chain's `successor.crisis_weeks`)."""
     note: str | None = None
     """Free text: sources, caveats."""
 
@@ -343,7 +349,9 @@ class Leader(Frozen):
     successors: list[NamedSuccessor] = Field(default_factory=list)
     """Faction leaders: named successors, in order of succession (then drawn ones); `set` and `uncertain` name one by id: `leaders.<id>.successors.<successor id>.moderation`."""
     successor: Successor = Field(default_factory=Successor)
-    """Faction leaders: how drawn successors are drawn and what every succession costs."""
+    """Faction leaders: how drawn successors are drawn, and what a succession costs unless a named successor gives his own; each succession draws its costs anew."""
+    in_office: bool = False
+    """Government leaders: in office when the calendar starts, his traits the government's from week 0. Exactly one of a government's leaders is."""
     resolve: Share | None = None
     """Government leaders: resolve in office (unchanged if not given)."""
     willingness_bias: Logit | None = None
@@ -659,8 +667,12 @@ class Parameters(Frozen):
     every constant of a mechanism is here, none is hard-coded in the model.
     """
 
-    spinup_weeks: int = Field(default=26, ge=0, le=520)
-    """Weeks simulated before the calendar starts, without events and with fronts held, so cohesion, losses, beliefs and patrons' support start at the model's own resting point."""
+    spinup_weeks: int = Field(default=104, ge=0, le=520)
+    """Most weeks simulated before the calendar starts, without events and with fronts held, so cohesion, losses, beliefs and patrons' support start at the model's own resting point; the spin-up stops earlier once settled (`spinup_tolerance`)."""
+    spinup_tolerance: float = Field(default=1e-4, ge=0, le=1)
+    """Largest weekly change of any settling state (losses, cohesion, patrons' support; the largest over replications) at which the spin-up counts as settled; `spinup_weeks` is then its maximum. 0 runs all `spinup_weeks`."""
+    spinup_window: int = Field(default=4, ge=1, le=52)
+    """Consecutive weeks every spun-up state must stay within `spinup_tolerance` for the spin-up to stop."""
     contest_decisiveness: Factor = 1.0
     """Exponent m of the Tullock contest success function (1 = lottery, large = decisive)."""
     front_rate: Share = 0.06
@@ -681,6 +693,8 @@ class Parameters(Frozen):
     """Weight of relative strength (vs territory) in the battlefield signal."""
     cost_horizon_weeks: Weeks = 26
     """Horizon over which the expected losses of continued war count as its cost."""
+    salience_stake_weight: Share = 1.0
+    """How far a side's issue salience s sets the value of the stake, v = 1 / (1 + w (1 - s)): the cost of war counts on the issue scale as c / v, so the more salient the issue, the less of it a given cost buys and the harder the side resists conceding (Toft 2003; Hensel et al. 2008). 0 switches it off (costs whatever the salience)."""
     commitment_horizon_weeks: Weeks = 13
     """Weeks over which a shift in the balance of power erodes a deal (Powell's commitment problem)."""
     momentum_memory: Share = 0.25
@@ -709,8 +723,20 @@ class Parameters(Frozen):
     """Weight of patrons' endorsement (vs the leader's authority) in a faction's cohesion target."""
     succession_authority_start: Share = 0.5
     """Share of his authority a new leader holds on taking over; the rest comes over the crisis weeks."""
+    successor_demands: Share = 1.0
+    """How far a removed leader's successor brings his own moderation to the faction's demands and veto (1: all of it; 0 switches the successor channel off: the faction keeps its removed leader's moderation; Cunningham 2006)."""
+    decapitation_moderation: Tilt = 0.0
+    """Signed shift of a faction's moderation when its leader is removed: positive, removal hastens the group's acceptance of terms (Johnston 2012); negative, it hardens it (Jordan 2009: organisations that survive decapitation). 0 unless a scenario's record says which."""
+    decapitation_resolve: Tilt = 0.0
+    """Signed drop of the coalition's resolve at a leader's removal, per unit of his faction's share of its strength: positive, decapitation breaks the will to fight on (Johnston 2012); negative, it stiffens a group that survives it (Jordan 2009). 0 unless a scenario's record says which."""
     fragmentation_threshold: Share = 0.25
     """Coalition cohesion below which the opposition is fragmented and cannot commit."""
+    fragmentation_share: Share = 0.5
+    """Share of the factions' fighting strength still in the coalition below which the opposition is fragmented, whatever its cohesion (Bakke, Cunningham & Seymour 2012)."""
+    exit_cohesion: Share = 0.2
+    """Faction cohesion below which a faction leaves the coalition (its delegation and what a deal binds); 0 switches membership off. An assumption; sweep it."""
+    rejoin_rate: Share = 0.1
+    """Weekly probability that a faction outside the coalition re-joins once its cohesion is back at `exit_cohesion` or above. An assumption; sweep it."""
     commitment_threshold: Share = 0.3
     """Deliverable share (coalition cohesion x accepting capability) at which a signed deal is ratified with probability 1/2."""
     ratification_spread: Factor = 0.05
@@ -749,8 +775,14 @@ class Parameters(Frozen):
     """Share of the progress made with a removed leader's faction (its concessions and trust) lost with him."""
     patron_removal_reaction: Share = 0.3
     """Proportional drop of a patron's commitment and support for talks when a leader it is tied to is removed (scaled by the tie)."""
+    outbidding_intensity: Share = 0.1
+    """Weekly share of trust destroyed, and of the ratification probability lost, by hardliners' escalation right after a leader's removal (Kydd & Walter 2002: outbidding and spoiling after a rival's fall). 0 switches the channel off. An assumption; sweep it."""
+    outbidding_weeks: Weeks = 8
+    """Mean time in weeks over which hardliners' escalation after a removal decays (o' = o (1 - 1/weeks))."""
     patron_talks_response: Logit = 0.0
     """How much a patron's pressure for talks rises as its client's prospects fall below parity (0 = not at all)."""
+    patron_parity: Share = 0.5
+    """Client's prospects (expected share of the issue) at which a patron's support and pressure for talks are at their base levels: below it a responsive patron gives more (Regan 2002 on intervention to restore a balance). 0.5 = parity."""
     implementation_hazard: Share = 0.002
     """Baseline weekly probability that an agreement in force, or a ceasefire, breaks down (Hartzell & Hoddie 2003: about 40 % of settlements fail within five years)."""
     spoiler_hazard_weight: Share = 0.05
