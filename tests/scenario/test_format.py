@@ -63,12 +63,12 @@ leaders:
         authority: 0.9
   hawk:
     government: gov
+    in_office: true
     resolve: 0.9
   dove:
     government: gov
     resolve: 0.2
     willingness_bias: 1.0
-    in_office: true
 regions:
   north:
     control: {gov: 0.6, rebels: 0.3, jihadis: 0.1}
@@ -232,8 +232,8 @@ MISTAKES = {
         "give exactly one of 'leader' or 'faction'",
     ),
     "leader of a faction and of the government": (
-        "    government: gov\n    resolve: 0.9\n",
-        "    government: gov\n    faction: rebels\n    resolve: 0.9\n",
+        "    government: gov\n    in_office: true\n",
+        "    government: gov\n    faction: rebels\n    in_office: true\n",
         "  hawk:",
         "leaders.hawk",
         "give exactly one of 'faction'",
@@ -600,23 +600,22 @@ def test_an_error_where_it_is_noticed_names_one_line(tmp_path: Path) -> None:
     assert "opened on line" not in found
 
 
-def test_a_head_of_government_chain_with_no_one_in_office_is_an_error(tmp_path: Path) -> None:
-    text = edit(
-        "    willingness_bias: 1.0\n    in_office: true\n", "    willingness_bias: 1.0\n", CHAIN
-    )
+def test_a_head_of_government_who_never_takes_office_is_an_error(tmp_path: Path) -> None:
+    text = edit("    in_office: true\n    resolve: 0.9\n", "    resolve: 0.9\n", CHAIN)
     file = write(tmp_path, text)
     assert_reported(
         problems(file),
         f"{file}:{line_of(text, 'hawk:')}: leaders.hawk: ",
-        "no head of government is in office at the start: mark the one who is with "
-        "`in_office: true`",
+        "this head of government never takes office, so he changes nothing: mark "
+        "`in_office: true` if he is in office at the start, or bring him in with a "
+        "`government_change` event",
     )
 
 
 def test_two_heads_of_government_in_office_at_the_start_is_an_error(tmp_path: Path) -> None:
     text = edit(
-        "    government: gov\n    resolve: 0.9\n",
-        "    government: gov\n    in_office: true\n    resolve: 0.9\n",
+        "    government: gov\n    resolve: 0.2\n",
+        "    government: gov\n    in_office: true\n    resolve: 0.2\n",
         CHAIN,
     )
     file = write(tmp_path, text)

@@ -153,7 +153,7 @@ def test_geneva3_loads_with_every_variant() -> None:
     assert len(scenario.regions) == 9
     assert len(scenario.events) == 19
     assert len(scenario.hypotheses) == 5
-    assert len(scenario.uncertain) == 25
+    assert len(scenario.uncertain) == 38
     assert scenario.weeks() == 47
     events = {name: len(s.events) for name, s in scenario_file.variants.items()}
     assert events == {"base": 19, "no_russian_escalation": 10, "alloush_alive": 18, "neither": 9}

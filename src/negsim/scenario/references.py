@@ -185,16 +185,24 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     ("patron",),
                     "patron",
                 )
-    if government_leaders and not any(
-        _mapping(leaders[key]).get("in_office") is True for key in government_leaders
-    ):
-        found.append(
-            (
-                ("leaders", government_leaders[0]),
-                "no head of government is in office at the start: mark the one who is with "
-                "`in_office: true`",
+    # A government leader acts only from office: in it at the start, or brought in by
+    # a government_change. One who is neither would be silently inert (issue 23).
+    raw = data.get("events")
+    brought_in = {
+        event.get("leader")
+        for event in (raw if isinstance(raw, list) else [])
+        if isinstance(event, dict) and event.get("type") == "government_change"
+    }
+    for key in government_leaders:
+        if _mapping(leaders[key]).get("in_office") is not True and key not in brought_in:
+            found.append(
+                (
+                    ("leaders", key),
+                    "this head of government never takes office, so he changes nothing: mark "
+                    "`in_office: true` if he is in office at the start, or bring him in with a "
+                    "`government_change` event",
+                )
             )
-        )
 
     regions = _mapping(data.get("regions"))
     for key, region in regions.items():
