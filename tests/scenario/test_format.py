@@ -600,12 +600,27 @@ def test_an_error_where_it_is_noticed_names_one_line(tmp_path: Path) -> None:
     assert "opened on line" not in found
 
 
-def test_a_head_of_government_who_never_takes_office_is_an_error(tmp_path: Path) -> None:
+def test_a_head_of_government_chain_with_no_one_in_office_is_an_error(tmp_path: Path) -> None:
     text = edit("    in_office: true\n    resolve: 0.9\n", "    resolve: 0.9\n", CHAIN)
     file = write(tmp_path, text)
     assert_reported(
         problems(file),
         f"{file}:{line_of(text, 'hawk:')}: leaders.hawk: ",
+        "no head of government is in office at the start: mark the one who is with "
+        "`in_office: true`",
+    )
+
+
+def test_a_head_of_government_who_never_takes_office_is_an_error(tmp_path: Path) -> None:
+    text = CHAIN.replace(
+        "    willingness_bias: 1.0\n",
+        "    willingness_bias: 1.0\n  envoy_in_waiting:\n    government: gov\n    resolve: 0.5\n",
+        1,
+    )
+    file = write(tmp_path, text)
+    assert_reported(
+        problems(file),
+        f"{file}:{line_of(text, 'envoy_in_waiting:')}: leaders.envoy_in_waiting: ",
         "this head of government never takes office, so he changes nothing: mark "
         "`in_office: true` if he is in office at the start, or bring him in with a "
         "`government_change` event",

@@ -185,16 +185,27 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     ("patron",),
                     "patron",
                 )
-    # A government leader acts only from office: in it at the start, or brought in by
-    # a government_change. One who is neither would be silently inert (issue 23).
+    # A government's leaders are a chain: one in office at the start (issue 23), the
+    # others brought in by a government_change; one who is neither would be inert.
     raw = data.get("events")
     brought_in = {
         event.get("leader")
         for event in (raw if isinstance(raw, list) else [])
         if isinstance(event, dict) and event.get("type") == "government_change"
     }
-    for key in government_leaders:
-        if _mapping(leaders[key]).get("in_office") is not True and key not in brought_in:
+    in_office = [
+        key for key in government_leaders if _mapping(leaders[key]).get("in_office") is True
+    ]
+    if government_leaders and not in_office:
+        found.append(
+            (
+                ("leaders", government_leaders[0]),
+                "no head of government is in office at the start: mark the one who is with "
+                "`in_office: true`",
+            )
+        )
+    for key in government_leaders if in_office else []:
+        if key not in in_office and key not in brought_in:
             found.append(
                 (
                     ("leaders", key),

@@ -351,7 +351,7 @@ class Leader(Frozen):
     successor: Successor = Field(default_factory=Successor)
     """Faction leaders: how drawn successors are drawn, and what a succession costs unless a named successor gives his own; each succession draws its costs anew."""
     in_office: bool = False
-    """Government leaders: in office when the calendar starts, his traits the government's from week 0. At most one of a government's leaders is; one neither in office nor brought in by a `government_change` is an error."""
+    """Government leaders: in office when the calendar starts, his traits the government's from week 0. Exactly one of a government's leaders is; another one that no `government_change` brings in is an error."""
     resolve: Share | None = None
     """Government leaders: resolve in office (unchanged if not given)."""
     willingness_bias: Logit | None = None

@@ -84,6 +84,9 @@ leaders:
         authority: 0.4        # [assumption]
     successor:                # drawn successors after the named ones, and every
       cohesion_shock: 0.3     # succession's cost  [assumption]
+  incumbent:                  # the head of government in office at the start; his
+    government: government    # traits are the government's from week 0
+    in_office: true
   reformer:                   # a head of government, in office from a government_change
     government: government
     resolve: 0.4              # [assumption] replaces the government's resolve from then on
