@@ -4,4 +4,4 @@ The flow of data, and of imports: scenario -> model -> run -> results ->
 analysis -> plots / CLI.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
