@@ -467,6 +467,21 @@ def test_a_variant_that_breaks_the_chain_is_warned_of_at_its_edit(tmp_path: Path
     assert any(w.startswith(where) and "can never be in office" in w for w in warnings), warnings
 
 
+def test_a_variant_without_the_change_of_government_is_warned_of_not_refused(
+    tmp_path: Path,
+) -> None:
+    # A counterfactual in which the election never happens leaves its winner
+    # out of office: its meaning, so a warning at the variant, not an error.
+    text = edit("    remove_events: [vote]\n", "    remove_events: [election]\n", CHAIN)
+    file = write(tmp_path, text)
+    warnings = [str(w) for w in load(file).warnings]
+    assert any(
+        w.startswith(f"{file}:{line_of(text, '  no_vote:')}: variants.no_vote -> leaders.dove")
+        and "never takes office" in w
+        for w in warnings
+    ), warnings
+
+
 # -------------------------------------------------------- effects: warnings
 
 

@@ -185,18 +185,9 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                     ("patron",),
                     "patron",
                 )
-    # A government's leaders are a chain: one in office at the start (issue 23), the
-    # others brought in by a government_change; one who is neither would be inert.
-    raw = data.get("events")
-    brought_in = {
-        event.get("leader")
-        for event in (raw if isinstance(raw, list) else [])
-        if isinstance(event, dict) and event.get("type") == "government_change"
-    }
-    in_office = [
-        key for key in government_leaders if _mapping(leaders[key]).get("in_office") is True
-    ]
-    if government_leaders and not in_office:
+    if government_leaders and not any(
+        _mapping(leaders[key]).get("in_office") is True for key in government_leaders
+    ):
         found.append(
             (
                 ("leaders", government_leaders[0]),
@@ -204,16 +195,6 @@ def check_references(data: dict[str, Any], variant_only: bool = False) -> Found:
                 "`in_office: true`",
             )
         )
-    for key in government_leaders if in_office else []:
-        if key not in in_office and key not in brought_in:
-            found.append(
-                (
-                    ("leaders", key),
-                    "this head of government never takes office, so he changes nothing: mark "
-                    "`in_office: true` if he is in office at the start, or bring him in with a "
-                    "`government_change` event",
-                )
-            )
 
     regions = _mapping(data.get("regions"))
     for key, region in regions.items():
@@ -478,6 +459,24 @@ def check_effects(data: dict[str, Any], variant: bool = False) -> tuple[Found, F
 
     # Leader chains: a named leader is removed once, and only once in office.
     (warnings if variant else errors).extend(_chain_errors(data, events, leaders))
+
+    # A head of government neither in office at the start nor brought in by a
+    # government_change would be inert: an error, but a warning in a variant
+    # (a counterfactual without the change of government means exactly that).
+    brought_in = {e.get("leader") for e in events if e.get("type") == "government_change"}
+    for key, leader in leaders.items():
+        leader = _mapping(leader)
+        if leader.get("government") is None or leader.get("in_office") is True:
+            continue
+        if key not in brought_in:
+            (warnings if variant else errors).append(
+                (
+                    ("leaders", key),
+                    "this head of government never takes office, so he changes nothing: mark "
+                    "`in_office: true` if he is in office at the start, or bring him in with a "
+                    "`government_change` event",
+                )
+            )
 
     # Rounds in session at the same time: their mediators act jointly.
     rounds = sorted(
