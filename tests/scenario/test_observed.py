@@ -279,11 +279,11 @@ def test_the_pattern_model_rejects_what_the_loader_reports() -> None:
             "aceh.yaml",
             [
                 "coha_in_force",
-                "coha_collapsed",
                 "tsunami_weakens_tna",
                 "no_settlement_before_helsinki",
                 "settled_by_autumn_2005",
                 "settlement_holds_to_december",
+                "coha_collapsed",
                 "not_settled_before_helsinki_5",
                 "gam_loses_ground_under_martial_law",
                 "mou_in_force_when_loga_passed",
