@@ -279,10 +279,14 @@ def test_the_pattern_model_rejects_what_the_loader_reports() -> None:
             "aceh.yaml",
             [
                 "coha_in_force",
-                "coha_collapsed",
+                "tsunami_weakens_tna",
                 "no_settlement_before_helsinki",
                 "settled_by_autumn_2005",
                 "settlement_holds_to_december",
+                "coha_collapsed",
+                "not_settled_before_helsinki_5",
+                "gam_loses_ground_under_martial_law",
+                "mou_in_force_when_loga_passed",
             ],
         ),
     ],
@@ -295,3 +299,38 @@ def test_the_bundled_records_validate(name: str, ids: list[str]) -> None:
     result = CliRunner().invoke(main, ["validate", str(SCENARIOS / name)])
     assert result.exit_code == 0, result.output
     assert ": ok" in result.output
+
+
+def test_aceh_is_the_bundled_example_of_every_history_construct() -> None:
+    """Issue 23: a complete, validating example of chains, a government change, joint mediators, a vote.
+
+    And issue 22: its record has holdouts and inputs read back as `describe`,
+    and it asks when and on what terms, not only whether.
+    """
+    path = SCENARIOS / "aceh.yaml"
+    scenario = load(path).scenario
+    events = {event.id: event for event in scenario.events}
+    by_type: dict[str, list] = {}
+    for event in scenario.events:
+        by_type.setdefault(event.type, []).append(event)
+    syafii = scenario.leaders["abdullah_syafii"]
+    assert [s.id for s in syafii.successors] == ["muzakir_manaf"]
+    assert events["syafii_killed"].leader == "abdullah_syafii"
+    heads = {k: v for k, v in scenario.leaders.items() if v.government == "indonesia"}
+    assert [k for k, v in heads.items() if v.in_office] == ["megawati"]
+    assert [e.leader for e in by_type["government_change"]] == ["yudhoyono"]
+    assert any(
+        isinstance(e.mediator, list) and len(e.mediator) > 1 for e in by_type["negotiation_round"]
+    )
+    assert len(by_type["mediator_policy"]) >= 2
+    truce = events["gam_tsunami_truce"]
+    assert (truce.actor, truce.against) == ("gam", ["indonesia"])
+    assert events["coha"].covers == ["indonesia", "gam"]
+    assert [e.body for e in by_type["ratification"]] == ["House of Representatives (DPR)"]
+    uses = [pattern.use for pattern in scenario.observed]
+    assert uses.count("holdout") >= 2 and uses.count("describe") >= 2
+    metrics = {m for h in scenario.hypotheses.values() for m in (h.metrics or [h.metric])}
+    assert {"weeks_to_agreement", "settlement", "agreement"} <= metrics
+    assert "leaders.abdullah_syafii.successors.muzakir_manaf.moderation" in scenario.uncertain
+    result = CliRunner().invoke(main, ["validate", "--strict", str(path)])
+    assert result.exit_code == 0, result.output
