@@ -42,7 +42,10 @@ INTEGER_OUTCOMES = {
 RUNS_ORDER = ["variant", "replication", "agreement", "agreement_date"] + [
     m for m in RUN_METRICS if m != "agreement"
 ]
-"""The columns of `runs.csv`, in order (`matches_record` follows when the scenario has a record)."""
+"""The columns of `runs.csv`, in order: then `input.<path>` for each path of the scenario's
+`uncertain` block, in its order, and `matches_record` when the scenario has a record."""
+INPUT_PREFIX = "input."
+"""The prefix of a `runs.csv` column holding an assumption's value in the run (`input.<path>`)."""
 
 
 # The runs.csv columns docs/results.md documents as empty in some runs (NaN
@@ -79,12 +82,18 @@ def _refuse_non_finite(file: str, variant: str, name: str, values: np.ndarray, f
 
 
 def runs_rows(
-    variant: str, scenario: Scenario, outcomes: dict[str, np.ndarray], first: int = 0
+    variant: str,
+    scenario: Scenario,
+    outcomes: dict[str, np.ndarray],
+    first: int = 0,
+    inputs: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The `runs.csv` rows of one variant's replications ``first``, ``first + 1``, ...
 
     A chunk's rows and a whole ensemble's are the same rows: `runs.csv` is
     written chunk by chunk, in order, and reads as if written at once.
+    ``inputs`` (path -> value per run) become the `input.<path>` columns, empty
+    where the variant has no such number (an event it removes).
     """
     n = len(next(iter(outcomes.values())))
     columns: dict[str, object] = {
@@ -107,12 +116,19 @@ def runs_rows(
             ]
         else:
             columns[name] = values
-    return pd.DataFrame(columns)[RUNS_ORDER]
+    for path, values in (inputs or {}).items():
+        column = INPUT_PREFIX + path
+        _refuse_non_finite(
+            "runs.csv", variant, column, np.where(np.isnan(values), 0.0, values), first
+        )
+        columns[column] = values[:n]
+    order = RUNS_ORDER + [INPUT_PREFIX + path for path in inputs or {}]
+    return pd.DataFrame(columns)[order]
 
 
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
     """One row per variant and replication."""
-    frames = [runs_rows(e.variant, e.scenario, e.outcomes) for e in ensembles]
+    frames = [runs_rows(e.variant, e.scenario, e.outcomes, inputs=e.inputs) for e in ensembles]
     return pd.concat(frames, ignore_index=True)
 
 
