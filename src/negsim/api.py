@@ -469,6 +469,7 @@ def run_experiment(
             scenario.weeks(),
             len(scenario.actors),
             keep_series=keep_series,
+            inputs=len(scenario.uncertain),
         ),
         wait=wait,
         on_wait=waiting,

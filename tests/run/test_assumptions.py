@@ -191,16 +191,21 @@ def test_the_sweep_runs_at_its_points_without_redrawing(geneva3) -> None:
     assert np.isnan(without[DRAWDOWN]).all()
 
 
-SHARED = "  parameters.spinup_weeks: {uniform: {low: 50, high: 60}}\n"
-
-
-def test_a_path_that_cannot_be_drawn_per_run_is_one_line(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("path", "spec"),
+    [
+        ("parameters.spinup_weeks", "{uniform: {low: 50, high: 60}}"),
+        ("parameters.belief_noise.uniform.high", "{uniform: {low: 0.05, high: 0.08}}"),
+    ],
+    ids=["shared by all runs", "argument of a distribution"],
+)
+def test_a_path_that_cannot_be_drawn_per_run_is_one_line(tmp_path, path, spec) -> None:
     lines = GENEVA3.read_text(encoding="utf-8").splitlines(keepends=True)
     (at,) = [i for i, line in enumerate(lines) if line.startswith("uncertain:")]
-    text = "".join([*lines[: at + 1], SHARED, *lines[at + 1 :]])
+    text = "".join([*lines[: at + 1], f"  {path}: {spec}\n", *lines[at + 1 :]])
     scenario_file = load(edited(tmp_path, text))
-    assert "parameters.spinup_weeks" in scenario_file.scenario.uncertain
-    with pytest.raises(NegsimError, match="spinup_weeks: cannot be drawn per run.*--at-values"):
+    assert path in scenario_file.scenario.uncertain
+    with pytest.raises(NegsimError, match=f"{path}: cannot be drawn per run.*--at-values"):
         variant_scenarios(scenario_file, ["base"])
     assert variant_scenarios(scenario_file, ["base"], draw=False)["base"] is (
         scenario_file.variant("base")

@@ -202,12 +202,18 @@ def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
 # timeseries.csv row about 90. The per-step metrics are two per fighting
 # actor and about fifteen more: no more than the actors plus sixteen.
 _FIELD_BYTES = 7
+_INPUT_BYTES = 11  # an `input.<path>` value: a float of six significant digits
 _TIMESERIES_ROW_BYTES = 95
 _SPILL_BYTES = 4  # float32
 
 
 def estimated_bytes(
-    runs: int, variants: int, steps: int, actors: int, keep_series: bool = False
+    runs: int,
+    variants: int,
+    steps: int,
+    actors: int,
+    keep_series: bool = False,
+    inputs: int = 0,
 ) -> int:
     """About how many bytes a run's results folder takes, known before the simulation.
 
@@ -217,9 +223,10 @@ def estimated_bytes(
     variants are written one after another, so two spills at most coexist.
     ``keep_series`` adds `series.parquet` (written from a copy: twice). Used
     to refuse a disk without the room before any work, so a rough but not
-    low figure is what is needed.
+    low figure is what is needed. ``inputs``: the `input.<path>` columns (the
+    scenario's `uncertain` paths).
     """
-    runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + 10
+    runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + inputs * _INPUT_BYTES + 10
     metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
     spill = min(2, variants) * runs * steps * metrics * _SPILL_BYTES

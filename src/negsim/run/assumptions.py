@@ -29,8 +29,10 @@ at its sample points:
 
 A path whose number is one value for every replication of a chunk (the
 spin-up's length, a region's value, the issue's ends: the calendar and the
-map are shared by all runs) cannot be drawn per run: `negsim run` refuses it
-in one line and points to ``--at-values`` or `negsim sweep`.
+map are shared by all runs), or an argument of a distribution (the model
+draws the number, once per run, not its distribution's arguments), cannot
+be drawn per run: `negsim run` refuses it in one line, before anything is
+written, and points to ``--at-values`` or `negsim sweep`.
 
 `runs.csv` carries the value each replication used as column
 `input.<path>` (:func:`inputs`), drawn or written.
@@ -64,6 +66,7 @@ ASSUMPTIONS = (DRAWN, WRITTEN)
 _SHARED_PARAMETERS = frozenset(
     {"spinup_weeks", "spinup_tolerance", "spinup_window", "first_proposer"}
 )
+_DISTRIBUTION_KEYS = frozenset({"uniform", "normal", "beta", "triangular"})
 _NUMBER: TypeAdapter[Any] = TypeAdapter(AnyNumber)
 
 
@@ -90,6 +93,11 @@ def stream_name(path: str) -> str:
 def _shared(path: str) -> str | None:
     """Why the number at ``path`` is one value for every run (None: it can be drawn per run)."""
     parts = path.split(".")
+    if any(part in _DISTRIBUTION_KEYS for part in parts[1:]):
+        return (
+            "it is an argument of a distribution, and the model draws a number once per run "
+            "from its distribution, not the distribution's arguments"
+        )
     if parts[0] == "parameters" and len(parts) == 2 and parts[1] in _SHARED_PARAMETERS:
         return "the model reads it once for all runs (the spin-up's schedule, the first proposer)"
     if parts[0] in ("regions", "issue", "calendar"):
