@@ -240,3 +240,29 @@ def test_run_writes_the_inputs_and_says_which_assumptions(with_setting, tmp_path
     assert (base[columns].nunique() == 20).all()
     assert (written.loc[written.variant == "base", columns].nunique() == 1).all()
     assert (drawn.loc[drawn.variant == "sets_two", f"input.{DRAWDOWN}"] == 0.2).all()
+
+
+@pytest.mark.slow
+def test_drawn_results_are_the_same_bytes_whatever_the_number_of_jobs(
+    with_setting, tmp_path
+) -> None:
+    from negsim.api import run_experiment
+
+    outs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        with pytest.warns(Warning):  # 50 runs: "a rough interval"
+            run_experiment(
+                with_setting.path,
+                runs=50,
+                out=out,
+                jobs=jobs,
+                variants=("base", "no_russian_escalation", "sets_two"),
+                command=["test"],
+            )
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["assumptions"] == "drawn"
+        outs.append(out)
+    for name in ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv", "patterns.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    assert "input.parameters.emboldening" in (outs[0] / "runs.csv").read_text().splitlines()[0]
