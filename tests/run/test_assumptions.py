@@ -110,8 +110,14 @@ def test_the_recorded_values_are_the_ones_the_model_used(with_setting) -> None:
     )
 
 
-@pytest.mark.parametrize("path", [GENEVA3, ACEH], ids=["geneva3", "aceh"])
-def test_every_uncertain_path_is_a_number_the_model_draws_by_its_stream(path: Path) -> None:
+@pytest.mark.parametrize("path", [GENEVA3, ACEH, None], ids=["geneva3", "aceh", "starter"])
+def test_every_uncertain_path_is_a_number_the_model_draws_by_its_stream(
+    path: Path | None, tmp_path: Path
+) -> None:
+    if path is None:  # `negsim new`'s starter names a named successor's trait
+        from negsim.scenario.starter import write_starter
+
+        path, _ = write_starter(str(tmp_path / "mine"))
     scenario_file = load(path)
     scenario = variant_scenarios(scenario_file, ["base"])["base"]
     # Built without its spin-up: every number is drawn when the model is built.
