@@ -646,8 +646,12 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
     assert len(counts) == 4 and sum(counts) == 40
     assert any("treatment only" in t.get_text() for t in first.texts)
     outcomes = figures["outcomes"]
-    # Agreement is rare in geneva3: the axis is fitted, not 0-100 %.
-    assert outcomes.axes[0].get_xlim()[1] < 0.5  # type: ignore[attr-defined]
+    # Agreement comes in a minority of geneva3's runs: the axis is fitted to the
+    # shares drawn (with the assumptions drawn per run, up to about a quarter), not 0-100 %.
+    runs = pd.read_csv(geneva3 / "runs.csv")
+    highest = runs.groupby("variant")["agreement"].mean().max()
+    assert highest < 0.5
+    assert highest <= outcomes.axes[0].get_xlim()[1] < 1.0  # type: ignore[attr-defined]
 
 
 def test_a_scenario_changed_since_the_run_is_not_used(geneva3: Path) -> None:

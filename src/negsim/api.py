@@ -57,6 +57,7 @@ from negsim.results import (
 )
 from negsim.results.stream import EnsembleStream
 from negsim.results.writer import HYPOTHESES_MD, RUNS_FORMATS, RUNS_PARQUET, SERIES
+from negsim.run.assumptions import DRAWN, WRITTEN, variant_scenarios
 from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
 from negsim.run.executors import EXECUTORS, Executor, available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
@@ -234,8 +235,14 @@ def simulate(
     runs: int | None = None,
     seed: int | None = None,
     jobs: int | None = 1,
+    at_values: bool = False,
 ) -> Simulation:
     """Simulate one variant ``runs`` times (defaults from the scenario's `experiment`).
+
+    Each replication draws its values of the scenario's `uncertain` paths
+    from their distributions (`negsim.run.assumptions`); ``at_values`` runs
+    at the values the scenario writes instead. `sim.runs` has them as the
+    `input.<path>` columns.
 
     Raises:
         UsageError: an argument out of range (the message `negsim run` shows).
@@ -260,6 +267,7 @@ def simulate(
         experiment.runs if runs is None else runs,
         experiment.seed if seed is None else seed,
         jobs,
+        draw=not at_values,
     )
     return Simulation(results[0])
 
@@ -275,18 +283,22 @@ def simulate_variants(
     jobs: int | None,
     progress: ProgressCallback | None = None,
     reduce: Callable[[EnsembleResult], EnsembleResult] | None = None,
+    draw: bool = False,
 ) -> list[EnsembleResult]:
     """Simulate variants chunk by chunk over an executor.
 
     ``reduce`` is applied to each variant's ensemble as soon as its last chunk
     arrives, so a caller that only needs summaries never holds every
-    variant's per-step arrays at once.
+    variant's per-step arrays at once. The variants run as ``scenario_file``
+    holds them; ``draw`` draws their `uncertain` paths per replication
+    (`negsim.run.assumptions.variant_scenarios`), as `simulate` does by default.
     """
     chunk_size = scenario_file.scenario.experiment.chunk_size
+    scenarios = variant_scenarios(scenario_file, variants, draw)
     tasks = [
         task
         for name in variants
-        for task in chunk_tasks(name, scenario_file.variant(name), runs, seed, chunk_size)
+        for task in chunk_tasks(name, scenarios[name], runs, seed, chunk_size)
     ]
     expected = {name: sum(1 for t in tasks if t.variant == name) for name in variants}
     executor = make_executor(min(jobs or available_cores(), len(tasks)))
@@ -297,7 +309,7 @@ def simulate_variants(
             collected[chunk.variant].append(chunk)
             if len(collected[chunk.variant]) == expected[chunk.variant]:
                 name = chunk.variant
-                ensemble = assemble(name, scenario_file.variant(name), runs, collected.pop(name))
+                ensemble = assemble(name, scenarios[name], runs, collected.pop(name))
                 finished[name] = reduce(ensemble) if reduce else ensemble
             if progress:
                 progress(done, len(tasks))
@@ -347,6 +359,7 @@ def run_experiment(
     keep_series: bool = False,
     runs_format: str = "csv",
     phase: Callable[[str], None] | None = None,
+    at_values: bool = False,
 ) -> Experiment:
     """Run every variant (or the named ones) as an ensemble, judge the hypotheses, write the results.
 
@@ -378,6 +391,14 @@ def run_experiment(
     ``runs_format="parquet"`` writes the per-run table as `runs.parquet`
     instead of `runs.csv` (typed columns, full precision, compressed).
 
+    Each replication draws its values of the scenario's `uncertain` paths from
+    their distributions, the same draw for its base and every variant (common
+    random numbers; a path a variant sets keeps the variant's value), so the
+    verdicts' intervals include what the scenario does not know
+    (`negsim.run.assumptions`); ``at_values`` runs at the written values.
+    `runs.csv` has each path's value per run as `input.<path>`; the manifest
+    says which (`assumptions`: `drawn` or `written`).
+
     Raises:
         UsageError: an argument out of range (the message `negsim run` shows).
         ScenarioError: the scenario file has problems.
@@ -406,6 +427,10 @@ def run_experiment(
     seed = experiment.seed if seed is None else seed
     confidence = experiment.confidence if confidence is None else confidence
     chosen = _variant_names(scenario_file, variants)
+    if not isinstance(at_values, bool):
+        raise UsageError(f"at_values: must be True or False (got {at_values!r})")
+    # Refused before the folder is touched: a path that cannot be drawn costs nothing.
+    scenarios = variant_scenarios(scenario_file, chosen, draw=not at_values)
     destination = Path(out) if out is not None else Path("results") / scenario.name
     command = list(command) if command is not None else list(sys.argv)
     _warn_if_more_jobs_than_cores(jobs)
@@ -444,6 +469,7 @@ def run_experiment(
             scenario.weeks(),
             len(scenario.actors),
             keep_series=keep_series,
+            inputs=len(scenario.uncertain),
         ),
         wait=wait,
         on_wait=waiting,
@@ -466,6 +492,7 @@ def run_experiment(
                     stream.discard()
                 stream = _stream_variants(
                     scenario_file,
+                    scenarios,
                     chosen,
                     runs,
                     seed,
@@ -545,6 +572,7 @@ def run_experiment(
             "runs": runs,
             "runs_auto": passes if auto else None,
             "pairing": PAIRING,
+            "assumptions": WRITTEN if at_values or not scenario.uncertain else DRAWN,
             "chunk_size": experiment.chunk_size,
             "executor": executor,
             "variants": chosen,
@@ -618,6 +646,7 @@ def _pattern_counts(patterns: pd.DataFrame) -> str:
 
 def _stream_variants(
     scenario_file: ScenarioFile,
+    scenarios: dict[str, Any],
     chosen: list[str],
     runs: int,
     seed: int,
@@ -632,21 +661,22 @@ def _stream_variants(
     """Every chosen variant simulated over ``executor``, its chunks written as they finish.
 
     The base variant's chunks go first: the other variants' rows carry the
-    record match of the base run of the same replication.
+    record match of the base run of the same replication. ``scenarios`` are
+    the variants as simulated (their assumptions drawn or written).
     """
     chunk_size = scenario_file.scenario.experiment.chunk_size
     first = sorted(chosen, key=lambda name: name != BASE)
     tasks = [
         task
         for name in first
-        for task in chunk_tasks(name, scenario_file.variant(name), runs, seed, chunk_size)
+        for task in chunk_tasks(name, scenarios[name], runs, seed, chunk_size)
     ]
 
     def matcher(series: np.ndarray, names: Sequence[str]) -> np.ndarray:
         return match(patterns, series, names)
 
     stream = EnsembleStream(
-        [(name, scenario_file.variant(name)) for name in chosen],
+        [(name, scenarios[name]) for name in chosen],
         runs,
         chunk_size,
         staging,

@@ -417,6 +417,13 @@ def new(name: str, out: Path | None) -> None:
     callback=_check,
     help="Confidence level of the verdicts' intervals [default: the scenario's, 0.95].",
 )
+@click.option(
+    "--at-values",
+    is_flag=True,
+    help="Run at the values the scenario writes. Default: each run draws its values of the "
+    "scenario's `uncertain` paths from their distributions (the same draw for its base and "
+    "every variant), so the verdicts cover those assumptions.",
+)
 @EXECUTOR_OPTION
 @SCHEDULER_OPTION
 @click.option(
@@ -458,6 +465,7 @@ def run(
     variants: tuple[str, ...],
     jobs: int | None,
     confidence: float | None,
+    at_values: bool,
     executor: str,
     scheduler: str | None,
     keep_series: bool,
@@ -479,6 +487,11 @@ def run(
     paired replications) with its bootstrap interval, the smallest effect
     that matters, Holm's p against it, and caveats; --verbose adds the full
     sentences (always in hypotheses.md).
+
+    By default each run draws its values of the scenario's `uncertain` paths
+    from their distributions, the same draw for its base and every variant (a
+    path a variant sets keeps the variant's value); runs.csv has them as
+    input.<path> columns. --at-values runs at the written values instead.
 
     The same scenario and seed give byte-identical CSV files whatever --jobs
     and --executor. Chunks are written as they finish: memory does not grow
@@ -508,6 +521,7 @@ def run(
             scheduler=scheduler,
             keep_series=keep_series,
             runs_format=runs_format,
+            at_values=at_values,
         )
     except KeyboardInterrupt:
         bar.close()

@@ -30,6 +30,8 @@ class Streams:
         self.chunk = chunk
         self.size = size
         self._generators: dict[str, np.random.Generator] = {}
+        # Every scenario number as drawn, by name: runs.csv's `input.<path>` columns read them.
+        self.drawn: dict[str, np.ndarray] = {}
 
     def generator(self, name: str) -> np.random.Generator:
         """The generator of stream ``name`` (created on first use)."""
@@ -61,4 +63,6 @@ class Streams:
 
     def parameter(self, name: str, value: float | Distribution) -> np.ndarray:
         """A scenario number as one value per replication (fixed or drawn)."""
-        return draw(value, self.generator(f"parameter:{name}"), self.size)
+        values = draw(value, self.generator(f"parameter:{name}"), self.size)
+        self.drawn[name] = values
+        return values

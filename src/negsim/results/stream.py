@@ -151,7 +151,8 @@ class EnsembleStream:
         span = slice(first, first + n)
         if state.name == BASE and self._matcher is not None:
             self.matches[:, span] = self._matcher(series, chunk.metric_names)
-        rows = runs_rows(state.name, state.scenario, outcomes, first)
+        inputs = {path: values[:n] for path, values in chunk.inputs.items()}
+        rows = runs_rows(state.name, state.scenario, outcomes, first, inputs)
         if self._matcher is not None:
             rows[MATCHES_COLUMN] = self.matches[self._conditions, span].all(axis=0).astype(float)
         if self.runs_format == "parquet":

@@ -42,7 +42,10 @@ INTEGER_OUTCOMES = {
 RUNS_ORDER = ["variant", "replication", "agreement", "agreement_date"] + [
     m for m in RUN_METRICS if m != "agreement"
 ]
-"""The columns of `runs.csv`, in order (`matches_record` follows when the scenario has a record)."""
+"""The columns of `runs.csv`, in order: then `input.<path>` for each path of the scenario's
+`uncertain` block, in its order, and `matches_record` when the scenario has a record."""
+INPUT_PREFIX = "input."
+"""The prefix of a `runs.csv` column holding an assumption's value in the run (`input.<path>`)."""
 
 
 # The runs.csv columns docs/results.md documents as empty in some runs (NaN
@@ -79,12 +82,18 @@ def _refuse_non_finite(file: str, variant: str, name: str, values: np.ndarray, f
 
 
 def runs_rows(
-    variant: str, scenario: Scenario, outcomes: dict[str, np.ndarray], first: int = 0
+    variant: str,
+    scenario: Scenario,
+    outcomes: dict[str, np.ndarray],
+    first: int = 0,
+    inputs: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The `runs.csv` rows of one variant's replications ``first``, ``first + 1``, ...
 
     A chunk's rows and a whole ensemble's are the same rows: `runs.csv` is
     written chunk by chunk, in order, and reads as if written at once.
+    ``inputs`` (path -> value per run) become the `input.<path>` columns, empty
+    where the variant has no such number (an event it removes).
     """
     n = len(next(iter(outcomes.values())))
     columns: dict[str, object] = {
@@ -107,12 +116,19 @@ def runs_rows(
             ]
         else:
             columns[name] = values
-    return pd.DataFrame(columns)[RUNS_ORDER]
+    for path, values in (inputs or {}).items():
+        column = INPUT_PREFIX + path
+        _refuse_non_finite(
+            "runs.csv", variant, column, np.where(np.isnan(values), 0.0, values), first
+        )
+        columns[column] = values[:n]
+    order = RUNS_ORDER + [INPUT_PREFIX + path for path in inputs or {}]
+    return pd.DataFrame(columns)[order]
 
 
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
     """One row per variant and replication."""
-    frames = [runs_rows(e.variant, e.scenario, e.outcomes) for e in ensembles]
+    frames = [runs_rows(e.variant, e.scenario, e.outcomes, inputs=e.inputs) for e in ensembles]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -186,12 +202,18 @@ def events_frame(variants: dict[str, Scenario]) -> pd.DataFrame:
 # timeseries.csv row about 90. The per-step metrics are two per fighting
 # actor and about fifteen more: no more than the actors plus sixteen.
 _FIELD_BYTES = 7
+_INPUT_BYTES = 11  # an `input.<path>` value: a float of six significant digits
 _TIMESERIES_ROW_BYTES = 95
 _SPILL_BYTES = 4  # float32
 
 
 def estimated_bytes(
-    runs: int, variants: int, steps: int, actors: int, keep_series: bool = False
+    runs: int,
+    variants: int,
+    steps: int,
+    actors: int,
+    keep_series: bool = False,
+    inputs: int = 0,
 ) -> int:
     """About how many bytes a run's results folder takes, known before the simulation.
 
@@ -201,9 +223,10 @@ def estimated_bytes(
     variants are written one after another, so two spills at most coexist.
     ``keep_series`` adds `series.parquet` (written from a copy: twice). Used
     to refuse a disk without the room before any work, so a rough but not
-    low figure is what is needed.
+    low figure is what is needed. ``inputs``: the `input.<path>` columns (the
+    scenario's `uncertain` paths).
     """
-    runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + 10
+    runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + inputs * _INPUT_BYTES + 10
     metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
     spill = min(2, variants) * runs * steps * metrics * _SPILL_BYTES

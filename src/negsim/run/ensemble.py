@@ -11,12 +11,13 @@ The last chunk is always simulated whole and then cut, for the same reason.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from negsim.model.observations import outcomes
 from negsim.model.world import ConflictModel
+from negsim.run.assumptions import inputs
 from negsim.run.executors import SerialExecutor
 from negsim.scenario.schema import Scenario
 
@@ -43,6 +44,8 @@ class ChunkResult:
     metric_names: list[str]
     spinup_weeks: int = 0
     """The weeks the chunk's spin-up ran before it settled (`ConflictModel.spinup_used`)."""
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each `uncertain` path's value per replication (`negsim.run.assumptions.inputs`)."""
 
 
 @dataclass
@@ -55,6 +58,8 @@ class EnsembleResult:
     series: np.ndarray
     metric_names: list[str]
     dates: list
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each `uncertain` path's value per replication (runs.csv's `input.<path>`)."""
 
     @property
     def runs(self) -> int:
@@ -74,6 +79,7 @@ def simulate_chunk(task: ChunkTask) -> ChunkResult:
         series=model.recorder.values,
         metric_names=model.recorder.names,
         spinup_weeks=model.spinup_used,
+        inputs=inputs(task.scenario, model.streams),
     )
 
 
@@ -95,9 +101,12 @@ def assemble(
         for name in chunks[0].outcomes
     }
     series = np.concatenate([c.series for c in chunks], axis=-1)[..., :runs]
+    inputs = {
+        path: np.concatenate([c.inputs[path] for c in chunks])[:runs] for path in chunks[0].inputs
+    }
     start = scenario.calendar.start
     dates = [start + dt.timedelta(weeks=week) for week in range(series.shape[1])]
-    return EnsembleResult(variant, scenario, joined, series, chunks[0].metric_names, dates)
+    return EnsembleResult(variant, scenario, joined, series, chunks[0].metric_names, dates, inputs)
 
 
 def run_ensemble(

@@ -1,4 +1,8 @@
-"""The `uncertain` block: which numbers of a scenario a sweep may vary, and over what.
+"""The `uncertain` block: which numbers of a scenario are uncertain, and over what.
+
+`negsim run` draws each of them per replication from its distribution (unless
+`--at-values`; `negsim.run.assumptions`), and `negsim sweep` varies them over
+their ranges.
 
 A path in `uncertain` uses the dotted form of a variant's `set` (events by
 id: `events.<id>.<field>`) and is checked against the validated scenario, so
