@@ -946,7 +946,7 @@ class Scenario(Frozen):
     hypotheses: dict[Identifier, Hypothesis] = Field(default_factory=dict)
     """Hypotheses by name."""
     uncertain: dict[str, AnyNumber] = Field(default_factory=dict)
-    """Ranges or distributions for sensitivity sweeps, by dotted path."""
+    """The assumptions a verdict may rest on, by dotted path, each a range or distribution: `negsim run` draws them per run (unless `--at-values`), `negsim sweep` samples them."""
     experiment: Experiment = Field(default_factory=Experiment)
     """Default number of runs, seed and chunking."""
     observed: list[Pattern] = Field(default_factory=list)
