@@ -1239,6 +1239,9 @@ def _print_comparison(result: Any) -> None:
         else:
             factor = "(reference)"
         click.echo(f"{row.model:<{width}}  {share:<32}  {factor}")
+    for row in table.itertuples():
+        if row.reference:
+            click.echo(f"  {_favours(row)}")
     patterns = result.patterns
     if (patterns["reference"] != "").any():
         click.echo(
@@ -1263,6 +1266,25 @@ def _print_comparison(result: Any) -> None:
             )
             click.echo(f"  {pattern}: {parts}")
     click.echo(f"wrote {result.out}/compare.csv, compare_patterns.csv")
+
+
+def _favours(row: Any) -> str:
+    """The Bayes factor in words: which model the record favours, by how much, with its interval."""
+    import math
+
+    factor, low, high = row.bayes_factor, row.bf_ci_low, row.bf_ci_high
+    if math.isnan(factor):
+        return f"{row.model} vs {row.reference}: neither reproduces the record; no evidence"
+    if factor >= 1:
+        better, worse, shown, ends = row.model, row.reference, factor, (low, high)
+    else:
+        better, worse = row.reference, row.model
+        shown = math.inf if factor == 0 else 1 / factor
+        ends = (1 / high if high else math.inf, 1 / low if low else math.inf)
+    return (
+        f"the record favours {better} over {worse} by {_ratio(shown)} : 1 "
+        f"({row.confidence:.0%} CI {_ratio(ends[0])} to {_ratio(ends[1])})"
+    )
 
 
 def _ratio(value: float) -> str:
