@@ -275,6 +275,7 @@ def main() -> None:
       negsim validate scenarios/geneva3.yaml   # check a scenario, file:line errors
       negsim run scenarios/geneva3.yaml        # ensembles, CSVs, verdicts
       negsim plot results/geneva3              # figures from the CSVs
+      negsim compare A.yaml B.yaml             # theories judged on the record
 
     Run `negsim COMMAND --help` for each command.
     """
@@ -470,7 +471,8 @@ def run(
     """Simulate SCENARIO's base and variants as ensembles, test its hypotheses, write results.
 
     Writes runs.csv, timeseries.csv, hypotheses.csv, hypotheses.md,
-    events.csv, patterns.csv and manifest.json (see docs/results.md) into the
+    events.csv, patterns.csv, posterior.csv (with conditioning patterns) and
+    manifest.json (see docs/results.md) into the
     results folder, replacing negsim's earlier files only once every new one
     is complete; files negsim did not write (notes) stay, and figures or a
     report negsim drew from the earlier results go with them. The folder is

@@ -52,13 +52,26 @@ def _score_statistic(x1: int, n1: int, x2: int, n2: int, phi: float) -> float:
     return (x1 - n1 * p1) ** 2 / (n1 * p1 * (1 - p1)) + (x2 - n2 * p2) ** 2 / (n2 * p2 * (1 - p2))
 
 
-@pytest.mark.parametrize("counts", [(30, 100, 15, 100), (7, 40, 22, 60), (3, 200, 9, 150)])
+@pytest.mark.parametrize(
+    "counts", [(30, 100, 15, 100), (7, 40, 22, 60), (3, 200, 9, 150), (10, 20, 19, 20)]
+)
 def test_koopman_bounds_are_where_the_score_statistic_reaches_z_squared(counts):
     ratio, low, high = koopman_interval(*counts, 0.95)
     z2 = 1.959963984540054**2
     assert low < ratio < high
     assert _score_statistic(*counts, low) == pytest.approx(z2, rel=1e-4)
     assert _score_statistic(*counts, high) == pytest.approx(z2, rel=1e-4)
+
+
+def test_koopman_at_every_count_is_real_and_contains_the_estimate():
+    # (statsmodels' closed form returns complex roots when one share is 1.)
+    for x1 in range(0, 21, 4):
+        for x2 in range(0, 21, 4):
+            ratio, low, high = koopman_interval(x1, 20, x2, 20, 0.95)
+            if x1 == x2 == 0:
+                continue
+            assert isinstance(low, float) and isinstance(high, float)
+            assert low <= ratio <= high
 
 
 def test_koopman_handles_a_model_that_never_reproduces_the_record():

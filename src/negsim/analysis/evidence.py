@@ -104,35 +104,62 @@ def koopman_interval(
 ) -> tuple[float, float, float]:
     """Koopman's (1984) score interval for p1 / p2: (ratio, low, high).
 
-    The ratios not rejected by the score test with p1 = phi p2 (its restricted
-    maximum-likelihood estimates in closed form; statsmodels'
-    ``confint_proportions_2indep(compare="ratio", method="score",
-    correction=False)``: with the correction it is Miettinen and Nurminen's,
-    whose variance carries an extra N / (N - 1)). x1 = 0 gives a lower bound
-    of 0, x2 = 0 an upper
-    bound of infinity; both 0, or no runs, give NaN throughout.
+    The ratios phi not rejected by the score test of p1 = phi p2: the
+    chi-square ``sum (x - n p~)^2 / (n p~ (1 - p~))`` at the restricted
+    maximum-likelihood estimates p~ (in closed form: the root of a quadratic,
+    as in Miettinen & Nurminen 1985, without their N / (N - 1) factor) stays
+    at most z^2. The two ends are found by root bracketing on log phi.
+    x1 = 0 gives a lower bound of 0, x2 = 0 an upper bound of infinity; both
+    0, or no runs, give NaN throughout.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep
+    from scipy.optimize import brentq
+    from scipy.stats import norm
 
     if n1 <= 0 or n2 <= 0 or (x1 == 0 and x2 == 0):
         return _ratio(x1, n1, x2, n2), math.nan, math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        low, high = confint_proportions_2indep(
-            x1,
-            n1,
-            x2,
-            n2,
-            compare="ratio",
-            method="score",
-            alpha=1 - confidence,
-            correction=False,
-        )
-    low, high = float(low), float(high)
-    if x1 == 0:
-        low = 0.0  # (statsmodels leaves a rounding residue of about 1e-15)
-    if x2 == 0:
-        high = math.inf
-    return _ratio(x1, n1, x2, n2), low, high
+    z2 = float(norm.ppf(1 - (1 - confidence) / 2)) ** 2
+
+    def excess(log_phi: float) -> float:
+        return _score_chi2(x1, n1, x2, n2, math.exp(log_phi)) - z2
+
+    ratio = _ratio(x1, n1, x2, n2)
+    # A point inside the interval: the estimate, or far towards 0 / infinity at a zero count.
+    inside = math.log(ratio) if 0 < ratio < math.inf else (-30.0 if x1 == 0 else 30.0)
+    ends = []
+    for direction in (-1.0, 1.0):
+        if (direction < 0 and x1 == 0) or (direction > 0 and x2 == 0):
+            ends.append(0.0 if direction < 0 else math.inf)
+            continue
+        step, outside = 1.0, inside + direction
+        while excess(outside) < 0 and step < 64:
+            step *= 2
+            outside = inside + direction * step
+        if excess(outside) < 0:  # never rejected (cannot happen with both counts positive)
+            ends.append(0.0 if direction < 0 else math.inf)
+            continue
+        low, high = sorted((inside, outside))
+        ends.append(math.exp(brentq(excess, low, high, xtol=1e-12, rtol=1e-12)))
+    return ratio, ends[0], ends[1]
+
+
+def _score_chi2(x1: int, n1: int, x2: int, n2: int, phi: float) -> float:
+    """Koopman's score chi-square at the ratio ``phi`` (restricted MLE in closed form)."""
+    a = phi * (n1 + n2)
+    b = -(phi * n1 + x1 + n2 + phi * x2)
+    c = x1 + x2
+    p2 = (-b - math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
+    p2 = min(max(p2, 0.0), 1.0)
+    p1 = min(phi * p2, 1.0)
+    total = 0.0
+    for x, n, p in ((x1, n1, p1), (x2, n2, p2)):
+        spread = n * p * (1 - p)
+        gap = x - n * p
+        if spread > 0:
+            total += gap * gap / spread
+        elif abs(gap) > 1e-9 * n:
+            return math.inf
+        # p at 0 or 1 and x at it: (x - n p)^2 / (n p (1 - p)) tends to n |1 - p| or n p, 0.
+    return total
 
 
 def _ratio(x1: int, n1: int, x2: int, n2: int) -> float:
