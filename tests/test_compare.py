@@ -140,3 +140,46 @@ def test_one_scenario_compares_its_variants_with_its_base(runner, tmp_path):
     table = pd.read_csv(out / "compare.csv", keep_default_na=False)
     assert list(table["variant"]) == ["base", "no_russian_escalation", "alloush_alive", "neither"]
     assert list(table["reference"]) == ["", "geneva3", "geneva3", "geneva3"]
+
+
+# Two conditioning patterns and one held out, for the out-of-sample report.
+HOLDOUT = """extends: {geneva3}
+name: with_holdout
+observed:
+  - id: control_up_by_mid_2016
+    metric: control.regime
+    change: [2015-09-28, 2016-06-13]
+    above: 0.01
+  - id: no_agreement_in_2016
+    metric: agreement
+    before: 2016-07-31
+    when: every_week
+    equals: 0
+  - id: cessation_in_force_in_march
+    metric: ceasefire_in_force
+    date: 2016-03-15
+    equals: 1
+    use: holdout
+"""
+
+
+@pytest.mark.slow
+def test_holdout_patterns_are_reported_out_of_sample(runner, tmp_path):
+    scenario = tmp_path / "holdout.yaml"
+    scenario.write_text(HOLDOUT.format(geneva3=GENEVA3), encoding="utf-8")
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        main, ["compare", str(scenario), "--runs", "20", "-j", "1", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Holdout patterns" in result.output
+    table = pd.read_csv(out / "compare.csv")
+    assert set(table["patterns"]) == {"control_up_by_mid_2016;no_agreement_in_2016"}
+    patterns = pd.read_csv(out / "compare_patterns.csv")
+    held = patterns[patterns["pattern"] == "cessation_in_force_in_march"]
+    assert set(held["use"]) == {"holdout"}
+    for row in held.itertuples():
+        if row.like_ours:
+            assert row.share_like_ours == pytest.approx(row.reproduced_like_ours / row.like_ours)
+    conditioning = patterns[patterns["use"] == "condition"]
+    assert conditioning["share_like_ours"].isna().all()
