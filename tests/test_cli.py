@@ -51,6 +51,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
         "hypotheses.md",
         "manifest.json",
         "patterns.csv",
+        "posterior.csv",
         "runs.csv",
         "timeseries.csv",
     ]

@@ -38,6 +38,7 @@ TABLES = [
     "hypotheses.md",
     "manifest.json",
     "patterns.csv",
+    "posterior.csv",
     "runs.csv",
     "timeseries.csv",
 ]

@@ -36,6 +36,7 @@ from negsim.analysis.patterns import (
     patterns_table,
     weeks_of,
 )
+from negsim.analysis.posterior import MIN_ACCEPTED, posterior_table
 from negsim.analysis.verdicts import (
     hypothesis_metrics,
     hypothesis_table,
@@ -600,6 +601,17 @@ def run_experiment(
             )
         runs_file = RUNS_PARQUET if runs_format == "parquet" else "runs.csv"
         output.write_file(runs_file, stream.write_runs, runs * len(chosen))
+        posterior = None
+        shortfall: list[str] = []
+        if BASE in chosen and conditioning(patterns):
+            posterior = posterior_table(
+                _base_runs(output.staged(runs_file), runs_format), confidence
+            )
+            entry = _posterior_entry(posterior)
+            manifest["posterior"] = entry
+            # Without drawn inputs there is no posterior to be imprecise about (the note stays).
+            if entry["inputs"] > 0 and entry["note"]:
+                shortfall.append(entry["note"])
         if keep_series:
             rows = runs * len(chosen) * scenario.weeks()
             output.write_file(SERIES, stream.write_series, rows)
@@ -611,11 +623,13 @@ def run_experiment(
         )
         output.write_file(HYPOTHESES_MD, lambda path: path.write_text(summary, encoding="utf-8"))
         write_results(
-            ResultsFolder(None, timeseries, hypotheses, events, manifest, patterns_frame),
+            ResultsFolder(
+                None, timeseries, hypotheses, events, manifest, patterns_frame, posterior
+            ),
             output,
         )
     paired = zip(hypotheses["hypothesis"].astype(str), hypotheses["runs"].astype(int), strict=True)
-    for message in runs_warnings(list(paired)) + selection_warnings(hypotheses):
+    for message in runs_warnings(list(paired)) + selection_warnings(hypotheses) + shortfall:
         warnings.warn(message, NegsimWarning, stacklevel=2)
     return Experiment(
         output.path,
@@ -630,6 +644,42 @@ def run_experiment(
         record_runs,
         passes,
     )
+
+
+def _base_runs(path: Path, runs_format: str) -> pd.DataFrame:
+    """The base variant's rows of a written runs table: `matches_record` and the `input.*` columns.
+
+    Read back a block at a time (only these columns and rows kept), so
+    memory grows with the base runs' inputs, not with the whole table.
+    """
+    from negsim.analysis.posterior import MATCHES_COLUMN, input_columns
+
+    def wanted(column: str) -> bool:
+        return column in ("variant", MATCHES_COLUMN) or bool(input_columns([column]))
+
+    if runs_format == "parquet":
+        import pyarrow.parquet as pq
+
+        names = [c for c in pq.read_schema(path).names if wanted(c)]
+        table = pd.read_parquet(path, columns=names)
+        return table[table["variant"].astype(str) == BASE].reset_index(drop=True)
+    parts = [
+        block[block["variant"].astype(str) == BASE]
+        for block in pd.read_csv(path, usecols=wanted, chunksize=100_000)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _posterior_entry(posterior: pd.DataFrame) -> dict[str, Any]:
+    """The manifest's `posterior`: how the record was used as evidence (docs/results.md)."""
+    acceptance = posterior.iloc[-1]
+    return {
+        "method": "rejection ABC on the conditioning patterns (Pritchard et al. 1999)",
+        "inputs": len(posterior) - 1,
+        "accepted": int(acceptance["posterior_runs"]),
+        "min_accepted": MIN_ACCEPTED,
+        "note": str(acceptance["note"]) if isinstance(acceptance["note"], str) else "",
+    }
 
 
 def _pattern_counts(patterns: pd.DataFrame) -> str:

@@ -275,6 +275,7 @@ def main() -> None:
       negsim validate scenarios/geneva3.yaml   # check a scenario, file:line errors
       negsim run scenarios/geneva3.yaml        # ensembles, CSVs, verdicts
       negsim plot results/geneva3              # figures from the CSVs
+      negsim compare A.yaml B.yaml             # theories judged on the record
 
     Run `negsim COMMAND --help` for each command.
     """
@@ -478,7 +479,8 @@ def run(
     """Simulate SCENARIO's base and variants as ensembles, test its hypotheses, write results.
 
     Writes runs.csv, timeseries.csv, hypotheses.csv, hypotheses.md,
-    events.csv, patterns.csv and manifest.json (see docs/results.md) into the
+    events.csv, patterns.csv, posterior.csv (with conditioning patterns) and
+    manifest.json (see docs/results.md) into the
     results folder, replacing negsim's earlier files only once every new one
     is complete; files negsim did not write (notes) stay, and figures or a
     report negsim drew from the earlier results go with them. The folder is
@@ -1122,6 +1124,194 @@ def channels(
             f"{hypothesis}, {metric}: {effect:+.3g}; carried by {parts or 'no single channel'}"
         )
     click.echo(f"wrote {result.out}/channels.csv, channels.png")
+
+
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--runs",
+    "-n",
+    type=int,
+    callback=_check,
+    help="Replications per variant, the same for every scenario [default: the largest "
+    "experiment.runs of the scenarios].",
+)
+@click.option(
+    "--seed", type=int, callback=_check, help="Master seed [default: the first scenario's]."
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    callback=_check,
+    help="Worker processes; more than the cores is slower [default: all cores].",
+)
+@click.option(
+    "--variants/--no-variants",
+    default=None,
+    help="Also judge each scenario's variants against its base [default: with one scenario].",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Folder for compare.csv, compare_patterns.csv and manifest.json "
+    "[default: results/compare-<scenario names>].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress or table; errors only.")
+def compare(
+    scenarios: tuple[Path, ...],
+    runs: int | None,
+    seed: int | None,
+    jobs: int | None,
+    variants: bool | None,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Judge theories (SCENARIOS) and their variants on the record they share.
+
+    Runs each scenario with the same runs and seed and reports each one's
+    probability of reproducing the record's conditioning patterns (`observed:`
+    with `use: condition`), the Bayes factor between theories (the ratio of
+    those probabilities, under each scenario's own assumptions) with its
+    Koopman score interval, and for each pattern how often each model
+    reproduces it, its likelihood ratio, and for holdout patterns the share of
+    the worlds like ours that reproduce it. Only patterns every scenario
+    defines the same way (id and definition) are used; a line says which were
+    left out. With one scenario its variants are compared with its base.
+
+    \b
+    Examples:
+      negsim compare scenarios/geneva3.yaml scenarios/ripeness.yaml --runs 1000
+      negsim compare scenarios/geneva3.yaml          # its variants against its base
+    """
+    from negsim.compare_api import compare as compare_models
+    from negsim.compare_api import default_folder
+    from negsim.scenario import load
+
+    _interruptible()
+    bars: dict[str, Any] = {}
+    show = not quiet and sys.stderr.isatty()
+
+    def progress(label: str, done: int, total: int) -> None:
+        if not show:
+            return
+        from tqdm import tqdm
+
+        if label not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[label] = tqdm(file=sys.stderr, total=total, desc=label, unit="chunk", leave=False)
+        bars[label].update(done - bars[label].n)
+
+    try:
+        files = [load(path) for path in scenarios]
+        destination = out if out is not None else default_folder(files)
+        result = compare_models(
+            files,
+            runs=runs,
+            seed=seed,
+            jobs=jobs,
+            out=destination,
+            variants=variants,
+            progress=progress,
+            command=["negsim", *sys.argv[1:]],
+        )
+    except KeyboardInterrupt:
+        for bar in bars.values():
+            bar.close()
+        _exit_interrupted("Interrupted: nothing written.")
+    except NegsimError as error:
+        for bar in bars.values():
+            bar.close()
+        _fail(error)
+        return
+    for bar in bars.values():
+        bar.close()
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if not quiet:
+        _print_comparison(result)
+
+
+def _print_comparison(result: Any) -> None:
+    """The models' evidence, then the patterns that tell them apart, then the holdout fit."""
+    table = result.models
+    level = f"{result.confidence:.0%}"
+    conditioning = str(table["patterns"].iloc[0]).split(";")
+    click.echo(
+        f"The record: {len(conditioning)} conditioning patterns ({', '.join(conditioning)}); "
+        f"{result.runs} runs per model, seed {result.seed}."
+    )
+    width = max(len(str(m)) for m in table["model"])
+    click.echo(
+        f"{'model':<{width}}  reproduces the record ({level} CI)   "
+        f"Bayes factor vs reference ({level} CI)"
+    )
+    for row in table.itertuples():
+        share = f"{row.reproduced:>5}/{row.runs} {row.probability:6.1%} [{row.ci_low:.1%}, {row.ci_high:.1%}]"
+        if row.reference:
+            factor = f"{_ratio(row.bayes_factor)} [{_ratio(row.bf_ci_low)}, {_ratio(row.bf_ci_high)}] vs {row.reference}"
+        else:
+            factor = "(reference)"
+        click.echo(f"{row.model:<{width}}  {share:<32}  {factor}")
+    for row in table.itertuples():
+        if row.reference:
+            click.echo(f"  {_favours(row)}")
+    patterns = result.patterns
+    if (patterns["reference"] != "").any():
+        click.echo(
+            "Each pattern: share of runs reproducing it (likelihood ratio vs the reference):"
+        )
+        for pattern, rows in patterns.groupby("pattern", sort=False):
+            parts = ", ".join(
+                f"{r.model} {r.share:.1%}"
+                + (f" (LR {_ratio(r.likelihood_ratio)})" if r.reference else "")
+                for r in rows.itertuples()
+            )
+            click.echo(f"  {pattern} [{rows['use'].iloc[0]}]: {parts}")
+    held = patterns[patterns["use"] == "holdout"]
+    if not held.empty:
+        click.echo("Holdout patterns (share of each model's worlds like ours that reproduce it):")
+        for pattern, rows in held.groupby("pattern", sort=False):
+            parts = ", ".join(
+                f"{r.model} {r.share_like_ours:.1%} of {r.like_ours}"
+                if r.like_ours
+                else f"{r.model} (no world like ours)"
+                for r in rows.itertuples()
+            )
+            click.echo(f"  {pattern}: {parts}")
+    click.echo(f"wrote {result.out}/compare.csv, compare_patterns.csv")
+
+
+def _favours(row: Any) -> str:
+    """The Bayes factor in words: which model the record favours, by how much, with its interval."""
+    import math
+
+    factor, low, high = row.bayes_factor, row.bf_ci_low, row.bf_ci_high
+    if math.isnan(factor):
+        return f"{row.model} vs {row.reference}: neither reproduces the record; no evidence"
+    if factor >= 1:
+        better, worse, shown, ends = row.model, row.reference, factor, (low, high)
+    else:
+        better, worse = row.reference, row.model
+        shown = math.inf if factor == 0 else 1 / factor
+        ends = (1 / high if high else math.inf, 1 / low if low else math.inf)
+    return (
+        f"the record favours {better} over {worse} by {_ratio(shown)} : 1 "
+        f"({row.confidence:.0%} CI {_ratio(ends[0])} to {_ratio(ends[1])})"
+    )
+
+
+def _ratio(value: float) -> str:
+    """A ratio for the table: 3 significant digits, inf and NaN in words."""
+    import math
+
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.3g}"
 
 
 @main.command()

@@ -79,6 +79,7 @@ from matplotlib.ticker import PercentFormatter
 
 from negsim import __version__
 from negsim.errors import NegsimError, ResultsError
+from negsim.posterior_plots import has_drawn_inputs, posterior_figure
 from negsim.results import FolderKind, OutputFolder, Results, open_results
 from negsim.results.folder import RESULTS_SHA256, results_identity
 from negsim.results.writer import RUNS_PARQUET
@@ -1827,6 +1828,9 @@ def _builders(
         "talks",
         lambda: _talks(folder, _timeseries(folder, ("mean",), problems), problems, stamp),
     )
+    # Prior vs posterior of the drawn inputs given the record (negsim.posterior_plots).
+    if has_drawn_inputs(folder):
+        yield "posterior", "runs.csv", "posterior", partial(posterior_figure, folder, stamp)
 
 
 FIGURE_STEMS = (
@@ -1836,6 +1840,7 @@ FIGURE_STEMS = (
     "outcomes",
     "territory",
     "talks",
+    "posterior",
 )
 """Every figure :func:`plot_results` may draw, in the order drawn (file name without format)."""
 

@@ -361,3 +361,17 @@ def test_a_pattern_on_the_outcome_determines_it():
     assert determining_patterns("government_control_end", conditioned) == ["flat"]
     assert determining_patterns("value_opposition", conditioned) == []
     assert determining_patterns("agreement", None) == []
+
+
+def test_every_outcome_a_weekly_metric_fixes_is_named():
+    # talks_stage >= 1 is talks_held; a vote down ends the agreement in force.
+    conditioned = {"stage": "talks_stage", "vote": "voted_down"}
+    assert determining_patterns("talks_held", conditioned) == ["stage"]
+    assert determining_patterns("deals_voted_down", conditioned) == ["vote"]
+    assert determining_patterns("agreement_held", conditioned) == ["vote"]
+    # Every outcome DETERMINES names is a run outcome hypotheses can use.
+    from negsim.analysis.patterns import DETERMINES
+    from negsim.scenario.schema import DERIVED_METRICS, RUN_METRICS
+
+    named = {m for outcomes in DETERMINES.values() for m in outcomes}
+    assert named <= set(RUN_METRICS) | set(DERIVED_METRICS)

@@ -61,6 +61,8 @@ _FIGURE_CAPTIONS = {
     "territory": "Each actor's share of territory over time, with the spread of runs.",
     "talks": "The talks themselves: who is at the table, offers and demands, the cumulative "
     "chance of agreement, ceasefires and whether they held, walkouts by side.",
+    "posterior": "Each assumption drawn per run: its values over every base run (prior) and over "
+    "the runs that reproduce the record (posterior, by rejection).",
 }
 
 

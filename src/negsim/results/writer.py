@@ -28,6 +28,8 @@ RUNS_PARQUET = "runs.parquet"
 RUNS_FORMATS = ("csv", "parquet")
 SERIES = "series.parquet"
 """Every run's weekly series, written on request (`negsim run --keep-series`)."""
+POSTERIOR = "posterior.csv"
+"""Drawn inputs' prior and posterior given the record, and the acceptance (with `observed:`)."""
 HYPOTHESES_MD = "hypotheses.md"
 """The verdicts as a table and in full sentences (`negsim run`; docs/results.md)."""
 _BEFORE_MANIFESTS = ("runs.csv", "timeseries.csv", "hypotheses.csv", "events.csv")
@@ -53,10 +55,15 @@ class ResultsFolder:
     manifest: dict[str, Any]
     patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
     """How often the base runs reproduce the scenario's `observed` record (header only without one)."""
+    posterior: pd.DataFrame | None = None
+    """`posterior.csv` (rejection ABC on the record); None: not written (no conditioning patterns)."""
 
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         frames = (self.runs, self.timeseries, self.hypotheses, self.events, self.patterns)
-        return dict(zip(TABLES, frames, strict=True))
+        tables = dict(zip(TABLES, frames, strict=True))
+        if self.posterior is not None:
+            tables[POSTERIOR] = self.posterior
+        return tables
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -83,7 +90,7 @@ def open_results_folder(
     return OutputFolder(
         Path(destination),
         RESULTS,
-        names=(*TABLES, RUNS_PARQUET, SERIES, HYPOTHESES_MD, MANIFEST),
+        names=(*TABLES, POSTERIOR, RUNS_PARQUET, SERIES, HYPOTHESES_MD, MANIFEST),
         protect=protect,
         estimate=estimate,
         wait=wait,
