@@ -65,7 +65,7 @@ def test_run_writes_the_documented_files_and_prints_verdicts(runner, tmp_path):
         "opposition_cohesion_at_talks",
         "government_control_end",
     } <= set(runs)
-    assert len(runs) == 60 * 4
+    assert len(runs) == 60 * 8  # base and geneva3's seven variants
     timeseries = pd.read_csv(out / "timeseries.csv")
     assert list(timeseries.columns) == [
         "variant",
@@ -399,7 +399,7 @@ def test_runs_format_parquet_holds_the_rows_of_runs_csv(runner, tmp_path):
     from_csv = pd.read_csv(tables["csv"] / "runs.csv", keep_default_na=False)
     from_parquet = pd.read_parquet(tables["parquet"] / "runs.parquet")
     assert list(from_parquet.columns) == list(from_csv.columns)
-    assert len(from_parquet) == len(from_csv) == 60 * 4
+    assert len(from_parquet) == len(from_csv) == 60 * 8  # base and seven variants
     for column in ("agreement", "walkouts", "opposition_cohesion_at_talks"):
         assert from_parquet[column].to_numpy() == pytest.approx(
             from_csv[column].to_numpy(dtype=float), rel=1e-5
