@@ -597,21 +597,34 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
         "no_russian_escalation",
         "alloush_alive",
         "neither",
+        "no_russian_air",
+        "no_ground_offensives",
+        "no_iranian_surge",
+        "no_patron_resupply",
     }
     key_text = "\n".join(t.get_text() for t in key.texts)
     assert " 1  30 Sep 2015  Russian intervention (24 wk)" in key_text
     assert "Geneva III (1 wk)" in key_text
     # The legend matches bands to variants: each entry is the variant's colour.
     legend = main.get_legend()
-    assert [t.get_text().split()[0] for t in legend.get_texts()][:4] == [
+    assert [t.get_text().split()[0] for t in legend.get_texts()][:8] == [
         "base",
         "alloush_alive",
         "neither",
+        "no_ground_offensives",
+        "no_iranian_surge",
+        "no_patron_resupply",
+        "no_russian_air",
         "no_russian_escalation",
     ]
     verdicts = figures["verdicts"]
     titles = [ax.get_title(loc="left") for ax in verdicts.axes]  # type: ignore[attr-defined]
-    assert titles == ["chance of an outcome", "shares of a 0–1 scale", "stage of the talks"]
+    assert titles == [
+        "chance of an outcome",
+        "shares of a 0–1 scale",
+        "stage of the talks",
+        "weeks",  # geneva3's weeks_to_agreement rows
+    ]
     assert "percentage points" in verdicts.axes[0].get_xlabel()  # type: ignore[attr-defined]
     talks = figures["talks"]
     talk_titles = " | ".join(ax.get_title(loc="left") for ax in talks.axes)  # type: ignore[attr-defined]

@@ -423,5 +423,6 @@ def test_the_title_is_the_scenarios_place_and_time_and_the_claim_it_tests() -> N
     )
     ripeness = load(root / "ripeness.yaml").scenario
     title, question = title_of(ripeness.name, ripeness.description)
-    assert title == "The rival theory" and question.startswith("Escalation deepens a mutually")
+    assert title == "Zartman's ripeness, the rival theory"
+    assert question.startswith("The losses of 2015-16 hurt both sides")
     assert title_of("bare", None) == ("bare", "")

@@ -11,14 +11,16 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from negsim import __version__
 from negsim.analysis.channels import ALL, CHANNELS, channel_table
+from negsim.analysis.intervals import censored_weeks
 from negsim.api import optional_argument, scenario_file_of, simulate_variants
 from negsim.errors import NegsimError, ResultsError, UsageError
 from negsim.results.folder import FolderKind, OutputFolder
@@ -86,6 +88,7 @@ def attribute_channels(
     runs = experiment.runs if runs is None else runs
     seed = experiment.seed if seed is None else seed
     variants = list(dict.fromkeys(v for row in rows for v in row[2:]))
+    weeks = scenario_file.scenario.weeks()
     outcomes = {}
     for name in [ALL, *chosen]:
         off = {} if name == ALL else dict(next(c for c in CHANNELS if c.name == name).off)
@@ -96,10 +99,18 @@ def attribute_channels(
         scenarios = point_scenarios(scenario_file.scenario, off, variants)
         edited = dataclasses.replace(scenario_file, variants=scenarios)
         results = simulate_variants(edited, variants, runs, seed, jobs)
-        outcomes[name] = {r.variant: r.outcomes for r in results}
+        outcomes[name] = {r.variant: _with_derived(r.outcomes, weeks) for r in results}
     table = channel_table(rows, outcomes, experiment.confidence)
     written = None if out is None else _write(Path(out), table, scenario_file, runs, seed)
     return ChannelAttribution(table, written, runs, seed)
+
+
+def _with_derived(outcomes: Mapping[str, np.ndarray], horizon: int) -> dict[str, np.ndarray]:
+    """The run outcomes and those the verdicts derive from them (`weeks_to_agreement`)."""
+    derived = dict(outcomes)
+    # As the verdicts read it: a run without agreement counted at the horizon (docs/results.md).
+    derived["weeks_to_agreement"] = censored_weeks(outcomes["agreement_week"], horizon)
+    return derived
 
 
 def _write(

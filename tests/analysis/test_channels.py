@@ -73,6 +73,10 @@ def test_channels_switched_off_for_real_change_the_effects_they_carry(tmp_path):
     assert held.loc["resumption", "carried"] == pytest.approx(0.0)
     # ... while attendance that follows the deal carries part of escalation's effect on it.
     assert held.loc["attendance", "effect_without"] != held.loc["attendance", "effect_all"]
+    # A derived outcome is attributed as the verdicts read it: weeks to agreement, censored.
+    timing = table[table.metric == "weeks_to_agreement"]
+    assert len(timing) == 2 * 2  # two hypotheses on it in geneva3, two channels
+    assert timing["effect_all"].notna().all()
 
 
 def test_the_command_lists_every_channel():

@@ -259,10 +259,19 @@ def _pattern_shares(name: str) -> dict[str, float]:
 
 
 def test_every_geneva3_pattern_is_reproduced_by_the_engine():
-    """Each `observed:` pattern of geneva3 in most of 400 base runs."""
+    """Each conditioning and described pattern of geneva3 in most of 400 base runs.
+
+    The holdouts (the March round at the table, the opposition's walkout in
+    April) are out-of-sample checks, fitted by nothing: each in 27 % and 31 %
+    of 1,000 base runs (`negsim run scenarios/geneva3.yaml`), so only that the
+    engine reaches them in some runs is asserted.
+    """
     geneva3 = _pattern_shares("geneva3.yaml")
-    assert len(geneva3) == 6
-    assert all(share > 0.5 for share in geneva3.values()), geneva3
+    uses = {p.id: p.use for p in scenario_file("geneva3.yaml").scenario.observed}
+    assert len(geneva3) == 8 and sorted(uses.values()).count("holdout") == 2
+    fitted = {k: share for k, share in geneva3.items() if uses[k] != "holdout"}
+    assert all(share > 0.5 for share in fitted.values()), geneva3
+    assert all(share > 0.1 for k, share in geneva3.items() if uses[k] == "holdout"), geneva3
 
 
 def test_aceh_settlement_pattern_is_reproduced_in_a_quarter_of_runs():

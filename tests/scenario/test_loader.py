@@ -24,6 +24,7 @@ from negsim.scenario import load
 ROOT = Path(__file__).resolve().parents[2]
 GENEVA3 = ROOT / "scenarios" / "geneva3.yaml"
 RIPENESS = ROOT / "scenarios" / "ripeness.yaml"
+DECAPITATION = ROOT / "scenarios" / "decapitation.yaml"
 
 BASE = """\
 name: tiny
@@ -142,6 +143,10 @@ def test_geneva3_loads_with_every_variant() -> None:
         "no_russian_escalation",
         "alloush_alive",
         "neither",
+        "no_russian_air",
+        "no_ground_offensives",
+        "no_iranian_surge",
+        "no_patron_resupply",
     ]
     assert len(scenario.actors) == 12
     assert {kind: len(scenario.actors_of(kind)) for kind in ("faction", "patron", "spoiler")} == {
@@ -152,35 +157,70 @@ def test_geneva3_loads_with_every_variant() -> None:
     assert len(scenario.leaders) == 3
     assert len(scenario.regions) == 9
     assert len(scenario.events) == 19
-    assert len(scenario.hypotheses) == 5
+    assert len(scenario.hypotheses) == 13
     assert len(scenario.uncertain) == 38
     assert scenario.weeks() == 47
     events = {name: len(s.events) for name, s in scenario_file.variants.items()}
-    assert events == {"base": 19, "no_russian_escalation": 10, "alloush_alive": 18, "neither": 9}
+    assert events == {
+        "base": 19,
+        "no_russian_escalation": 10,
+        "alloush_alive": 18,
+        "neither": 9,
+        "no_russian_air": 17,
+        "no_ground_offensives": 14,
+        "no_iranian_surge": 18,
+        "no_patron_resupply": 17,
+    }
+    # The record: conditions, inputs read back (describe) and out-of-sample checks (holdout).
+    uses = [pattern.use for pattern in scenario.observed]
+    assert uses.count("condition") == 4
+    assert uses.count("describe") == 2
+    assert uses.count("holdout") == 2
     assert all(not s.variants for name, s in scenario_file.variants.items() if name != "base")
     assert len(scenario_file.sha256) == 64
 
 
 def test_ripeness_extends_geneva3() -> None:
+    """The minimal Zartman rival: only the ripeness conditions differ from geneva3."""
     parent = load(GENEVA3).scenario
     scenario_file = load(RIPENESS)
     scenario = scenario_file.scenario
     assert scenario.name == "ripeness"
     assert list(scenario_file.variants) == list(load(GENEVA3).variants)
-    assert scenario.actors["regime"].resolve == 0.4  # type: ignore[union-attr]
-    assert scenario.actors["regime"].capability == 1.0  # type: ignore[union-attr]  # inherited
     assert scenario.actors["un"].leverage == 0.9  # type: ignore[union-attr]
-    assert scenario.parameters.contest_decisiveness == 0.6
-    assert scenario.parameters.attrition_rate == parent.parameters.attrition_rate
-    # Events merge by id: ripeness replaces the two resupply events, keeps the rest.
-    replaced = {"saudi_resupply", "turkish_resupply"}
-    assert [e.id for e in scenario.events] == [e.id for e in parent.events]
-    assert [e for e in scenario.events if e.id not in replaced] == [
-        e for e in parent.events if e.id not in replaced
-    ]
-    assert {e.capacity for e in scenario.events if e.id in replaced} == {0.2}  # type: ignore[union-attr]
+    assert scenario.parameters.hurt_threshold == 0.008
+    # Nothing else differs: actors but the mediator, every other parameter, events, record.
+    assert {k: v for k, v in scenario.actors.items() if k != "un"} == {
+        k: v for k, v in parent.actors.items() if k != "un"
+    }
+    assert scenario.parameters.model_copy(update={"hurt_threshold": 0.01}) == parent.parameters
+    assert scenario.events == parent.events
+    assert scenario.observed == parent.observed
     assert scenario.hypotheses == parent.hypotheses
     assert scenario.description != parent.description
+    # Its own priors on its two values; geneva3's on everything else.
+    assert set(scenario.uncertain) - set(parent.uncertain) == {"parameters.hurt_threshold"}
+    changed = {k for k in parent.uncertain if scenario.uncertain[k] != parent.uncertain[k]}
+    assert changed == {"actors.un.leverage"}
+
+
+def test_decapitation_extends_geneva3() -> None:
+    """The optimists' reading of leader removal: only the two decapitation values differ."""
+    parent = load(GENEVA3).scenario
+    scenario_file = load(DECAPITATION)
+    scenario = scenario_file.scenario
+    assert scenario.name == "decapitation"
+    assert list(scenario_file.variants) == list(load(GENEVA3).variants)
+    assert scenario.parameters.decapitation_moderation == 0.1
+    assert scenario.parameters.decapitation_resolve == 0.1
+    unchanged = {"decapitation_moderation": 0.0, "decapitation_resolve": 0.0}
+    assert scenario.parameters.model_copy(update=unchanged) == parent.parameters
+    assert scenario.actors == parent.actors
+    assert scenario.events == parent.events
+    assert scenario.hypotheses == parent.hypotheses
+    changed = {k for k in parent.uncertain if scenario.uncertain[k] != parent.uncertain[k]}
+    assert changed == {"parameters.decapitation_moderation", "parameters.decapitation_resolve"}
+    assert set(scenario.uncertain) == set(parent.uncertain)
 
 
 def test_distributions_are_parsed(tmp_path: Path) -> None:
@@ -944,10 +984,12 @@ def test_validate_command_exits_1_without_traceback(tmp_path: Path) -> None:
 
 
 def test_validate_command_bundled_scenarios_ok() -> None:
-    result = CliRunner().invoke(main, ["validate", str(GENEVA3), str(RIPENESS)])
+    result = CliRunner().invoke(
+        main, ["validate", "--strict", str(GENEVA3), str(RIPENESS), str(DECAPITATION)]
+    )
     assert result.exit_code == 0, result.output
-    assert result.output.count(": ok (") == 2
-    assert f"{GENEVA3}: ok (geneva3: 12 actors, 9 regions, 19 events, 3 variants" in result.output
+    assert result.output.count(": ok (") == 3
+    assert f"{GENEVA3}: ok (geneva3: 12 actors, 9 regions, 19 events, 7 variants" in result.output
 
 
 @pytest.mark.parametrize(

@@ -273,6 +273,8 @@ def test_the_pattern_model_rejects_what_the_loader_reports() -> None:
                 "cessation_in_force_in_march",
                 "cessation_over_by_mid_may",
                 "no_agreement_in_2016",
+                "march_round_at_table",
+                "hnc_suspends_in_april",
             ],
         ),
         (
