@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import multiprocessing
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+from docking import DOCKED_RUN, assert_docked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -688,3 +690,52 @@ def test_the_rival_reading_lowers_the_coalitions_resolve_by_the_factions_weight(
     )
     drop = base.opposition.resolve - broken.opposition.resolve
     assert np.all(drop > 0) and np.all(drop < 0.4)  # a faction's share of the strength, below 1
+
+
+# ------------------------------------------- compiled and numpy steps, whole model
+
+
+def _state(model: ConflictModel) -> dict[str, np.ndarray]:
+    arrays = {k: v for k, v in vars(model).items() if isinstance(v, np.ndarray)}
+    arrays |= {
+        f"{a.key}.{k}": v
+        for a in model.agents
+        for k, v in vars(a).items()
+        if isinstance(v, np.ndarray)
+    }
+    arrays["timeseries"] = model.recorder.values
+    # The draws' buffer (numpy) or the streams' states (compiled): the same draws.
+    arrays.pop("_noise", None)
+    arrays.pop("_noise_streams", None)
+    return arrays
+
+
+@pytest.mark.parametrize("name", ["geneva3", "ripeness", "aceh"])
+def test_compiled_step_gives_the_numpy_steps_numbers(name, monkeypatch):
+    scenario = load(SCENARIOS / f"{name}.yaml").scenario
+    monkeypatch.setattr(ConflictModel, "compiled_step", False)
+    reference = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    monkeypatch.setattr(ConflictModel, "compiled_step", True)
+    compiled = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    assert reference.keys() == compiled.keys()
+    for key in reference:
+        assert_docked(compiled[key], reference[key], key, rtol=DOCKED_RUN)
+
+
+def _run_in_child(queue) -> None:
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    queue.put(ConflictModel(scenario, replications=16, seed=3).run().recorder.values)
+
+
+def test_forked_workers_run_the_compiled_step():
+    # ProcessExecutor forks after the parent has compiled (or loaded) the kernels.
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    parent = ConflictModel(scenario, replications=16, seed=3).run().recorder.values
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_run_in_child, args=(queue,))
+    child.start()
+    data = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert np.array_equal(data, parent)  # the same compiled code: the same bits

@@ -352,7 +352,7 @@ class Opposition(Actor, Party):
     def update_cohesion(self) -> None:
         """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold.
 
-        Compiled as `kernels.cohesion_week` when the model is (`model.compiled`);
+        Compiled as `coalition.cohesion_week` when the model is (`model.compiled`);
         the numpy below is its reference.
         """
         if self.model.compiled:
@@ -387,8 +387,6 @@ class Opposition(Actor, Party):
         self.update_membership()
 
     def _update_cohesion_compiled(self) -> None:
-        from negsim.model import kernels
-
         model = self.model
         p = model.parameters
         leaders = [cast(Leader, f.leader) for f in self.factions]
@@ -397,7 +395,7 @@ class Opposition(Actor, Party):
         cohesion_ = np.empty((count, size))
         crisis = np.empty((count, size))
         coalition_ = np.empty(size)
-        kernels.cohesion_week(
+        coalition.cohesion_week(
             model.opposition_patron_commitment,
             np.stack([leader.ties for leader in leaders]),
             np.stack([leader.authority for leader in leaders]),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from negsim.model import fighting
 from negsim.scenario.observed import WEEKLY_METRICS
 
 if TYPE_CHECKING:
@@ -40,9 +41,7 @@ class Recorder:
         out = self.values[:, week, :]
         out[:n] = model.strength.T
         if model.compiled:
-            from negsim.model import kernels
-
-            kernels.territory_by_combatant(model.control, model.value_share, out[n : 2 * n])
+            fighting.territory_by_combatant(model.control, model.value_share, out[n : 2 * n])
         else:
             out[n : 2 * n] = (model.control * model.value_share[None, :, None]).sum(axis=1).T
         row = 2 * n
