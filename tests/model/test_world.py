@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from negsim.model import negotiation
 from negsim.model.agents import (
+    ActorsWorld,
     Faction,
     Government,
     Leader,
@@ -28,7 +29,8 @@ from negsim.model.agents import (
     Patron,
     Spoiler,
 )
-from negsim.model.observations import metric_names, outcomes
+from negsim.model.observations import RecordedWorld, metric_names, outcomes
+from negsim.model.talks import TalksWorld
 from negsim.model.world import TALKS_AGREEMENT, ConflictModel
 from negsim.scenario import RUN_METRICS, Scenario, ScenarioFile, load
 
@@ -739,3 +741,14 @@ def test_forked_workers_run_the_compiled_step():
     child.join(timeout=60)
     assert child.exitcode == 0
     assert np.array_equal(data, parent)  # the same compiled code: the same bits
+
+
+def test_the_world_is_what_each_stage_reads_of_it():
+    # The stages name what they read of the world (a Protocol each) instead of
+    # importing it; mypy cannot hold the Mesa model to them (Mesa is untyped),
+    # so this does: every attribute and method each one lists exists on a built model.
+    model = ConflictModel(load(SCENARIOS / "geneva3.yaml").scenario, replications=2, seed=1)
+    for world in (ActorsWorld, TalksWorld, RecordedWorld):
+        missing = [name for name in world.__protocol_attrs__ if not hasattr(model, name)]
+        assert not missing, (world.__name__, missing)
+        assert isinstance(model, world)

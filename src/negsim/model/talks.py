@@ -24,7 +24,7 @@ The pure functions below are the submodels, each docked by a test.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numba
 import numpy as np
@@ -34,7 +34,64 @@ from negsim.model.compiled import _clip, _maximum, _minimum, _pairwise_sum
 from negsim.model.patrons import PATRON_OF_GOVERNMENT, PATRON_OF_SPOILER
 
 if TYPE_CHECKING:
-    from negsim.model.world import ConflictModel
+    from negsim.model.agents import Government, Opposition, Patron
+    from negsim.model.streams import Streams
+
+
+@runtime_checkable
+class TalksWorld(Protocol):
+    """What the talks read of the world (`negsim.model.world.ConflictModel`), and ``ripeness``, which they set.
+
+    Named here, not imported: stage 6 needs the sides, the patrons and these
+    arrays, not the Mesa model that schedules the stages.
+    """
+
+    size: int
+    streams: Streams
+    parameters: dict[str, np.ndarray]
+    compiled: bool
+    first_proposer: str
+    government: Government
+    opposition: Opposition
+    patrons: dict[str, Patron]
+    patron_routes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    faction_columns: np.ndarray
+    spoiler_columns: np.ndarray
+    strength: np.ndarray
+    reference_sides: tuple[np.ndarray, np.ndarray]
+    government_territory_start: np.ndarray
+    signal: np.ndarray
+    momentum: np.ndarray
+    power_shift: np.ndarray
+    ripeness: np.ndarray
+    fighting_rate: np.ndarray
+    outside_share: np.ndarray
+    outbidding: np.ndarray
+    ceasefire_in_force: np.ndarray
+
+    @property
+    def fragmented(self) -> np.ndarray: ...
+
+    def territory(self, columns: np.ndarray | int) -> np.ndarray: ...
+
+    def side_strengths(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def best_leverage(self) -> np.ndarray: ...
+
+    def endorsements(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def government_share(self) -> np.ndarray: ...
+
+    def spoiler_share(self) -> np.ndarray: ...
+
+    def deliverable_now(self) -> np.ndarray: ...
+
+    def faction_ties(self) -> np.ndarray: ...
+
+    def coverage(self, names: list[str] | None, everyone: bool = False) -> np.ndarray: ...
+
+    def collapse_ceasefires(self, where: np.ndarray) -> None: ...
+
 
 STAGE_NONE, STAGE_TALKS, STAGE_FRAMEWORK, STAGE_CEASEFIRE, STAGE_SETTLEMENT = 0, 1, 2, 3, 4
 
@@ -579,7 +636,7 @@ def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
 class Talks:
     """The state of the negotiation, per replication, kept across rounds."""
 
-    def __init__(self, model: ConflictModel):
+    def __init__(self, model: TalksWorld):
         size = model.size
         self.model = model
         government, opposition = model.government, model.opposition

@@ -18,6 +18,11 @@ Before the calendar starts, a spin-up of at most `spinup_weeks` (until settled) 
 without events and with the fronts held, so the state the first event meets
 is the model's own resting point (the map as written, cohesion, losses,
 beliefs and support at their steady values).
+
+This module only builds the world and schedules the stages: no module of
+the model imports it. The actors, the talks and the recording each name
+what they read of the world (`agents.ActorsWorld`, `talks.TalksWorld`,
+`observations.RecordedWorld`, held to this model by tests/model/test_world.py).
 """
 
 from __future__ import annotations
