@@ -46,9 +46,13 @@ print(json.dumps({{"import numba": imported - started, "first model": first - bu
 
 
 def cache_files() -> list[Path]:
-    """numba's cache files of negsim.model.kernels (next to the module, the default)."""
+    """numba's cache files of negsim's kernels (next to their modules, the default).
+
+    Every stage's module with a compiled kernel (fighting, coalition,
+    patrons, talks) and `negsim.model.compiled`, the primitives they share.
+    """
     folder = Path(negsim.model.__file__).parent / "__pycache__"
-    return [p for p in folder.glob("kernels.*") if p.suffix in (".nbi", ".nbc")]
+    return [p for p in folder.glob("*.*") if p.suffix in (".nbi", ".nbc")]
 
 
 def measure() -> dict[str, float]:

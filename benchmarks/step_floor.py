@@ -3,11 +3,11 @@
     python benchmarks/step_floor.py [--replications 10000] [--repeats 20]
 
 Builds geneva3 at R replications, runs ten weeks, captures the inputs of the
-eleventh week's `kernels.fight_week`, and times on one core (medians of the
+eleventh week's `fighting.fight_week_compiled`, and times on one core (medians of the
 repeats, in microseconds per replication-week):
 
 - the whole fighting kernel on those inputs (its draws included);
-- its 54 standard normals alone (`kernels.standard_normals`: numpy's
+- its 54 standard normals alone (`compiled.standard_normals`: numpy's
   PCG64 and ziggurat, the same bits as `Generator.standard_normal`, which is
   timed too);
 - the log-normal shocks' 54 `exp` alone (libm's, as the kernel calls it).
@@ -27,7 +27,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from negsim.model import kernels
+from negsim.model import compiled, fighting
 from negsim.model.world import ConflictModel
 from negsim.scenario import load
 
@@ -62,17 +62,17 @@ def main() -> None:
     for _ in range(10):
         model.step()
     captured: list[object] = []
-    kernel = kernels.fight_week
+    kernel = fighting.fight_week_compiled
 
     def capture(*arguments: object) -> None:
         captured.extend(a.copy() if isinstance(a, np.ndarray) else a for a in arguments)
         kernel(*arguments)
 
-    kernels.fight_week = capture
+    fighting.fight_week_compiled = capture
     try:
         model.step()
     finally:
-        kernels.fight_week = kernel
+        fighting.fight_week_compiled = kernel
     streams = model.control.shape[1] * model.control.shape[2]
     weeks = model.spinup_weeks + model.weeks
 
@@ -82,10 +82,10 @@ def main() -> None:
     copies = _median_seconds(
         lambda: [a.copy() for a in captured if isinstance(a, np.ndarray)], args.repeats
     )
-    fighting = _median_seconds(fight, args.repeats) - copies
-    states = kernels.pcg64_states(model._noise_generators)
+    fight_seconds = _median_seconds(fight, args.repeats) - copies
+    states = compiled.pcg64_states(model._noise_generators)
     buffer = np.empty((streams, size))
-    draws = _median_seconds(lambda: kernels.standard_normals(states, buffer), args.repeats)
+    draws = _median_seconds(lambda: compiled.standard_normals(states, buffer), args.repeats)
     generators = [np.random.Generator(np.random.PCG64(k)) for k in range(streams)]
 
     def numpy_draws() -> None:
@@ -102,8 +102,8 @@ def main() -> None:
 
     print(f"geneva3, R = {size:,}: {streams} noise streams, {weeks} fighting weeks")
     rows = [
-        ("fight_week, whole (its draws included)", fighting),
-        (f"  its {streams} standard normals (kernels.standard_normals)", draws),
+        ("fight_week_compiled, whole (its draws included)", fight_seconds),
+        (f"  its {streams} standard normals (compiled.standard_normals)", draws),
         (
             f"  the same from numpy (Generator.standard_normal, {streams} blocks)",
             numpy_draws_seconds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docking import assert_docked, scrambled
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -109,3 +110,21 @@ def test_patron_support_scales_around_the_named_parity():
     # S = c k (1 + rho (parity - prospects)).
     got = patron_support(a(0.5), a(0.2), a(2.0), a(0.5), a(0.0), 0.6)[0]
     assert got == pytest.approx(0.5 * 0.2 * (1 + 2.0 * 0.1))
+
+
+# --------------------------------------------------------- compiled: supply_week
+
+
+@pytest.mark.parametrize(("name", "seed"), [("geneva3", 4), ("geneva3", 5), ("ripeness", 6)])
+def test_supply_week_docks_with_the_patrons_own_supply(name, seed):
+    compiled = scrambled(name, seed)
+    reference = scrambled(name, seed)
+    reference.compiled = False
+    compiled._supply()
+    reference._supply()
+    pairs = [(compiled.support, reference.support)] + [
+        (compiled.patrons[k].support, reference.patrons[k].support) for k in compiled.patrons
+    ]
+    for got, expected in pairs:
+        assert_docked(got, expected)
+    assert compiled.support.any()

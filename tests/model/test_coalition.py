@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docking import assert_docked, scrambled
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from negsim.model.coalition import (
     effective_authority,
     faction_reservation,
 )
+from negsim.model.world import ConflictModel
 
 share = st.floats(0.0, 1.0)
 
@@ -283,3 +285,24 @@ def test_decapitated_resolve_closed_form():
         a(0.6, 0.6, 0.6, 0.1), a(0.3, -0.3, 0.0, 0.5), a(0.5, 0.5, 1, 1)
     )
     np.testing.assert_allclose(got, [0.45, 0.75, 0.6, 0.0])
+
+
+# ------------------------------------------------------- compiled: cohesion_week
+
+
+def _cohesion_state(model: ConflictModel) -> list[np.ndarray]:
+    opposition = model.opposition
+    return [opposition.cohesion] + [
+        array for f in opposition.factions for array in (f.cohesion, f.leader.crisis_left)
+    ]
+
+
+@pytest.mark.parametrize(("name", "seed"), [("geneva3", 1), ("geneva3", 2), ("aceh", 3)])
+def test_cohesion_week_docks_with_the_numpy_reference(name, seed):
+    compiled = scrambled(name, seed)
+    reference = scrambled(name, seed)
+    reference.compiled = False
+    compiled.opposition.update_cohesion()
+    reference.opposition.update_cohesion()
+    for got, expected in zip(_cohesion_state(compiled), _cohesion_state(reference), strict=True):
+        assert_docked(got, expected)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from docking import assert_docked, seeded_streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from negsim.model import fighting
+from negsim.model.compiled import pcg64_states
 from negsim.model.fighting import lanchester_square, tullock_shares
 
 # Efforts are either exactly zero (a contender that does not fight) or in a
@@ -223,3 +226,236 @@ def test_lanchester_per_replication_coefficients_broadcast():
     b1, r1 = lanchester_square(blue[1:], red[1:], 0.1, 0.1, 1.0)
     np.testing.assert_array_equal(b, np.concatenate([b0, b1]))
     np.testing.assert_array_equal(r, np.concatenate([r0, r1]))
+
+
+# ----------------------------------------------- compiled: fight_week_compiled
+
+
+def _stream_draws(seed: int, size: int, regions: int, n: int) -> np.ndarray:
+    """The noise (R, regions, combatants) that the streams of ``seed`` draw, as the model does."""
+    draws = np.stack([g.standard_normal(size) for g in seeded_streams(seed, regions * n)])
+    return np.ascontiguousarray(draws.reshape(regions, n, size).transpose(2, 0, 1))
+
+
+def _reference(week: dict) -> tuple[np.ndarray, ...]:
+    return fighting.fight_week(**{k: v for k, v in week.items() if k != "noise_seed"})
+
+
+def _random_week(
+    rng: np.random.Generator,
+    size: int,
+    regions: int,
+    n: int,
+    *,
+    spoilers: int,
+    decisiveness: float,
+    centred: bool,
+    recruit: bool,
+) -> dict:
+    """Random inputs of the fighting stage, with the branches the model can take."""
+    control = rng.random((size, regions, n)) * (rng.random((size, regions, n)) < 0.6)
+    # Some regions nobody holds, the rest normalised.
+    noise_seed = int(rng.integers(2**31))
+    totals = control.sum(axis=-1, keepdims=True)
+    control = np.divide(control, totals, out=np.zeros_like(control), where=totals > 0)
+    written_map = control[rng.permutation(size)]
+    adjacency = np.triu((rng.random((regions, regions)) < 0.4).astype(float), 1)
+    adjacency = adjacency + adjacency.T
+    forces = rng.uniform(0.0, 5000.0, (size, n)) * (rng.random((size, n)) < 0.9)
+    # A truce by region (one aimed at named enemies) with its fire held apart.
+    truce = np.where(rng.random((size, regions, n)) < 0.2, rng.random((size, regions, n)), 1.0)
+    fire_truce = np.where(rng.random((size, n)) < 0.2, rng.random((size, n)), 1.0)
+    offensive = np.where(rng.random((size, regions, n)) < 0.1, 1.0 + rng.random(), 1.0)
+    columns = rng.permutation(n)
+    government = int(columns[0])
+    spoiler_columns = np.sort(columns[1 : 1 + spoilers]).astype(np.int64)
+    factions = np.sort(columns[1 + spoilers :]).astype(np.int64)
+    return {
+        "forces": forces,
+        "support": rng.uniform(0.0, 500.0, (size, n)),
+        "escalation": np.where(rng.random((size, n)) < 0.2, 1.5, 1.0),
+        "control": control,
+        "written_map": written_map,
+        "baseline_shares": rng.dirichlet(np.ones(n), (size, regions)) if centred else None,
+        "adjacency": adjacency,
+        "value": rng.uniform(0.5, 3.0, regions),
+        "offensive": offensive,
+        "truce": truce,
+        "fire_truce": fire_truce,
+        "noise": _stream_draws(noise_seed, size, regions, n),
+        "noise_seed": noise_seed,  # the kernel draws the same noise from these streams
+        "reach": rng.uniform(0.0, 0.5, size),
+        "sigma": rng.uniform(0.0, 0.5, size),
+        "decisiveness": np.full(size, decisiveness),
+        # By region: a ceasefire holds the fronts only where those it binds fight.
+        "rate": rng.uniform(0.0, 0.2, (size, regions)) * (rng.random((size, regions)) < 0.9),
+        "effectiveness": rng.uniform(0.0, 0.05, size) * (rng.random(size) < 0.9),
+        "government": government,
+        "factions": factions,
+        "spoilers": spoiler_columns,
+        "recruitment": rng.uniform(0.0, 0.1, (size, n)),
+        "base_forces": rng.uniform(0.0, 6000.0, (size, n)),
+        "recruit": recruit,
+        "spoiler_effectiveness": rng.uniform(0.0, 0.05, (size, spoilers)),
+    }
+
+
+def _compiled(week: dict, *, aliased: bool = False) -> tuple[np.ndarray, ...]:
+    size, regions, n = week["control"].shape
+    forces, control = week["forces"].copy(), week["control"].copy()
+    out = (
+        np.empty((size, n)),
+        control if aliased else np.empty((size, regions, n)),
+        np.empty((size, regions, n)),
+        forces if aliased else np.empty((size, n)),
+        np.empty((size, n)),
+        *(np.empty(size) for _ in range(4)),
+    )
+    centred = week["baseline_shares"] is not None
+    fighting.fight_week_compiled(
+        forces,
+        week["support"],
+        week["escalation"],
+        control,
+        week["written_map"],
+        week["baseline_shares"] if centred else control,
+        centred,
+        week["adjacency"],
+        week["value"],
+        week["offensive"],
+        week["truce"],
+        week["fire_truce"],
+        pcg64_states(seeded_streams(week["noise_seed"], regions * n)),
+        week["reach"],
+        week["sigma"],
+        week["decisiveness"],
+        week["rate"],
+        week["effectiveness"],
+        week["government"],
+        week["factions"],
+        week["spoilers"],
+        week["recruitment"],
+        week["base_forces"],
+        week["recruit"],
+        week["spoiler_effectiveness"],
+        *out,
+    )
+    return out
+
+
+NAMES = (
+    "strength",
+    "control",
+    "shares",
+    "forces",
+    "losses",
+    "blue",
+    "red",
+    "blue_lost",
+    "red_lost",
+)
+
+
+@pytest.mark.parametrize(
+    ("regions", "n", "spoilers", "decisiveness", "centred", "recruit"),
+    [
+        (9, 6, 2, 1.0, True, True),  # geneva3's shape
+        (9, 6, 2, 1.0, False, False),  # the spin-up: fronts and forces held
+        (4, 3, 0, 1.0, True, True),
+        (7, 5, 1, 2.5, True, True),
+        (12, 9, 3, 0.6, True, False),  # >= 8 combatants: numpy sums pairwise
+        (1, 2, 0, 1.0, False, True),
+        (20, 10, 1, 1.0, True, True),  # >= 8 regions in the spoilers' sum
+    ],
+)
+def test_fight_week_docks_with_the_numpy_reference(
+    regions, n, spoilers, decisiveness, centred, recruit
+):
+    rng = np.random.default_rng(regions * 100 + n)
+    week = _random_week(
+        rng,
+        300,
+        regions,
+        n,
+        spoilers=spoilers,
+        decisiveness=decisiveness,
+        centred=centred,
+        recruit=recruit,
+    )
+    before = {k: v.copy() for k, v in week.items() if isinstance(v, np.ndarray)}
+    expected = _reference(week)
+    for key, value in before.items():
+        assert np.array_equal(week[key], value), f"the reference modified {key}"
+    got = _compiled(week)
+    for name, e, g in zip(NAMES, expected, got, strict=True):
+        assert_docked(g, e, name)
+
+
+def test_fight_week_outputs_may_alias_inputs():
+    week = _random_week(
+        np.random.default_rng(5),
+        200,
+        9,
+        6,
+        spoilers=2,
+        decisiveness=1.0,
+        centred=True,
+        recruit=True,
+    )
+    # Bit for bit: the same compiled code on the same inputs.
+    for fresh, aliased in zip(_compiled(week), _compiled(week, aliased=True), strict=True):
+        assert np.array_equal(fresh, aliased)
+
+
+def test_fight_week_extreme_decisiveness_takes_the_rescaled_path():
+    # x^m overflows for m = 200 and efforts in the thousands: the contest is
+    # computed from x / max(x), in both implementations.
+    week = _random_week(
+        np.random.default_rng(9),
+        100,
+        5,
+        4,
+        spoilers=0,
+        decisiveness=200.0,
+        centred=True,
+        recruit=True,
+    )
+    expected = _reference(week)
+    got = _compiled(week)
+    assert np.isfinite(got[2]).all()
+    assert_docked(got[2], expected[2], "shares")
+
+
+# -------------------------------------------------------------- recording
+
+
+@pytest.mark.parametrize("shape", [(500, 9, 6), (40, 1, 2), (30, 140, 5)])
+def test_territory_by_combatant_is_the_recorders_numpy(shape):
+    rng = np.random.default_rng(sum(shape))
+    control = rng.random(shape) * (rng.random(shape) < 0.7)
+    value_share = rng.random(shape[1])
+    value_share /= value_share.sum()
+    expected = (control * value_share[None, :, None]).sum(axis=1).T.astype(np.float32)
+    # Written into rows of a (metric, week, R) array, as the recorder does.
+    values = np.zeros((shape[2] + 3, 4, shape[0]), dtype=np.float32)
+    fighting.territory_by_combatant(control, value_share, values[1 : 1 + shape[2], 2, :])
+    # Bit for bit: one product per term (no multiply-add to contract: numpy
+    # multiplies in one pass and sums in another) and a sum along a strided
+    # axis, which numpy takes left to right, as the kernel does.
+    assert np.array_equal(values[1 : 1 + shape[2], 2, :], expected)
+    assert not values[:, [0, 1, 3], :].any() and not values[0].any()
+
+
+# ------------------------------------------------ compiled: what the fighting leaves
+
+
+@pytest.mark.parametrize("decisiveness", [1.0, 0.6, 2.5, 200.0])
+def test_contest_share_is_tullock_shares_of_two(decisiveness):
+    rng = np.random.default_rng(int(decisiveness * 10))
+    x = rng.uniform(0, 5000, 2000) * (rng.random(2000) < 0.8)
+    y = rng.uniform(0, 5000, 2000) * (rng.random(2000) < 0.8)
+    x[:5] = [1e-200, 1e200, 0.0, 3.0, 1e-310]  # extremes: the rescaled path
+    y[:5] = [1e-210, 1e190, 0.0, 0.0, 1e-305]
+    expected = fighting.tullock_shares(np.stack([x, y], axis=-1), decisiveness)[:, 0]
+    got = np.array([fighting._contest_share(a, b, decisiveness) for a, b in zip(x, y, strict=True)])
+    assert_docked(got, expected)

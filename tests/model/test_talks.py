@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from docking import assert_docked, scrambled_talks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -453,3 +454,51 @@ def test_weekly_attendance_series_add_up_to_the_per_run_counts():
     # At the table only in an active round; never suspended and at the table at once.
     assert np.all(at_table <= in_session)
     assert not np.any((at_table > 0) & (suspended > 0))
+
+
+# ---------------------------------------------------------- compiled: talks_week
+
+
+def _talks_state(model: ConflictModel) -> dict[str, np.ndarray]:
+    talks = model.talks
+    # Its state (not the compiled step's cache of the parameters, `_parameters`).
+    arrays = {
+        k: v for k, v in vars(talks).items() if isinstance(v, np.ndarray) and not k.startswith("_")
+    }
+    for party in (model.government, model.opposition):
+        for field in ("expected_cost", "endorsement", "willingness"):
+            arrays[f"{party.key}.{field}"] = getattr(party, field)
+    arrays["ripeness"] = model.ripeness
+    for event in model.events:  # a collapse ends ceasefire events
+        arrays[f"{event.spec.id}.duration"] = event.duration
+    return arrays
+
+
+@pytest.mark.parametrize(
+    ("name", "seed", "proposer"),
+    [("geneva3", 7, "government"), ("geneva3", 8, "opposition"), ("ripeness", 9, "government")],
+)
+@pytest.mark.parametrize("in_session", [False, True])
+def test_talks_week_docks_with_the_numpy_reference(name, seed, proposer, in_session):
+    compiled = scrambled_talks(name, seed)
+    reference = scrambled_talks(name, seed)
+    reference.compiled = False
+    size = compiled.size
+    session = np.random.default_rng(seed).random(size) < (0.8 if in_session else 0.1)
+    leverage = np.random.default_rng(seed + 1).random(size)
+    bias = np.random.default_rng(seed + 2).normal(0, 0.1, size)
+    for model in (compiled, reference):
+        model.first_proposer = proposer
+        model.week = 5
+        model.talks.step(5, session, leverage, bias)
+    got, expected = _talks_state(compiled), _talks_state(reference)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert_docked(got[key], expected[key], key)
+    # The branches were taken: agreements, walkouts, ceasefires and breakdowns.
+    states = set(np.unique(compiled.talks.state)) if in_session else {0.0}
+    assert {0.0} <= states
+    if in_session:
+        assert {1.0, 3.0, 4.0} <= states, states
+        assert compiled.talks.resumptions.sum() > 0
+    assert compiled.talks.ceasefire_collapsed.any()

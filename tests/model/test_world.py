@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import multiprocessing
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
+from docking import DOCKED_RUN, assert_docked
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from negsim.model import negotiation
 from negsim.model.agents import (
+    ActorsWorld,
     Faction,
     Government,
     Leader,
@@ -26,7 +29,8 @@ from negsim.model.agents import (
     Patron,
     Spoiler,
 )
-from negsim.model.observations import metric_names, outcomes
+from negsim.model.observations import RecordedWorld, metric_names, outcomes
+from negsim.model.talks import TalksWorld
 from negsim.model.world import TALKS_AGREEMENT, ConflictModel
 from negsim.scenario import RUN_METRICS, Scenario, ScenarioFile, load
 
@@ -692,3 +696,63 @@ def test_the_rival_reading_lowers_the_coalitions_resolve_by_the_factions_weight(
     )
     drop = base.opposition.resolve - broken.opposition.resolve
     assert np.all(drop > 0) and np.all(drop < 0.4)  # a faction's share of the strength, below 1
+
+
+# ------------------------------------------- compiled and numpy steps, whole model
+
+
+def _state(model: ConflictModel) -> dict[str, np.ndarray]:
+    arrays = {k: v for k, v in vars(model).items() if isinstance(v, np.ndarray)}
+    arrays |= {
+        f"{a.key}.{k}": v
+        for a in model.agents
+        for k, v in vars(a).items()
+        if isinstance(v, np.ndarray)
+    }
+    arrays["timeseries"] = model.recorder.values
+    # The draws' buffer (numpy) or the streams' states (compiled): the same draws.
+    arrays.pop("_noise", None)
+    arrays.pop("_noise_streams", None)
+    return arrays
+
+
+@pytest.mark.parametrize("name", ["geneva3", "ripeness", "aceh"])
+def test_compiled_step_gives_the_numpy_steps_numbers(name, monkeypatch):
+    scenario = load(SCENARIOS / f"{name}.yaml").scenario
+    monkeypatch.setattr(ConflictModel, "compiled_step", False)
+    reference = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    monkeypatch.setattr(ConflictModel, "compiled_step", True)
+    compiled = _state(ConflictModel(scenario, replications=64, seed=7).run())
+    assert reference.keys() == compiled.keys()
+    for key in reference:
+        assert_docked(compiled[key], reference[key], key, rtol=DOCKED_RUN)
+
+
+def _run_in_child(queue) -> None:
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    queue.put(ConflictModel(scenario, replications=16, seed=3).run().recorder.values)
+
+
+def test_forked_workers_run_the_compiled_step():
+    # ProcessExecutor forks after the parent has compiled (or loaded) the kernels.
+    scenario = load(SCENARIOS / "geneva3.yaml").scenario
+    parent = ConflictModel(scenario, replications=16, seed=3).run().recorder.values
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_run_in_child, args=(queue,))
+    child.start()
+    data = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert np.array_equal(data, parent)  # the same compiled code: the same bits
+
+
+def test_the_world_is_what_each_stage_reads_of_it():
+    # The stages name what they read of the world (a Protocol each) instead of
+    # importing it; mypy cannot hold the Mesa model to them (Mesa is untyped),
+    # so this does: every attribute and method each one lists exists on a built model.
+    model = ConflictModel(load(SCENARIOS / "geneva3.yaml").scenario, replications=2, seed=1)
+    for world in (ActorsWorld, TalksWorld, RecordedWorld):
+        missing = [name for name in world.__protocol_attrs__ if not hasattr(model, name)]
+        assert not missing, (world.__name__, missing)
+        assert isinstance(model, world)

@@ -7,7 +7,7 @@ a single inspectable run).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 import mesa
 import numpy as np
@@ -16,15 +16,43 @@ from negsim.model import beliefs, coalition, patrons
 from negsim.scenario import schema
 
 if TYPE_CHECKING:
-    from negsim.model.world import ConflictModel
+    from negsim.model.streams import Streams
+
+
+@runtime_checkable
+class ActorsWorld(Protocol):
+    """What the actors read of the world they live in (`negsim.model.world.ConflictModel`).
+
+    Named here, not imported: the actors need these arrays and numbers, not
+    the Mesa model that schedules the stages.
+    """
+
+    size: int
+    streams: Streams
+    parameters: dict[str, np.ndarray]
+    compiled: bool
+    forces: np.ndarray
+    base_forces: np.ndarray
+    recruitment: np.ndarray
+    strength: np.ndarray
+    support: np.ndarray
+    signal: np.ndarray
+    government: Government
+    opposition: Opposition
+    combatant_columns: dict[str, int]
+    faction_columns: np.ndarray
+    opposition_patron_keys: list[str]
+
+    @property
+    def opposition_patron_commitment(self) -> np.ndarray: ...
 
 
 class Actor(mesa.Agent):
     """Any actor of the scenario, known by its scenario id."""
 
-    model: ConflictModel
+    model: ActorsWorld
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.ActorBase):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.ActorBase):
         super().__init__(model)
         self.key = key
         self.label = spec.name or key
@@ -40,7 +68,7 @@ class Combatant(Actor):
     that fighting is computed for all combatants at once.
     """
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Combatant, index: int):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Combatant, index: int):
         super().__init__(model, key, spec)
         self.index = index
         model.forces[:, index] = self._parameter("capability", spec.capability)
@@ -65,7 +93,7 @@ class Spoiler(Combatant):
 class Party:
     """State shared by the two sides at the table: beliefs, costs, willingness."""
 
-    model: ConflictModel
+    model: ActorsWorld
     key: str
 
     def _init_party(self, spec: schema.Government | schema.Opposition) -> None:
@@ -108,7 +136,7 @@ class Government(Combatant, Party):
 
     side = "government"
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Government, index: int):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Government, index: int):
         super().__init__(model, key, spec, index)
         self._init_party(spec)
 
@@ -126,7 +154,7 @@ class Leader(Actor):
 
     def __init__(
         self,
-        model: ConflictModel,
+        model: ActorsWorld,
         key: str,
         spec: schema.Leader | None,
         faction: schema.Faction,
@@ -287,7 +315,7 @@ class Leader(Actor):
 class Faction(Combatant):
     """An armed member of the opposition coalition."""
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Faction, index: int):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Faction, index: int):
         super().__init__(model, key, spec, index)
         self.cohesion = self._parameter("cohesion", spec.cohesion)
         self.leader: Leader | None = None
@@ -300,7 +328,7 @@ class Opposition(Actor, Party):
 
     side = "opposition"
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Opposition):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Opposition):
         super().__init__(model, key, spec)
         self._init_party(spec)
         self.cohesion = self._parameter("cohesion", spec.cohesion)
@@ -352,7 +380,7 @@ class Opposition(Actor, Party):
     def update_cohesion(self) -> None:
         """Stage 5: factions' and the coalition's cohesion; fragmentation below the threshold.
 
-        Compiled as `kernels.cohesion_week` when the model is (`model.compiled`);
+        Compiled as `coalition.cohesion_week` when the model is (`model.compiled`);
         the numpy below is its reference.
         """
         if self.model.compiled:
@@ -387,8 +415,6 @@ class Opposition(Actor, Party):
         self.update_membership()
 
     def _update_cohesion_compiled(self) -> None:
-        from negsim.model import kernels
-
         model = self.model
         p = model.parameters
         leaders = [cast(Leader, f.leader) for f in self.factions]
@@ -397,7 +423,7 @@ class Opposition(Actor, Party):
         cohesion_ = np.empty((count, size))
         crisis = np.empty((count, size))
         coalition_ = np.empty(size)
-        kernels.cohesion_week(
+        coalition.cohesion_week(
             model.opposition_patron_commitment,
             np.stack([leader.ties for leader in leaders]),
             np.stack([leader.authority for leader in leaders]),
@@ -427,7 +453,7 @@ class Opposition(Actor, Party):
 class Patron(Actor):
     """An outside backer: supplies capability to its client and presses it on talks."""
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Patron):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Patron):
         super().__init__(model, key, spec)
         self.client_key = spec.client
         self.commitment = self._parameter("commitment", spec.commitment)
@@ -470,7 +496,7 @@ class Patron(Actor):
 class Mediator(Actor):
     """Convenes rounds and proposes deals inside the bargaining range."""
 
-    def __init__(self, model: ConflictModel, key: str, spec: schema.Mediator):
+    def __init__(self, model: ActorsWorld, key: str, spec: schema.Mediator):
         super().__init__(model, key, spec)
         self.leverage = self._parameter("leverage", spec.leverage)
         self.bias = self._parameter("bias", spec.bias)

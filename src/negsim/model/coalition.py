@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+
+from negsim.model.compiled import _clip, _maximum, _pairwise_sum
 
 
 def effective_authority(
@@ -302,3 +305,87 @@ def coalition_fragmented(
     inside = (capabilities * members).sum(axis=-1)
     share = np.divide(inside, total, out=np.ones_like(inside), where=total > 0)
     return (cohesion < threshold) | (share < share_threshold)
+
+
+# ------------------------------------------------------------------ compiled
+# Stage 5 compiled (numba), held to `Opposition.update_cohesion` by
+# tests/model/test_coalition.py; see `negsim.model.compiled` for the contract.
+
+
+@numba.njit(cache=True)
+def cohesion_week(
+    commitment: np.ndarray,
+    ties: np.ndarray,
+    authority: np.ndarray,
+    crisis_left: np.ndarray,
+    crisis_weeks: np.ndarray,
+    cohesion: np.ndarray,
+    hurt: np.ndarray,
+    capabilities: np.ndarray,
+    moderation: np.ndarray,
+    coalition: np.ndarray,
+    endorsement_weight: np.ndarray,
+    loss_weight: np.ndarray,
+    rate: np.ndarray,
+    authority_start: np.ndarray,
+    cohesion_out: np.ndarray,
+    crisis_out: np.ndarray,
+    coalition_out: np.ndarray,
+) -> None:
+    """Stage 5 compiled: `Opposition.update_cohesion`, from `negsim.model.coalition`, to the bit.
+
+    For each faction f (formulas and sources in the docstrings of
+    `coalition.effective_authority`, `coalition.cohesion_target` and
+    `coalition.adjust`): the endorsement E of its leader by the patrons,
+    sum_k commitment_k ties_fk / sum_k commitment_k; the target
+    clip((1 - k hurt) ((1 - w) A_eff + w E), 0, 1), with w = 0 without
+    patrons; cohesion adjusted towards it; one week off the succession
+    crisis. Then the coalition's cohesion towards
+    `coalition.coalition_cohesion_target` of the factions' capabilities,
+    new cohesion and leaders' moderation.
+
+    Shapes: ``commitment`` (R, K) patrons; ``ties`` (F, R, K); the
+    leaders' ``authority``, ``crisis_left``, ``crisis_weeks`` and the
+    factions' ``cohesion`` (F, R); ``capabilities`` and ``moderation`` (R,
+    F); ``hurt``, ``coalition`` and the parameters (R,). Results go to
+    ``cohesion_out``, ``crisis_out`` (F, R) and ``coalition_out`` (R,).
+    """
+    factions, size = cohesion.shape
+    patrons = commitment.shape[1]
+    terms = np.empty(max(patrons, factions))
+    weights = np.empty(factions)
+    for r in range(size):
+        total_commitment = _pairwise_sum(commitment[r], 0, patrons)
+        weight = endorsement_weight[r] if total_commitment > 0 else 0.0
+        for f in range(factions):
+            for k in range(patrons):
+                terms[k] = commitment[r, k] * ties[f, r, k]
+            endorsed = _pairwise_sum(terms, 0, patrons)
+            endorsement = endorsed / total_commitment if total_commitment > 0 else 0.0
+            weeks = crisis_weeks[f, r]
+            fraction = crisis_left[f, r] / weeks if weeks > 0 else 0.0
+            effective = authority[f, r] * (
+                1.0 - (1.0 - authority_start[r]) * _clip(fraction, 0.0, 1.0)
+            )
+            mix = (1.0 - weight) * effective + weight * endorsement
+            target = _clip((1.0 - loss_weight[r] * hurt[r]) * mix, 0.0, 1.0)
+            current = cohesion[f, r]
+            cohesion_out[f, r] = _clip(current + rate[r] * (target - current), 0.0, 1.0)
+            crisis_out[f, r] = _maximum(crisis_left[f, r] - 1.0, 0.0)
+        # The coalition (coalition_cohesion_target), from the factions' new cohesion.
+        total = _pairwise_sum(capabilities[r], 0, factions)
+        for f in range(factions):
+            weights[f] = capabilities[r, f] / total if total > 0 else 0.0
+        for f in range(factions):
+            terms[f] = weights[f] * cohesion_out[f, r]
+        mean_cohesion = _pairwise_sum(terms, 0, factions)
+        for f in range(factions):
+            terms[f] = weights[f] * moderation[r, f]
+        mean_moderation = _pairwise_sum(terms, 0, factions)
+        for f in range(factions):
+            deviation = moderation[r, f] - mean_moderation
+            terms[f] = weights[f] * (deviation * deviation)
+        spread = np.sqrt(_pairwise_sum(terms, 0, factions))
+        target = _clip(mean_cohesion * (1.0 - spread), 0.0, 1.0)
+        current = coalition[r]
+        coalition_out[r] = _clip(current + rate[r] * (target - current), 0.0, 1.0)

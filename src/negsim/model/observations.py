@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from negsim.model import fighting
 from negsim.scenario.observed import WEEKLY_METRICS
 
 if TYPE_CHECKING:
-    from negsim.model.world import ConflictModel
+    from negsim.model.agents import Combatant, Government, Opposition
+    from negsim.model.talks import Talks
+    from negsim.scenario import schema
 
 
-def metric_names(model: ConflictModel) -> list[str]:
+@runtime_checkable
+class RecordedWorld(Protocol):
+    """What the recording reads of the world (`negsim.model.world.ConflictModel`).
+
+    Named here, not imported: the observables are these arrays, the sides
+    and the talks, not the Mesa model that schedules the stages.
+    """
+
+    spec: schema.Scenario
+    size: int
+    weeks: int
+    compiled: bool
+    combatants: list[Combatant]
+    government: Government
+    opposition: Opposition
+    talks: Talks
+    faction_columns: np.ndarray
+    strength: np.ndarray
+    control: np.ndarray
+    value_share: np.ndarray
+    signal: np.ndarray
+    ripeness: np.ndarray
+    losses: np.ndarray
+    leaders_removed: np.ndarray
+    fragmented_ever: np.ndarray
+    ceasefire_in_force: np.ndarray
+
+    def territory(self, columns: np.ndarray | int) -> np.ndarray: ...
+
+
+def metric_names(model: RecordedWorld) -> list[str]:
     """Names of the per-step observables, in recording order."""
     names = [f"capability.{c.key}" for c in model.combatants]
     names += [f"control.{c.key}" for c in model.combatants]
@@ -28,7 +61,7 @@ class Recorder:
     capabilities of order 1, where float32's 7 digits are ample.
     """
 
-    def __init__(self, model: ConflictModel):
+    def __init__(self, model: RecordedWorld):
         self.model = model
         self.names = metric_names(model)
         self.values = np.zeros((len(self.names), model.weeks, model.size), dtype=np.float32)
@@ -40,9 +73,7 @@ class Recorder:
         out = self.values[:, week, :]
         out[:n] = model.strength.T
         if model.compiled:
-            from negsim.model import kernels
-
-            kernels.territory_by_combatant(model.control, model.value_share, out[n : 2 * n])
+            fighting.territory_by_combatant(model.control, model.value_share, out[n : 2 * n])
         else:
             out[n : 2 * n] = (model.control * model.value_share[None, :, None]).sum(axis=1).T
         row = 2 * n
@@ -73,7 +104,7 @@ class Recorder:
             row += 1
 
 
-def outcomes(model: ConflictModel) -> dict[str, np.ndarray]:
+def outcomes(model: RecordedWorld) -> dict[str, np.ndarray]:
     """Per-run outcomes, each of shape (R,), named as in `schema.RUN_METRICS`.
 
     Every outcome is defined for every run except those about a deal

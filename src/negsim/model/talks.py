@@ -24,14 +24,74 @@ The pure functions below are the submodels, each docked by a test.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import numba
 import numpy as np
 
 from negsim.model import coalition, negotiation
+from negsim.model.compiled import _clip, _maximum, _minimum, _pairwise_sum
+from negsim.model.patrons import PATRON_OF_GOVERNMENT, PATRON_OF_SPOILER
 
 if TYPE_CHECKING:
-    from negsim.model.world import ConflictModel
+    from negsim.model.agents import Government, Opposition, Patron
+    from negsim.model.streams import Streams
+
+
+@runtime_checkable
+class TalksWorld(Protocol):
+    """What the talks read of the world (`negsim.model.world.ConflictModel`), and ``ripeness``, which they set.
+
+    Named here, not imported: stage 6 needs the sides, the patrons and these
+    arrays, not the Mesa model that schedules the stages.
+    """
+
+    size: int
+    streams: Streams
+    parameters: dict[str, np.ndarray]
+    compiled: bool
+    first_proposer: str
+    government: Government
+    opposition: Opposition
+    patrons: dict[str, Patron]
+    patron_routes: tuple[np.ndarray, np.ndarray, np.ndarray]
+    faction_columns: np.ndarray
+    spoiler_columns: np.ndarray
+    strength: np.ndarray
+    reference_sides: tuple[np.ndarray, np.ndarray]
+    government_territory_start: np.ndarray
+    signal: np.ndarray
+    momentum: np.ndarray
+    power_shift: np.ndarray
+    ripeness: np.ndarray
+    fighting_rate: np.ndarray
+    outside_share: np.ndarray
+    outbidding: np.ndarray
+    ceasefire_in_force: np.ndarray
+
+    @property
+    def fragmented(self) -> np.ndarray: ...
+
+    def territory(self, columns: np.ndarray | int) -> np.ndarray: ...
+
+    def side_strengths(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def best_leverage(self) -> np.ndarray: ...
+
+    def endorsements(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def government_share(self) -> np.ndarray: ...
+
+    def spoiler_share(self) -> np.ndarray: ...
+
+    def deliverable_now(self) -> np.ndarray: ...
+
+    def faction_ties(self) -> np.ndarray: ...
+
+    def coverage(self, names: list[str] | None, everyone: bool = False) -> np.ndarray: ...
+
+    def collapse_ceasefires(self, where: np.ndarray) -> None: ...
+
 
 STAGE_NONE, STAGE_TALKS, STAGE_FRAMEWORK, STAGE_CEASEFIRE, STAGE_SETTLEMENT = 0, 1, 2, 3, 4
 
@@ -576,7 +636,7 @@ def _rows(arrays: list[np.ndarray], size: int) -> np.ndarray:
 class Talks:
     """The state of the negotiation, per replication, kept across rounds."""
 
-    def __init__(self, model: ConflictModel):
+    def __init__(self, model: TalksWorld):
         size = model.size
         self.model = model
         government, opposition = model.government, model.opposition
@@ -693,7 +753,7 @@ class Talks:
     ) -> None:
         """Stage 6: one week of talks, implementation and ceasefires.
 
-        Compiled as `kernels.talks_week` when the model is (`model.compiled`);
+        Compiled as `talks_week` (below) when the model is (`model.compiled`);
         `_step_reference` is its reference. A ceasefire or agreement reached
         this week binds whom the rounds in session cover (``covers``, (R, n)).
         """
@@ -949,13 +1009,11 @@ class Talks:
     def _step_compiled(
         self, week: int, in_session: np.ndarray, leverage: np.ndarray, bias: np.ndarray
     ) -> None:
-        from negsim.model import kernels
-
         model = self.model
         government, opposition = model.government, model.opposition
         streams = model.streams
         if self._parameters is None:
-            self._parameters = np.stack([model.parameters[k] for k in kernels.TALKS_PARAMETERS])
+            self._parameters = np.stack([model.parameters[k] for k in TALKS_PARAMETERS])
         kinds, _, tie_columns = model.patron_routes
         patrons = list(model.patrons.values())
         gain = model.territory(government.index) - model.government_territory_start
@@ -1000,12 +1058,12 @@ class Talks:
             ]
         )
         # Fresh arrays each week, their rows the state: nothing kept from last week changes.
-        numbers = np.stack([getattr(self, name) for name in kernels.TALKS_NUMBERS])
-        flags = np.stack([getattr(self, name) for name in kernels.TALKS_FLAGS])
+        numbers = np.stack([getattr(self, name) for name in TALKS_NUMBERS])
+        flags = np.stack([getattr(self, name) for name in TALKS_FLAGS])
         settlement_range = self.settlement_range.copy()
         parties = np.empty((7, model.size))
         collapse = np.empty(model.size, dtype=bool)
-        kernels.talks_week(
+        talks_week(
             week,
             model.first_proposer == "government",
             government.index,
@@ -1030,9 +1088,9 @@ class Talks:
             parties,
             collapse,
         )
-        for name, row in zip(kernels.TALKS_NUMBERS, numbers, strict=True):
+        for name, row in zip(TALKS_NUMBERS, numbers, strict=True):
             setattr(self, name, row)
-        for name, row in zip(kernels.TALKS_FLAGS, flags, strict=True):
+        for name, row in zip(TALKS_FLAGS, flags, strict=True):
             setattr(self, name, row)
         self.settlement_range = settlement_range
         (
@@ -1074,3 +1132,605 @@ class Talks:
         trust = self.trust.copy()
         trust[rows] = trust[rows] * (1.0 - share)
         self.trust = trust
+
+
+# ------------------------------------------------------------------ compiled
+# Stage 6 compiled (numba), held to `Talks._step_reference` by
+# tests/model/test_talks.py; see `negsim.model.compiled` for the contract.
+
+# The talks' state as rows of two arrays (`Talks`' attributes of those names).
+TALKS_NUMBERS = (
+    "low",
+    "high",
+    "range_width",
+    "weeks",
+    "range_first",
+    "cohesion_first",
+    "range_sum",
+    "cohesion_sum",
+    "walkouts_government",
+    "walkouts_opposition",
+    "stage",
+    "offer",
+    "demand",
+    "rejected",
+    "ceasefire_until",
+    "agreement_week",
+    "settlement",
+    "trust",
+    "state",
+    "resume_week",
+    "resumptions",
+)
+TALKS_FLAGS = (
+    "round_open",
+    "was_in_session",
+    "in_session",
+    "ceasefire_reached",
+    "in_force",
+    "broke",
+    "ceasefire_collapsed",
+    "agreed",
+    "suspended",
+    "left_government",
+    "left_opposition",
+    "at_table",
+    "walked_government",
+    "walked_opposition",
+)
+# The parameters the talks read, as rows of one (len, R) array.
+TALKS_PARAMETERS = (
+    "attrition_rate",
+    "cost_horizon_weeks",
+    "emboldening",
+    "commitment_horizon_weeks",
+    "hurt_threshold",
+    "stalemate_tolerance",
+    "patron_talks_response",
+    "willingness_trust",
+    "confidence_reference",
+    "willingness_ripeness",
+    "willingness_endorsement",
+    "willingness_confidence",
+    "willingness_resolve",
+    "concession_rate",
+    "framework_gap",
+    "mediator_reach",
+    "hardline_margin",
+    "fragmentation_threshold",
+    "commitment_threshold",
+    "ratification_spread",
+    "ceasefire_threshold",
+    "talks_ceasefire_weeks",
+    "implementation_hazard",
+    "spoiler_hazard_weight",
+    "defection_hazard_weight",
+    "trust_gain",
+    "trust_loss",
+    "discount_base",
+    "discount_cap",
+    "bargaining_tolerance",
+    "willingness_surplus",
+    "cooling_off_weeks",
+    "resumption_rate",
+    "mediator_insight",
+    "veto_share",
+    "delegation_veto",
+    "ceasefire_gain_weight",
+    "ceasefire_violation_weight",
+    "ceasefire_outsider_weight",
+    "ceasefire_shift_weight",
+    "patron_parity",
+    "fragmentation_share",
+)
+
+
+@numba.njit(cache=True)
+def _rubinstein(first: float, second: float) -> float:
+    """`negotiation.rubinstein_share` of one replication."""
+    denominator = 1.0 - first * second
+    return (1.0 - second) / denominator if denominator > 1e-12 else 0.5
+
+
+@numba.njit(cache=True)
+def _delivered(
+    capabilities: np.ndarray,
+    moderation: np.ndarray,
+    members: np.ndarray,
+    low: float,
+    margin: float,
+    terms: float,
+    cohesion: float,
+    fragmented: bool,
+    tolerance: float,
+    scratch: np.ndarray,
+) -> float:
+    """`coalition.deliverable_share` of terms against each member's `faction_reservation`.
+
+    A faction outside the coalition (``members``) is not bound by its deal.
+    """
+    factions = capabilities.shape[0]
+    total = _pairwise_sum(capabilities, 0, factions)
+    for f in range(factions):
+        accepts = members[f] and terms >= (low + margin * (1.0 - moderation[f])) - tolerance
+        scratch[f] = capabilities[f] * (1.0 if accepts else 0.0)
+    carried = _pairwise_sum(scratch, 0, factions)
+    share = carried / total if total > 0 else 0.0
+    return 0.0 if fragmented else cohesion * share
+
+
+@numba.njit(cache=True)
+def _zone_proposal(
+    offer: float,
+    demand: float,
+    share: float,
+    bias: float,
+    floor: float,
+    ceiling: float,
+    insight: float,
+) -> float:
+    """`talks.zone_of_agreement_proposal` of `talks.bridging_proposal`, one replication."""
+    lower = _minimum(offer, demand)
+    upper = _maximum(offer, demand)
+    proposal = _clip(lower + (1.0 - share + bias) * (upper - lower), lower, upper)
+    zone_low = _maximum(lower, floor)
+    zone_high = _minimum(upper, ceiling)
+    if zone_low <= zone_high:
+        inside = _clip(proposal, zone_low, _maximum(zone_low, zone_high))
+        return proposal + insight * (inside - proposal)
+    return proposal
+
+
+@numba.njit(cache=True)
+def _concede(
+    demand: float, reservation: float, rate: float, upward: bool, tolerance: float
+) -> float:
+    """`talks.concede` of one replication."""
+    moved = demand + rate * (reservation - demand)
+    if np.abs(reservation - moved) <= tolerance:
+        moved = reservation
+    if upward:
+        return moved if demand < reservation else reservation
+    return moved if demand > reservation else reservation
+
+
+@numba.njit(cache=True)
+def talks_week(
+    week: int,
+    government_first: bool,
+    government: int,
+    faction_columns: np.ndarray,
+    spoiler_columns: np.ndarray,
+    strength: np.ndarray,
+    blue_base: np.ndarray,
+    red_base: np.ndarray,
+    parameters: np.ndarray,
+    sides: np.ndarray,
+    in_session: np.ndarray,
+    ceasefire_in_force: np.ndarray,
+    moderation: np.ndarray,
+    members: np.ndarray,
+    kinds: np.ndarray,
+    tie_columns: np.ndarray,
+    commitment: np.ndarray,
+    supports_talks: np.ndarray,
+    ties: np.ndarray,
+    numbers: np.ndarray,
+    flags: np.ndarray,
+    settlement_range: np.ndarray,
+    parties_out: np.ndarray,
+    collapse_out: np.ndarray,
+) -> None:
+    """Stage 6 compiled: `Talks.step` and what it calls, to the bit, one replication at a time.
+
+    The formulas and their sources are in the docstrings of the reference's
+    submodels (`negsim.model.talks`, `negsim.model.negotiation`,
+    `negsim.model.coalition`), in the order `Talks.step` applies them: the
+    bargaining range (`Talks.bargaining_range`), ripeness, the patrons'
+    endorsements (`ConflictModel.endorsements`), each side's willingness;
+    the round, walkouts and concessions; the mediator's proposal
+    (`ConflictModel.government_share`), acceptance, ratification, a
+    ceasefire at the table; breakdown (`ConflictModel.spoiler_share`,
+    `ConflictModel.deliverable_now`); the agreement and trust.
+
+    ``moderation`` and ``members`` (R, F) are the factions' leaders'
+    moderation and whether each faction is in the coalition.
+    ``sides`` (26, R) holds, in rows: the government's and the
+    opposition's expected outcome, cost sensitivity per stake value (`talks.cost_weight`), resolve
+    and willingness bias (two rows each), their hurt, the
+    coalition's cohesion, momentum, power shift, the battlefield signal,
+    the mediation in session (leverage, bias), the best leverage on offer,
+    the government's territorial gain, and the week's five uniform draws
+    (government stays, opposition stays, ratification, breakdown, resumption),
+    then what a ceasefire in force leaves of the fighting (`fighting_rate`),
+    the fighting strength outside it (`outside_share`)
+    and the hardliners' outbidding (`coalition.outbid_ratification`).
+    ``kinds`` and ``tie_columns`` are the patrons' routes as for
+    `patrons.supply_week`, ``commitment`` and ``supports_talks`` their arrays (P, R).
+    ``parameters`` holds `TALKS_PARAMETERS` in rows; ``numbers`` and
+    ``flags`` the talks' state, `TALKS_NUMBERS` and `TALKS_FLAGS`, updated
+    in place, as is ``settlement_range`` (R, 2). ``parties_out`` (7, R)
+    gets both sides' expected cost, endorsement and willingness, and the
+    ripeness; ``collapse_out`` where a ceasefire in force collapsed (for
+    `ConflictModel.collapse_ceasefires`, which the caller runs).
+    """
+    size = strength.shape[0]
+    factions = faction_columns.shape[0]
+    n = strength.shape[1]
+    patrons = kinds.shape[0]
+    capabilities = np.empty(factions)
+    weighted = np.empty(max(factions, n))
+    scratch = np.empty(max(factions, n))
+    for r in range(size):
+        q = parameters[:, r]
+        attrition = q[0]
+        horizon = q[1]
+        emboldening = q[2]
+        commitment_horizon = q[3]
+        hurt_threshold = q[4]
+        stalemate_tolerance = q[5]
+        talks_response = q[6]
+        willingness_trust = q[7]
+        confidence_reference = q[8]
+        weight_ripeness = q[9]
+        weight_endorsement = q[10]
+        weight_confidence = q[11]
+        weight_resolve = q[12]
+        concession_rate = q[13]
+        framework_gap = q[14]
+        mediator_reach = q[15]
+        margin = q[16]
+        fragmentation_threshold = q[17]
+        commitment_threshold = q[18]
+        spread = q[19]
+        ceasefire_threshold = q[20]
+        ceasefire_weeks = q[21]
+        implementation_hazard = q[22]
+        spoiler_weight = q[23]
+        defection_weight = q[24]
+        trust_gain = q[25]
+        trust_loss = q[26]
+        discount_base = q[27]
+        discount_cap = q[28]
+        tolerance = q[29]
+        weight_surplus = q[30]
+        cooling_off = q[31]
+        resumption_rate = q[32]
+        insight = q[33]
+        veto_share = q[34]
+        veto_weight = q[35]
+        gain_weight = q[36]
+        violation_weight = q[37]
+        outsider_weight = q[38]
+        shift_weight = q[39]
+        parity = q[40]
+        fragmentation_share = q[41]
+        g_expected, o_expected = sides[0, r], sides[1, r]
+        g_sensitivity, o_sensitivity = sides[2, r], sides[3, r]
+        g_resolve, o_resolve = sides[4, r], sides[5, r]
+        g_bias, o_bias = sides[6, r], sides[7, r]
+        g_hurt, o_hurt = sides[8, r], sides[9, r]
+        cohesion, momentum, power_shift, signal = (
+            sides[10, r],
+            sides[11, r],
+            sides[12, r],
+            sides[13, r],
+        )
+        leverage, bias, best_leverage, gain = sides[14, r], sides[15, r], sides[16, r], sides[17, r]
+        u_government, u_opposition, u_ratify, u_breakdown, u_resume = (
+            sides[18, r],
+            sides[19, r],
+            sides[20, r],
+            sides[21, r],
+            sides[22, r],
+        )
+        residual, outside_share = sides[23, r], sides[24, r]
+        outbidding = sides[25, r]
+        for f in range(factions):
+            capabilities[f] = strength[r, faction_columns[f]]
+        # Fragmented: divided, or too much of its strength outside (coalition.coalition_fragmented).
+        for f in range(factions):
+            scratch[f] = capabilities[f] * (1.0 if members[r, f] else 0.0)
+        capability_sum = _pairwise_sum(capabilities, 0, factions)
+        inside = _pairwise_sum(scratch, 0, factions)
+        member_share = inside / capability_sum if capability_sum > 0 else 1.0
+        fragmented = cohesion < fragmentation_threshold or member_share < fragmentation_share
+
+        # The bargaining range (Talks.bargaining_range).
+        blue = strength[r, government]
+        red = _pairwise_sum(capabilities, 0, factions)
+        g_rate = attrition * red / blue_base[r] if blue_base[r] > 0 else 0.0
+        o_rate = attrition * blue / red_base[r] if red_base[r] > 0 else 0.0
+        g_cost = g_sensitivity * (1.0 - g_resolve) * g_rate * horizon
+        o_cost = o_sensitivity * (1.0 - o_resolve) * o_rate * horizon
+        low = o_expected - o_cost
+        high = g_expected + g_cost
+        high = high - emboldening * _maximum(0.0, gain)
+        low = low + commitment_horizon * _maximum(0.0, -power_shift)
+        high = high - commitment_horizon * _maximum(0.0, power_shift)
+        numbers[0, r] = low
+        numbers[1, r] = high
+        width = high - low
+        numbers[2, r] = width
+
+        # Ripeness (negotiation.ripeness), with the way out on offer.
+        way_out = leverage if in_session[r] else best_leverage
+        mutual = _clip(_minimum(g_hurt, o_hurt) / _maximum(hurt_threshold, 1e-12), 0.0, 1.0)
+        calm = _maximum(stalemate_tolerance, 1e-12)
+        stalemate = _clip(1.0 - np.abs(momentum) / calm, 0.0, 1.0)
+        ripeness = mutual * stalemate * way_out
+
+        # The patrons' endorsements (ConflictModel.endorsements).
+        capability_total = red
+        g_weight = 0.0
+        o_weight = 0.0
+        g_pressed = 0.0
+        o_pressed = 0.0
+        for p in range(patrons):
+            kind = kinds[p]
+            if kind == PATRON_OF_SPOILER:
+                continue  # a spoiler's patron has no say in the talks
+            if kind == PATRON_OF_GOVERNMENT:
+                reach = 1.0
+                prospects = 1.0 - signal
+            else:
+                column = tie_columns[p]
+                for f in range(factions):
+                    weighted[f] = capabilities[f] * ties[f, r, column]
+                tied = _pairwise_sum(weighted, 0, factions)
+                reach = tied / capability_total if capability_total > 0 else 0.0
+                prospects = signal
+            supports = _clip(supports_talks[p, r] + talks_response * (parity - prospects), 0.0, 1.0)
+            if kind == PATRON_OF_GOVERNMENT:
+                g_weight += commitment[p, r]
+                g_pressed += commitment[p, r] * supports * reach
+            else:
+                o_weight += commitment[p, r]
+                o_pressed += commitment[p, r] * supports * reach
+        g_endorsement = g_pressed / g_weight if g_weight > 0 else 0.0
+        o_endorsement = o_pressed / o_weight if o_weight > 0 else 0.0
+
+        # The mediator's split (ConflictModel.government_share) of last week's
+        # demands, inside the zone both would sign: the deal each side weighs.
+        cost_horizon = _maximum(horizon, 1.0)
+        g_discount = _clip(discount_base * (1.0 - g_cost / cost_horizon), 0.0, discount_cap)
+        o_discount = _clip(discount_base * (1.0 - o_cost / cost_horizon), 0.0, discount_cap)
+        if government_first:
+            share = _rubinstein(g_discount, o_discount)
+        else:
+            share = 1.0 - _rubinstein(o_discount, g_discount)
+        # The delegation's limit (coalition.delegation_reservation).
+        hardest = 1.0
+        for f in range(factions):
+            part = capabilities[f] / red if red > 0 else 0.0
+            if part >= veto_share and members[r, f]:
+                hardest = _minimum(hardest, moderation[r, f])
+        ceiling = high
+        floor = low + veto_weight * (1.0 - cohesion) * margin * (1.0 - hardest)
+        offer = numbers[11, r]
+        demand = numbers[12, r]
+        saved = high - floor
+        government_part = _clip(share - bias, 0.0, 1.0)
+        g_surplus = government_part * saved
+        o_surplus = (1.0 - government_part) * saved
+
+        # Willingness (negotiation.willingness), each side from its own prospects.
+        trust = numbers[17, r]
+        g_logit = (
+            (g_bias + willingness_trust * trust)
+            + weight_surplus * g_surplus
+            + weight_ripeness * ripeness
+            + weight_endorsement * g_endorsement
+            - weight_confidence * ((1.0 - g_expected) - confidence_reference)
+            - weight_resolve * g_resolve
+        )
+        o_logit = (
+            (o_bias + willingness_trust * trust)
+            + weight_surplus * o_surplus
+            + weight_ripeness * ripeness
+            + weight_endorsement * o_endorsement
+            - weight_confidence * (o_expected - confidence_reference)
+            - weight_resolve * o_resolve
+        )
+        g_willingness = 1.0 / (1.0 + np.exp(-g_logit))
+        o_willingness = 1.0 / (1.0 + np.exp(-o_logit))
+        parties_out[0, r] = g_cost
+        parties_out[1, r] = o_cost
+        parties_out[2, r] = g_endorsement
+        parties_out[3, r] = o_endorsement
+        parties_out[4, r] = g_willingness
+        parties_out[5, r] = o_willingness
+        parties_out[6, r] = ripeness
+
+        # The round: it opens when a session begins, a walkout suspends it,
+        # and after the cooling-off weeks it may resume (talks.resumption_probability).
+        session = in_session[r]
+        opening = session and not flags[1, r]
+        waiting = flags[8, r] and session and not opening and week >= numbers[19, r]
+        resumes = False
+        if waiting:
+            probability = resumption_rate
+            probability = probability * (g_willingness if flags[9, r] else 1.0)
+            probability = probability * (o_willingness if flags[10, r] else 1.0)
+            resumes = u_resume < probability
+        in_force = flags[4, r]
+        if resumes and not in_force:
+            numbers[20, r] += 1.0
+        fresh = opening or resumes
+        flags[8, r] = flags[8, r] and session and not fresh
+        if fresh:
+            flags[9, r] = False
+            flags[10, r] = False
+        round_open = (flags[0, r] or fresh) and session
+        flags[1, r] = session
+        active = round_open and not in_force
+        flags[2, r] = active
+        numbers[3, r] += 1.0 if active else 0.0
+        if active and np.isnan(numbers[4, r]):
+            numbers[4, r] = width
+            numbers[5, r] = cohesion
+        numbers[6, r] += width if active else 0.0
+        numbers[7, r] += cohesion if active else 0.0
+        # Each walkout is the decision of the side that left.
+        government_walks = active and not (u_government < g_willingness)
+        opposition_walks = active and not (u_opposition < o_willingness)
+        walkout = government_walks or opposition_walks
+        numbers[8, r] += 1.0 if government_walks else 0.0
+        numbers[9, r] += 1.0 if opposition_walks else 0.0
+        flags[12, r] = government_walks
+        flags[13, r] = opposition_walks
+        round_open = round_open and not walkout
+        flags[0, r] = round_open
+        if walkout:
+            flags[8, r] = True
+            numbers[19, r] = float(week + 1) + cooling_off
+        if government_walks:
+            flags[9, r] = True
+        if opposition_walks:
+            flags[10, r] = True
+        engaged = active and not walkout
+        flags[11, r] = engaged
+        stage = numbers[10, r]
+        if engaged:
+            stage = _maximum(stage, 1.0)
+
+        # Concessions towards each side's reservation point (talks.concede).
+        government_limit = _clip(_minimum(high, demand), 0.0, 1.0)
+        opposition_limit = _clip(_maximum(floor, offer), 0.0, 1.0)
+        if engaged:
+            offer = _concede(offer, government_limit, concession_rate, True, tolerance)
+            demand = _concede(demand, opposition_limit, concession_rate, False, tolerance)
+        else:
+            offer = _minimum(offer, government_limit)
+            demand = _maximum(demand, opposition_limit)
+        numbers[11, r] = offer
+        numbers[12, r] = demand
+        gap = demand - offer
+        if engaged and gap <= framework_gap + tolerance:
+            stage = _maximum(stage, 2.0)
+
+        # The mediator's proposal (talks.zone_of_agreement_proposal), acceptance, ratification.
+        proposal = _zone_proposal(
+            offer,
+            demand,
+            share,
+            bias,
+            floor - tolerance,
+            ceiling + tolerance,
+            _clip(insight * leverage, 0.0, 1.0),
+        )
+        in_reach = engaged and gap <= leverage * mediator_reach + tolerance
+        deliverable = _delivered(
+            capabilities,
+            moderation[r],
+            members[r],
+            low,
+            margin,
+            proposal,
+            cohesion,
+            fragmented,
+            tolerance,
+            scratch,
+        )
+        signed = in_reach and proposal <= ceiling + tolerance and proposal >= floor - tolerance
+        threshold = commitment_threshold - tolerance
+        if spread > 0:
+            probability = 1.0 / (1.0 + np.exp(-(deliverable - threshold) / spread))
+        else:
+            probability = 1.0 if deliverable >= threshold else 0.0
+        probability = probability * (1.0 - outbidding)
+        ratified = u_ratify < probability
+        agree = signed and ratified
+        rejected = signed and not ratified
+        numbers[13, r] += 1.0 if rejected else 0.0
+
+        # A ceasefire agreed at the table, signed by both (talks.ceasefire_acceptance).
+        ceasefire_until = numbers[14, r]
+        o_gain = gain_weight * _maximum(0.0, momentum) * horizon
+        g_gain = gain_weight * _maximum(0.0, -momentum) * horizon
+        ceasefire = (
+            engaged
+            and not agree
+            and stage >= 2.0
+            and not (week < ceasefire_until)
+            and deliverable >= ceasefire_threshold - tolerance
+            and g_cost + tolerance >= g_gain
+            and o_cost + tolerance >= o_gain
+        )
+        if ceasefire:
+            ceasefire_until = float(week + 1) + ceasefire_weeks
+            flags[3, r] = True
+            stage = _maximum(stage, 3.0)
+
+        # Implementation (talks.breakdown_hazard): an agreement or ceasefire can break down.
+        total = _pairwise_sum(strength[r], 0, n)
+        for i in range(spoiler_columns.shape[0]):
+            weighted[i] = strength[r, spoiler_columns[i]]
+        spoilers = _pairwise_sum(weighted, 0, spoiler_columns.shape[0])
+        spoiler_share = spoilers / total if total > 0 else 0.0
+        settlement = numbers[16, r]
+        terms = np.inf if np.isnan(settlement) else settlement
+        now = _delivered(
+            capabilities,
+            moderation[r],
+            members[r],
+            low,
+            margin,
+            terms,
+            cohesion,
+            fragmented,
+            tolerance,
+            scratch,
+        )
+        hazard = _clip(
+            implementation_hazard + spoiler_weight * spoiler_share + defection_weight * (1.0 - now),
+            0.0,
+            1.0,
+        )
+        breaks = u_breakdown < hazard
+        broke = in_force and breaks
+        in_force = in_force and not broke
+        if broke:
+            flags[5, r] = True
+        # A ceasefire frays by its own hazard (talks.ceasefire_hazard), on the same draw.
+        fraying = _clip(
+            implementation_hazard
+            + violation_weight * residual
+            + outsider_weight * outside_share
+            + shift_weight * np.abs(power_shift),
+            0.0,
+            1.0,
+        )
+        frays = u_breakdown < fraying
+        collapse = not in_force and ceasefire_in_force[r] and frays and not broke
+        collapse_out[r] = collapse
+        if collapse:
+            flags[6, r] = True
+            ceasefire_until = float(week)
+        numbers[14, r] = ceasefire_until
+
+        # The agreement, and trust (talks.trust_update).
+        if agree:
+            in_force = True
+            flags[7, r] = True
+            stage = 4.0
+            if np.isnan(numbers[15, r]):
+                numbers[15, r] = float(week)
+            numbers[16, r] = proposal
+            settlement_range[r, 0] = floor
+            settlement_range[r, 1] = ceiling
+        flags[4, r] = in_force
+        numbers[10, r] = stage
+        built = trust + trust_gain * (1.0 - trust) if engaged else trust
+        breach = walkout or rejected or broke
+        numbers[17, r] = _clip(built * (1.0 - trust_loss) if breach else built, 0.0, 1.0)
+        if agree:
+            numbers[18, r] = 1.0  # TALKS_AGREEMENT
+        elif walkout:
+            numbers[18, r] = 3.0  # TALKS_WALKOUT
+        elif ceasefire:
+            numbers[18, r] = 2.0  # TALKS_CEASEFIRE
+        elif engaged:
+            numbers[18, r] = 4.0  # TALKS_ENGAGED
+        else:
+            numbers[18, r] = 0.0  # TALKS_NONE

@@ -18,6 +18,11 @@ Before the calendar starts, a spin-up of at most `spinup_weeks` (until settled) 
 without events and with the fronts held, so the state the first event meets
 is the model's own resting point (the map as written, cohesion, losses,
 beliefs and support at their steady values).
+
+This module only builds the world and schedules the stages: no module of
+the model imports it. The actors, the talks and the recording each name
+what they read of the world (`agents.ActorsWorld`, `talks.TalksWorld`,
+`observations.RecordedWorld`, held to this model by tests/model/test_world.py).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import networkx as nx
 import numpy as np
 from mesa.discrete_space import Network
 
-from negsim.model import beliefs, coalition, fighting, negotiation, talks
+from negsim.model import beliefs, coalition, fighting, negotiation, patrons, talks
 from negsim.model.agents import (
     Combatant,
     Faction,
@@ -42,6 +47,7 @@ from negsim.model.agents import (
     Patron,
     Spoiler,
 )
+from negsim.model.compiled import MAX_TERMS, pcg64_states
 from negsim.model.streams import Streams
 from negsim.model.talks import (  # noqa: F401 (re-exported: the recorded codes)
     TALKS_AGREEMENT,
@@ -90,13 +96,6 @@ _EVENT_VALUE_FIELDS = (
 )
 
 
-def _kernel_terms() -> int:
-    """The most regions or combatants the compiled kernels sum exactly (imported late: numba)."""
-    from negsim.model import kernels
-
-    return kernels.MAX_TERMS
-
-
 @dataclass
 class _Event:
     """An event's schedule per replication: start week (inf if not yet) and duration."""
@@ -129,7 +128,7 @@ class ConflictModel(mesa.Model):
     """A scenario's world for ``replications`` replications.
 
     Supply, fighting, cohesion, talks and part of the recording run as compiled
-    kernels (`negsim.model.kernels`) unless ``compiled_step`` is False when
+    kernels (each beside its reference in the stage's module) unless ``compiled_step`` is False when
     the model is built, which runs their numpy references; both give the
     same numbers. ``compiled`` says which one a model runs.
 
@@ -369,12 +368,10 @@ class ConflictModel(mesa.Model):
         # Whether this model runs the compiled kernels (`compiled_step`, when
         # the shape allows): fixed for its life, because the two paths draw the
         # same numbers from different copies of the streams' states.
-        self.compiled = self.compiled_step and max(len(self.region_keys), n) <= _kernel_terms()
+        self.compiled = self.compiled_step and max(len(self.region_keys), n) <= MAX_TERMS
         if self.compiled:
-            from negsim.model import kernels
-
             # The compiled kernel draws from the streams' states itself.
-            self._noise_streams = kernels.pcg64_states(self._noise_generators)
+            self._noise_streams = pcg64_states(self._noise_generators)
             # How each patron's support and word reach the kernels of supply and talks.
             self.patron_routes = self._patron_routes()
         else:
@@ -519,7 +516,7 @@ class ConflictModel(mesa.Model):
     def _supply(self) -> None:
         """Stage 2: patrons set this week's support.
 
-        Compiled as `kernels.supply_week` when the model is (`compiled`); the
+        Compiled as `patrons.supply_week` when the model is (`compiled`); the
         patrons' own `Patron.supply`, one after another, is its reference.
         """
         if self.compiled and self.patrons:
@@ -537,24 +534,22 @@ class ConflictModel(mesa.Model):
         return np.stack([cast(Leader, f.leader).ties for f in factions])
 
     def _patron_routes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each patron's kind (`kernels.PATRON_OF_*`), client column and column in the ties.
+        """Each patron's kind (`patrons.PATRON_OF_*`), client column and column in the ties.
 
         In the patrons' order; the client column is -1 for the opposition's
         patrons, the tie column -1 for the others.
         """
-        from negsim.model import kernels
-
         kinds, clients, tie_columns = [], [], []
         for key, patron in self.patrons.items():
             client = patron.client_key
             if client == self.government.key:
-                kinds.append(kernels.PATRON_OF_GOVERNMENT)
+                kinds.append(patrons.PATRON_OF_GOVERNMENT)
             elif client == self.opposition.key:
-                kinds.append(kernels.PATRON_OF_OPPOSITION)
+                kinds.append(patrons.PATRON_OF_OPPOSITION)
             else:  # the scenario's references allow no other client
-                kinds.append(kernels.PATRON_OF_SPOILER)
+                kinds.append(patrons.PATRON_OF_SPOILER)
             clients.append(self.combatant_columns.get(client, -1))
-            opposition = kinds[-1] == kernels.PATRON_OF_OPPOSITION
+            opposition = kinds[-1] == patrons.PATRON_OF_OPPOSITION
             tie_columns.append(self.opposition_patron_keys.index(key) if opposition else -1)
         return (
             np.array(kinds, dtype=np.int64),
@@ -563,19 +558,17 @@ class ConflictModel(mesa.Model):
         )
 
     def _supply_compiled(self) -> None:
-        from negsim.model import kernels
-
-        patrons = list(self.patrons.values())
+        suppliers = list(self.patrons.values())
         kinds, clients, tie_columns = self.patron_routes
-        supplied = np.empty((len(patrons), self.size))
-        kernels.supply_week(
+        supplied = np.empty((len(suppliers), self.size))
+        patrons.supply_week(
             kinds,
             clients,
             tie_columns,
-            np.stack([patron.commitment for patron in patrons]),
-            np.stack([patron.capacity for patron in patrons]),
-            np.stack([patron.responsiveness for patron in patrons]),
-            np.stack([patron.direct for patron in patrons]),
+            np.stack([patron.commitment for patron in suppliers]),
+            np.stack([patron.capacity for patron in suppliers]),
+            np.stack([patron.responsiveness for patron in suppliers]),
+            np.stack([patron.direct for patron in suppliers]),
             self.signal,
             self.forces,
             self.faction_columns,
@@ -584,7 +577,7 @@ class ConflictModel(mesa.Model):
             self.support,
             supplied,
         )
-        for patron, row in zip(patrons, supplied, strict=True):
+        for patron, row in zip(suppliers, supplied, strict=True):
             patron.support = row
 
     def run(self) -> ConflictModel:
@@ -924,7 +917,7 @@ class ConflictModel(mesa.Model):
         """Stage 3: fronts move by the contest, forces are lost by attrition; return the shares.
 
         The week itself is `fighting.fight_week` (the reference, numpy) or
-        its compiled twin `kernels.fight_week` (the default, same numbers;
+        its compiled twin `fighting.fight_week_compiled` (the default, same numbers;
         `compiled_step`); what it leaves, hurt and the battlefield signal,
         is updated here.
         """
@@ -936,10 +929,8 @@ class ConflictModel(mesa.Model):
         effort_truce = self.truce[:, None, :] * self.ground_truce
         fire_truce = self.truce * self.fire_truce
         if self.compiled:
-            from negsim.model import kernels
-
             week = self._fight_buffers()
-            kernels.fight_week(
+            fighting.fight_week_compiled(
                 self.forces,
                 self.support,
                 self.escalation,
@@ -1035,9 +1026,7 @@ class ConflictModel(mesa.Model):
         blue_base: np.ndarray,
         red_base: np.ndarray,
     ) -> None:
-        """The end of `_fight` as `kernels.after_fight` (the numpy above is its reference)."""
-        from negsim.model import kernels
-
+        """The end of `_fight` as `fighting.after_fight` (the numpy above is its reference)."""
         p = self.parameters
         territory = self.territory(self.faction_columns)
         # New arrays, updated in place: nothing that kept last week's sees them change.
@@ -1048,7 +1037,7 @@ class ConflictModel(mesa.Model):
             self.momentum.copy(),
             self.opposition_territory.copy(),
         )
-        kernels.after_fight(
+        fighting.after_fight(
             blue,
             red,
             blue_lost,
