@@ -1016,3 +1016,13 @@ def test_validate_process_prints_no_traceback(tmp_path: Path, content: bytes) ->
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.startswith(f"{bad}")
+
+
+def test_a_derived_metric_may_be_one_of_several(tmp_path: Path) -> None:
+    # weeks_to_agreement is computed for the verdicts, not a runs.csv column:
+    # accepted under `metrics` as under `metric`.
+    text = BASE.replace(
+        "    metric: agreement\n", "    metrics: [agreement, weeks_to_agreement]\n", 1
+    )
+    (hypothesis,) = load(write(tmp_path, text)).scenario.hypotheses.values()
+    assert hypothesis.metrics == ["agreement", "weeks_to_agreement"]

@@ -875,7 +875,7 @@ class Hypothesis(Frozen):
     def _metrics_known(cls, metrics: list[str]) -> list[str]:
         # (`metric` is checked with the other references, in references.py.)
         for metric in metrics:
-            if metric not in RUN_METRICS:
+            if metric not in RUN_METRICS + DERIVED_METRICS:
                 raise ValueError(f"unknown metric {metric!r}{metric_hint(metric)}")
         return metrics
 
