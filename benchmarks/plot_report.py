@@ -113,7 +113,6 @@ def phases(results: Path) -> None:
 
     import negsim.cli  # noqa: F401
     import negsim.plots as plots
-    from negsim.results import open_results
 
     imports = time.process_time() - started
     import matplotlib.layout_engine as layout_engine
@@ -134,8 +133,17 @@ def phases(results: Path) -> None:
         clock.wrap(plots, "scenario_of", "reading the scenario")
         for name in ("_fan", "_verdicts", "_differences", "_outcomes", "_territory", "_talks"):
             clock.wrap(plots, name, "building the figures (data, artists)")
+        per_figure = _Clock()
+        attempt = plots._attempt
+
+        def by_figure(action: Any, where: str, what: str, *args: Any, **kwargs: Any) -> Any:
+            with per_figure.phase(what):
+                return attempt(action, where, what, *args, **kwargs)
+
+        plots._attempt = by_figure
         with clock.phase("total"):
             plots.plot_results(folder)
+        plots._attempt = attempt
     total = clock.spent.pop("total")
     print(f"phases of one in-process `negsim plot` after a warm-up, CPU s (total {total:.2f}):")
     print(f"  {'imports (cold, before the warm-up)':40s} {imports:5.2f} s")
@@ -143,6 +151,9 @@ def phases(results: Path) -> None:
         print(f"  {name:40s} {spent:5.2f} s  {100 * spent / total:4.1f} %")
     rest = total - sum(clock.spent.values())
     print(f"  {'the rest (tables, figure folder)':40s} {rest:5.2f} s  {100 * rest / total:4.1f} %")
+    print("  by figure (all its phases):")
+    for name, spent in per_figure.spent.items():
+        print(f"    {name:38s} {spent:5.2f} s")
 
 
 def main() -> None:

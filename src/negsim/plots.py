@@ -57,6 +57,7 @@ files negsim wrote; only those are ever replaced or removed.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -72,7 +73,9 @@ import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import PercentFormatter
@@ -167,6 +170,9 @@ _RC: dict[str, Any] = {
     "pdf.fonttype": 42,
     "savefig.facecolor": "white",
     "text.parse_math": False,  # names and labels from the files may contain "$"
+    # `_print` lays a figure out itself and then removes its layout engine (None needs these).
+    "figure.autolayout": False,
+    "figure.constrained_layout.use": False,
 }
 _METADATA: dict[str, dict[str, Any]] = {
     "png": {"Software": None},
@@ -356,7 +362,80 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
 
 
 def _new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure:
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    _Canvas(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------- rendering
+#
+# The figures are mostly text (labels, keys, numbers), and matplotlib 3.11
+# made text slow: it reads the font's tables again at every layout of a text
+# and draws a string glyph by glyph in Python. Measured on geneva3's figures
+# (benchmarks/plot_report.py), these two cost about a third of `negsim plot`'s
+# CPU time. The canvas below keeps matplotlib's own results: the font metrics
+# are the very numbers `Text._get_layout` computes, kept per font and size,
+# and a string is drawn whole by FreeType as matplotlib up to 3.10 drew it.
+
+
+@functools.lru_cache(maxsize=256)
+def _font_height(prop: FontProperties, dpi: float) -> tuple[float | None, ...]:
+    """(ascent, descent, line gap) in pixels, as matplotlib 3.11's `Text._get_layout` reads them."""
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))  # its tables as plain dicts
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+        return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None  # matplotlib then measures the text instead
+
+
+class _Renderer(RendererAgg):
+    """Agg renderer with the font metrics kept and whole-string text (see above)."""
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, ...]:
+        return _font_height(prop.copy(), self.dpi)  # a copy: the caller's may change later
+
+    if hasattr(RendererAgg, "_draw_text_glyphs_and_boxes"):  # matplotlib >= 3.11
+
+        def draw_text(  # type: ignore[override]
+            self,
+            gc: Any,
+            x: float,
+            y: float,
+            s: str,
+            prop: FontProperties,
+            angle: float,
+            ismath: Any = False,
+            mtext: Any = None,
+        ) -> None:
+            if ismath:
+                super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+                return
+            font = self._prepare_font(prop)
+            font.set_text(s, 0, flags=get_hinting_flag())  # angle 0: the bitmap is turned below
+            font.draw_glyphs_to_bitmap(antialiased=gc.get_antialiased())
+            descent = font.get_descent() / 64.0
+            x_offset, y_offset = (v / 64.0 for v in font.get_bitmap_offset())
+            x = round(x + x_offset + descent * math.sin(math.radians(angle)))
+            y = round(y + y_offset + descent * math.cos(math.radians(angle)))
+            self._renderer.draw_text_image(font.get_image(), x, y + 1, angle, gc)
+
+
+class _Canvas(FigureCanvasAgg):
+    """The Agg canvas with `_Renderer`."""
+
+    def get_renderer(self) -> RendererAgg:
+        width, height = self.get_width_height(physical=True)
+        key = width, height, self.figure.dpi
+        if self._lastKey != key:  # type: ignore[has-type]
+            self.renderer = _Renderer(width, height, self.figure.dpi)
+            self._lastKey = key  # type: ignore[assignment]
+        return self.renderer
 
 
 class _DateFormatter(mdates.ConciseDateFormatter):
@@ -903,10 +982,16 @@ def _fan(
     _mark_causal(ax, causal or [], first, last)
     if strip_rows:
         _timeline(strip, shown, order, colours, numbers, first, last)
-        for when in sorted({e.start for e in shown}):
-            ax.axvline(
-                mdates.date2num(when), color="0.75", linestyle=(0, (1, 2)), linewidth=0.8, zorder=1
-            )
+        ax.vlines(  # one collection, not a line per date
+            [mdates.date2num(when) for when in sorted({e.start for e in shown})],
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            colors="0.75",
+            linestyles=(0, (1, 2)),
+            linewidth=0.8,
+            zorder=1,
+        )
         _event_key(fig.add_subplot(grid[2]), shown, numbers)
     _date_axis(ax)
     ax.set_ylabel(ylabel)
@@ -1661,11 +1746,19 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _save(fig: Figure, path: Path, fmt: str) -> None:
-    try:
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
-    finally:
-        fig.clear()
+def _save(fig: Figure, path: Path | io.BytesIO, fmt: str) -> None:
+    """Write ``fig`` as ``fmt``: a PNG is laid out once and compressed fast."""
+    options: dict[str, Any] = {}
+    if fmt == "png":
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            # savefig would lay the figure out and draw it without rendering, then draw it
+            # again: laid out here, its last draw is the only one.
+            engine.execute(fig)
+            fig.set_layout_engine(None)
+        # zlib's fastest level: as small within 3 % (geneva3's figures), in half the time.
+        options["pil_kwargs"] = {"compress_level": 1}
+    fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt], **options)
 
 
 def _figure_names(fmt: str) -> list[str]:
@@ -1895,9 +1988,6 @@ def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str
             if fig is None:
                 continue
             buffer = io.BytesIO()
-            try:
-                fig.savefig(buffer, format="png", dpi=DPI, metadata=_METADATA["png"])
-            finally:
-                fig.clear()
+            _save(fig, buffer, "png")
             figures.append((name, buffer.getvalue()))
     return figures, problems, skipped
