@@ -10,7 +10,8 @@ command's wall time and CPU time (user + system of the child) are printed
 with their medians. The CPU time is what one core spends; on a loaded
 machine the wall time is longer, so the load average is printed too.
 
-Phases (one in-process drawing of every figure, after a warm-up): imports,
+Phases (one in-process drawing of every figure, as the command draws them,
+caches empty): imports,
 checking the files, reading the scenario, and per figure building the
 artists, the constrained layout, rendering and PNG encoding, timed by
 wrapping the matplotlib and PIL calls that do each; in CPU seconds
@@ -122,8 +123,6 @@ def phases(results: Path) -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         folder = _copy(results, Path(scratch))
-        plots.plot_results(folder)  # warm-up: fonts found, caches filled
-        shutil.rmtree(folder / "figures")
         clock = _Clock()
         clock.wrap(layout_engine.ConstrainedLayoutEngine, "execute", "layout (constrained)")
         clock.wrap(Image.Image, "save", "PNG encoding")
@@ -145,8 +144,10 @@ def phases(results: Path) -> None:
             plots.plot_results(folder)
         plots._attempt = attempt
     total = clock.spent.pop("total")
-    print(f"phases of one in-process `negsim plot` after a warm-up, CPU s (total {total:.2f}):")
-    print(f"  {'imports (cold, before the warm-up)':40s} {imports:5.2f} s")
+    print(
+        f"phases of one in-process `negsim plot`, as the command runs, CPU s (total {total:.2f}):"
+    )
+    print(f"  {'imports (before the total)':40s} {imports:5.2f} s")
     for name, spent in sorted(clock.spent.items(), key=lambda item: -item[1]):
         print(f"  {name:40s} {spent:5.2f} s  {100 * spent / total:4.1f} %")
     rest = total - sum(clock.spent.values())

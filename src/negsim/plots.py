@@ -394,11 +394,28 @@ def _font_height(prop: FontProperties, dpi: float) -> tuple[float | None, ...]:
     return None, None, None  # matplotlib then measures the text instead
 
 
+_TEXT_SIZES: dict[tuple[str, FontProperties, float], tuple[float, float, float]] = {}
+"""(width, height, descent) of a plain string in a font at a dpi, measured once per process."""
+
+
 class _Renderer(RendererAgg):
     """Agg renderer with the font metrics kept and whole-string text (see above)."""
 
     def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, ...]:
         return _font_height(prop.copy(), self.dpi)  # a copy: the caller's may change later
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: Any
+    ) -> tuple[float, float, float]:
+        # matplotlib keeps sizes per renderer, i.e. per figure; the figures share most strings
+        # (ticks, variants, the events' key), so they are kept across figures.
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (s, prop.copy(), self.dpi)
+        size = _TEXT_SIZES.get(key)
+        if size is None:
+            size = _TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
 
     if hasattr(RendererAgg, "_draw_text_glyphs_and_boxes"):  # matplotlib >= 3.11
 
@@ -446,18 +463,38 @@ class _DateFormatter(mdates.ConciseDateFormatter):
     its year too (``Oct 2015``).
     """
 
+    _last: tuple[tuple[float, ...], list[str]] | None = None
+
     def format_ticks(self, values: Any) -> list[str]:
+        # A figure's layout and drawing ask for the same ticks three times; the last answer
+        # (and the offset it set) is kept.
+        key = tuple(float(v) for v in values)
+        if self._last is not None and self._last[0] == key:
+            return list(self._last[1])
         labels = list(super().format_ticks(values))
         has_year = any(_YEAR.search(label) for label in labels[:1]) or _YEAR.search(
             self.get_offset()
         )
         if labels and not has_year:
             labels[0] = f"{labels[0]} {mdates.num2date(values[0]).year}"
-        return labels
+        self._last = (key, labels)
+        return list(labels)
+
+
+class _DateLocator(mdates.AutoDateLocator):
+    """AutoDateLocator that keeps its ticks for the last view (asked for at every layout pass)."""
+
+    _last: tuple[tuple[float, ...], Any] | None = None
+
+    def __call__(self) -> Any:
+        key = tuple(float(v) for v in self.axis.get_view_interval()) if self.axis else ()
+        if self._last is None or self._last[0] != key or not key:
+            self._last = (key, super().__call__())
+        return self._last[1].copy()
 
 
 def _date_axis(ax: Any) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    locator = _DateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
