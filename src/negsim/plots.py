@@ -414,6 +414,8 @@ class _Renderer(RendererAgg):
         key = (s, prop.copy(), self.dpi)
         size = _TEXT_SIZES.get(key)
         if size is None:
+            if len(_TEXT_SIZES) >= 20_000:  # a long session drawing many figures: start afresh
+                _TEXT_SIZES.clear()
             size = _TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
         return size
 
