@@ -57,6 +57,7 @@ files negsim wrote; only those are ever replaced or removed.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -72,7 +73,9 @@ import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import PercentFormatter
@@ -168,6 +171,9 @@ _RC: dict[str, Any] = {
     "pdf.fonttype": 42,
     "savefig.facecolor": "white",
     "text.parse_math": False,  # names and labels from the files may contain "$"
+    # `_print` lays a figure out itself and then removes its layout engine (None needs these).
+    "figure.autolayout": False,
+    "figure.constrained_layout.use": False,
 }
 _METADATA: dict[str, dict[str, Any]] = {
     "png": {"Software": None},
@@ -357,7 +363,99 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
 
 
 def _new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure:
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    _Canvas(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------- rendering
+#
+# The figures are mostly text (labels, keys, numbers), and matplotlib 3.11
+# made text slow: it reads the font's tables again at every layout of a text
+# and draws a string glyph by glyph in Python. Measured on geneva3's figures
+# (benchmarks/plot_report.py), these two cost about a third of `negsim plot`'s
+# CPU time. The canvas below keeps matplotlib's own results: the font metrics
+# are the very numbers `Text._get_layout` computes, kept per font and size,
+# and a string is drawn whole by FreeType as matplotlib up to 3.10 drew it.
+
+
+@functools.lru_cache(maxsize=256)
+def _font_height(prop: FontProperties, dpi: float) -> tuple[float | None, ...]:
+    """(ascent, descent, line gap) in pixels, as matplotlib 3.11's `Text._get_layout` reads them."""
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))  # its tables as plain dicts
+    for table_name, gap, ascent, descent in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
+        return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
+    return None, None, None  # matplotlib then measures the text instead
+
+
+_TEXT_SIZES: dict[tuple[str, FontProperties, float], tuple[float, float, float]] = {}
+"""(width, height, descent) of a plain string in a font at a dpi, measured once per process."""
+
+
+class _Renderer(RendererAgg):
+    """Agg renderer with the font metrics kept and whole-string text (see above)."""
+
+    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, ...]:
+        return _font_height(prop.copy(), self.dpi)  # a copy: the caller's may change later
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: Any
+    ) -> tuple[float, float, float]:
+        # matplotlib keeps sizes per renderer, i.e. per figure; the figures share most strings
+        # (ticks, variants, the events' key), so they are kept across figures.
+        if ismath:
+            return super().get_text_width_height_descent(s, prop, ismath)
+        key = (s, prop.copy(), self.dpi)
+        size = _TEXT_SIZES.get(key)
+        if size is None:
+            if len(_TEXT_SIZES) >= 20_000:  # a long session drawing many figures: start afresh
+                _TEXT_SIZES.clear()
+            size = _TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
+        return size
+
+    if hasattr(RendererAgg, "_draw_text_glyphs_and_boxes"):  # matplotlib >= 3.11
+
+        def draw_text(  # type: ignore[override]
+            self,
+            gc: Any,
+            x: float,
+            y: float,
+            s: str,
+            prop: FontProperties,
+            angle: float,
+            ismath: Any = False,
+            mtext: Any = None,
+        ) -> None:
+            if ismath:
+                super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+                return
+            font = self._prepare_font(prop)
+            font.set_text(s, 0, flags=get_hinting_flag())  # angle 0: the bitmap is turned below
+            font.draw_glyphs_to_bitmap(antialiased=gc.get_antialiased())
+            descent = font.get_descent() / 64.0
+            x_offset, y_offset = (v / 64.0 for v in font.get_bitmap_offset())
+            x = round(x + x_offset + descent * math.sin(math.radians(angle)))
+            y = round(y + y_offset + descent * math.cos(math.radians(angle)))
+            self._renderer.draw_text_image(font.get_image(), x, y + 1, angle, gc)
+
+
+class _Canvas(FigureCanvasAgg):
+    """The Agg canvas with `_Renderer`."""
+
+    def get_renderer(self) -> RendererAgg:
+        width, height = self.get_width_height(physical=True)
+        key = width, height, self.figure.dpi
+        if self._lastKey != key:  # type: ignore[has-type]
+            self.renderer = _Renderer(width, height, self.figure.dpi)
+            self._lastKey = key  # type: ignore[assignment]
+        return self.renderer
 
 
 class _DateFormatter(mdates.ConciseDateFormatter):
@@ -368,18 +466,38 @@ class _DateFormatter(mdates.ConciseDateFormatter):
     its year too (``Oct 2015``).
     """
 
+    _last: tuple[tuple[float, ...], list[str]] | None = None
+
     def format_ticks(self, values: Any) -> list[str]:
+        # A figure's layout and drawing ask for the same ticks three times; the last answer
+        # (and the offset it set) is kept.
+        key = tuple(float(v) for v in values)
+        if self._last is not None and self._last[0] == key:
+            return list(self._last[1])
         labels = list(super().format_ticks(values))
         has_year = any(_YEAR.search(label) for label in labels[:1]) or _YEAR.search(
             self.get_offset()
         )
         if labels and not has_year:
             labels[0] = f"{labels[0]} {mdates.num2date(values[0]).year}"
-        return labels
+        self._last = (key, labels)
+        return list(labels)
+
+
+class _DateLocator(mdates.AutoDateLocator):
+    """AutoDateLocator that keeps its ticks for the last view (asked for at every layout pass)."""
+
+    _last: tuple[tuple[float, ...], Any] | None = None
+
+    def __call__(self) -> Any:
+        key = tuple(float(v) for v in self.axis.get_view_interval()) if self.axis else ()
+        if self._last is None or self._last[0] != key or not key:
+            self._last = (key, super().__call__())
+        return self._last[1].copy()
 
 
 def _date_axis(ax: Any) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    locator = _DateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(_DateFormatter(locator))
 
@@ -904,10 +1022,16 @@ def _fan(
     _mark_causal(ax, causal or [], first, last)
     if strip_rows:
         _timeline(strip, shown, order, colours, numbers, first, last)
-        for when in sorted({e.start for e in shown}):
-            ax.axvline(
-                mdates.date2num(when), color="0.75", linestyle=(0, (1, 2)), linewidth=0.8, zorder=1
-            )
+        ax.vlines(  # one collection, not a line per date
+            [mdates.date2num(when) for when in sorted({e.start for e in shown})],
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            colors="0.75",
+            linestyles=(0, (1, 2)),
+            linewidth=0.8,
+            zorder=1,
+        )
         _event_key(fig.add_subplot(grid[2]), shown, numbers)
     _date_axis(ax)
     ax.set_ylabel(ylabel)
@@ -1662,11 +1786,19 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _save(fig: Figure, path: Path, fmt: str) -> None:
-    try:
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
-    finally:
-        fig.clear()
+def _save(fig: Figure, path: Path | io.BytesIO, fmt: str) -> None:
+    """Write ``fig`` as ``fmt``: a PNG is laid out once and compressed fast."""
+    options: dict[str, Any] = {}
+    if fmt == "png":
+        engine = fig.get_layout_engine()
+        if engine is not None:
+            # savefig would lay the figure out and draw it without rendering, then draw it
+            # again: laid out here, its last draw is the only one.
+            engine.execute(fig)
+            fig.set_layout_engine(None)
+        # zlib's fastest level: as small within 3 % (geneva3's figures), in half the time.
+        options["pil_kwargs"] = {"compress_level": 1}
+    fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt], **options)
 
 
 def _figure_names(fmt: str) -> list[str]:
@@ -1900,9 +2032,6 @@ def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str
             if fig is None:
                 continue
             buffer = io.BytesIO()
-            try:
-                fig.savefig(buffer, format="png", dpi=DPI, metadata=_METADATA["png"])
-            finally:
-                fig.clear()
+            _save(fig, buffer, "png")
             figures.append((name, buffer.getvalue()))
     return figures, problems, skipped
