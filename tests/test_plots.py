@@ -731,39 +731,3 @@ def test_sweep_figures_draw_the_bound_the_scenarios_values_and_the_peeling(tmp_p
     assert plotted.exit_code == 0, plotted.output
     names = {p.name for p in (tmp_path / "figs").iterdir()}
     assert {f"peeling_{claim}.png" for _ in boxes.index} <= names
-
-
-def test_the_fast_canvas_lays_text_out_as_matplotlib_does() -> None:
-    """`_Canvas` keeps font metrics and text sizes across figures: every text must land where
-    matplotlib's own Agg canvas puts it, in a figure laid out by the constrained engine."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    from negsim.plots import _RC, _Canvas, _new_figure
-
-    def extents(canvas: type[FigureCanvasAgg]) -> tuple[list[tuple[float, ...]], np.ndarray]:
-        import matplotlib as mpl
-
-        with mpl.rc_context(_RC):  # type: ignore[arg-type]
-            fig = _new_figure(width=6.0, height=4.0)
-            canvas(fig)
-            ax, other = fig.subplots(1, 2)
-            ax.set_title("base − no_russian_escalation: negligible\nsecond line", loc="left")
-            ax.set_xlabel("share of the scale (0–1); 1,000 pairs")
-            other.text(0.5, 0.5, "Alloush killed, 25 Dec 2015", rotation=90, fontsize=8.5)
-            other.set_yticks([0, 0.5, 1], ["0 %", "50 %", "100 %"])
-            fig.suptitle("Paired differences", x=0.01, ha="left")
-            fig.canvas.draw()
-            renderer = fig.canvas.get_renderer()
-            texts = [t for a in fig.axes for t in (*a.texts, a.title, a._left_title, a.xaxis.label)]
-            texts += [*fig.texts, *other.get_yticklabels()]
-            boxes = [tuple(np.round(t.get_window_extent(renderer).bounds, 6)) for t in texts]
-            return boxes, np.asarray(fig.canvas.buffer_rgba())[..., :3].min(axis=2)
-
-    (stock, stock_pixels), (fast, fast_pixels) = extents(FigureCanvasAgg), extents(_Canvas)
-    assert len(stock) > 5 and stock == fast
-    # Drawn whole, a string's glyphs differ only in antialiasing and sub-pixel placement: the
-    # ink of every row and column of the figure is where matplotlib's own drawing puts it.
-    for axis in (0, 1):
-        stock_ink = (stock_pixels < 128).any(axis=axis)
-        fast_ink = (fast_pixels < 128).any(axis=axis)
-        assert (stock_ink != fast_ink).mean() < 0.02

@@ -57,7 +57,6 @@ files negsim wrote; only those are ever replaced or removed.
 
 from __future__ import annotations
 
-import functools
 import io
 import math
 import re
@@ -73,9 +72,7 @@ import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, fontManager, get_font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import PercentFormatter
@@ -363,99 +360,7 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
 
 
 def _new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    _Canvas(fig)
-    return fig
-
-
-# --------------------------------------------------------------------------- rendering
-#
-# The figures are mostly text (labels, keys, numbers), and matplotlib 3.11
-# made text slow: it reads the font's tables again at every layout of a text
-# and draws a string glyph by glyph in Python. Measured on geneva3's figures
-# (benchmarks/plot_report.py), these two cost about a third of `negsim plot`'s
-# CPU time. The canvas below keeps matplotlib's own results: the font metrics
-# are the very numbers `Text._get_layout` computes, kept per font and size,
-# and a string is drawn whole by FreeType as matplotlib up to 3.10 drew it.
-
-
-@functools.lru_cache(maxsize=256)
-def _font_height(prop: FontProperties, dpi: float) -> tuple[float | None, ...]:
-    """(ascent, descent, line gap) in pixels, as matplotlib 3.11's `Text._get_layout` reads them."""
-    font: Any = get_font(fontManager._find_fonts_by_props(prop))  # its tables as plain dicts
-    for table_name, gap, ascent, descent in (
-        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
-        ("hhea", "lineGap", "ascent", "descent"),
-    ):
-        table = font.get_sfnt_table(table_name)
-        if table is None:
-            continue
-        scale = prop.get_size_in_points() * dpi / 72 / font.get_sfnt_table("head")["unitsPerEm"]
-        return table[ascent] * scale, -table[descent] * scale, table[gap] * scale
-    return None, None, None  # matplotlib then measures the text instead
-
-
-_TEXT_SIZES: dict[tuple[str, FontProperties, float], tuple[float, float, float]] = {}
-"""(width, height, descent) of a plain string in a font at a dpi, measured once per process."""
-
-
-class _Renderer(RendererAgg):
-    """Agg renderer with the font metrics kept and whole-string text (see above)."""
-
-    def _get_font_height_metrics(self, prop: FontProperties) -> tuple[float | None, ...]:
-        return _font_height(prop.copy(), self.dpi)  # a copy: the caller's may change later
-
-    def get_text_width_height_descent(
-        self, s: str, prop: FontProperties, ismath: Any
-    ) -> tuple[float, float, float]:
-        # matplotlib keeps sizes per renderer, i.e. per figure; the figures share most strings
-        # (ticks, variants, the events' key), so they are kept across figures.
-        if ismath:
-            return super().get_text_width_height_descent(s, prop, ismath)
-        key = (s, prop.copy(), self.dpi)
-        size = _TEXT_SIZES.get(key)
-        if size is None:
-            if len(_TEXT_SIZES) >= 20_000:  # a long session drawing many figures: start afresh
-                _TEXT_SIZES.clear()
-            size = _TEXT_SIZES[key] = super().get_text_width_height_descent(s, prop, ismath)
-        return size
-
-    if hasattr(RendererAgg, "_draw_text_glyphs_and_boxes"):  # matplotlib >= 3.11
-
-        def draw_text(  # type: ignore[override]
-            self,
-            gc: Any,
-            x: float,
-            y: float,
-            s: str,
-            prop: FontProperties,
-            angle: float,
-            ismath: Any = False,
-            mtext: Any = None,
-        ) -> None:
-            if ismath:
-                super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
-                return
-            font = self._prepare_font(prop)
-            font.set_text(s, 0, flags=get_hinting_flag())  # angle 0: the bitmap is turned below
-            font.draw_glyphs_to_bitmap(antialiased=gc.get_antialiased())
-            descent = font.get_descent() / 64.0
-            x_offset, y_offset = (v / 64.0 for v in font.get_bitmap_offset())
-            x = round(x + x_offset + descent * math.sin(math.radians(angle)))
-            y = round(y + y_offset + descent * math.cos(math.radians(angle)))
-            self._renderer.draw_text_image(font.get_image(), x, y + 1, angle, gc)
-
-
-class _Canvas(FigureCanvasAgg):
-    """The Agg canvas with `_Renderer`."""
-
-    def get_renderer(self) -> RendererAgg:
-        width, height = self.get_width_height(physical=True)
-        key = width, height, self.figure.dpi
-        if self._lastKey != key:  # type: ignore[has-type]
-            self.renderer = _Renderer(width, height, self.figure.dpi)
-            self._lastKey = key  # type: ignore[assignment]
-        return self.renderer
+    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
 class _DateFormatter(mdates.ConciseDateFormatter):
