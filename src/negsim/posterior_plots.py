@@ -63,7 +63,8 @@ def posterior_figure(folder: Any, stamp: Any) -> Any:
     values = {c: pd.to_numeric(base[c], errors="coerce").to_numpy(dtype=float) for c in inputs}
     columns = min(4, len(inputs))
     rows = math.ceil(len(inputs) / columns)
-    figure = _new_figure(width=max(10.0, 3.1 * columns + 0.4), height=2.1 * rows + 1.1)
+    # 11 inches wide as the other figures (four panels a row), taller with more inputs.
+    figure = _new_figure(width=11.0, height=2.1 * rows + 1.1)
     axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
     for axis in axes[len(inputs) :]:
         axis.set_visible(False)
