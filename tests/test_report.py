@@ -426,3 +426,21 @@ def test_the_title_is_the_scenarios_place_and_time_and_the_claim_it_tests() -> N
     assert title == "Zartman's ripeness, the rival theory"
     assert question.startswith("The losses of 2015-16 hurt both sides")
     assert title_of("bare", None) == ("bare", "")
+
+
+def test_the_verdicts_say_which_patterns_condition_them_and_which_are_held_out() -> None:
+    import pandas as pd
+
+    from negsim.report.summary import record_uses
+
+    patterns = pd.DataFrame(
+        {
+            "pattern": ["flat", "suspended", "walkout", "truce_dates", "all"],
+            "use": ["condition", "condition", "holdout", "describe", "condition"],
+        }
+    )
+    said = record_uses(patterns)
+    assert said.startswith("conditioning patterns: flat, suspended;")
+    assert "never conditioned on): walkout;" in said and "(inputs read back): truce_dates" in said
+    assert "all" not in said.replace("all its", "")
+    assert record_uses(pd.DataFrame()) == ""

@@ -619,7 +619,7 @@ def run_experiment(
             phase("writing")
         # The verdicts in words, for a reader without negsim (docs/results.md, hypotheses.md).
         summary = hypotheses_markdown(
-            hypotheses, str(scenario.name), runs, record_runs, needs_record
+            hypotheses, str(scenario.name), runs, record_runs, needs_record, patterns_frame
         )
         output.write_file(HYPOTHESES_MD, lambda path: path.write_text(summary, encoding="utf-8"))
         write_results(

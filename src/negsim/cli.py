@@ -593,6 +593,7 @@ def _print_verdicts(experiment: object, verbose: bool = False, given_record: boo
         CAVEATS,
         all_caveats,
         line_of,
+        record_uses,
         relabel_p,
         rows_of,
     )
@@ -613,7 +614,7 @@ def _print_verdicts(experiment: object, verbose: bool = False, given_record: boo
         share = matching / experiment.runs if experiment.runs else 0.0
         click.echo(
             f"The record: {matching} of {experiment.runs} base runs ({share:.1%}) "
-            "reproduce every pattern of `observed` (each pattern in patterns.csv)."
+            f"reproduce its {record_uses(experiment.patterns)}"
         )
     if table.empty:
         click.echo("No hypothesis could be tested with these variants.")

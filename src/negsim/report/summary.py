@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from negsim.analysis.patterns import ALL_PATTERNS
 from negsim.analysis.verdicts import P_FLOOR, metric_kind
 
 __all__ = [
@@ -256,12 +257,43 @@ def markdown_table(lines: Sequence[Line], confidence: float, record: bool = Fals
     return out
 
 
+def record_uses(patterns: Any) -> str:
+    """Which of the record's patterns condition the worlds like ours, which are held out, which described.
+
+    ``patterns`` is patterns.csv as a DataFrame (columns `pattern`, `use`); "" without one.
+    """
+    if patterns is None or len(patterns) == 0 or "use" not in patterns:
+        return ""
+    named = {
+        use: [
+            str(p)
+            for p, u in zip(patterns["pattern"], patterns["use"], strict=True)
+            if u == use and p != ALL_PATTERNS  # the row of every conditioning pattern at once
+        ]
+        for use in ("condition", "holdout", "describe")
+    }
+    parts = [f"conditioning patterns: {', '.join(named['condition']) or 'none'}"]
+    if named["holdout"]:
+        parts.append(
+            f"held out (out-of-sample checks, never conditioned on): {', '.join(named['holdout'])}"
+        )
+    if named["describe"]:
+        parts.append(f"described only (inputs read back): {', '.join(named['describe'])}")
+    return "; ".join(parts) + " (each in patterns.csv)."
+
+
 def hypotheses_markdown(
-    table: Any, name: str, runs: int, record_runs: int | None, given_record: bool = False
+    table: Any,
+    name: str,
+    runs: int,
+    record_runs: int | None,
+    given_record: bool = False,
+    patterns: Any = None,
 ) -> str:
     """``hypotheses.md``: the verdicts of a run as a table and in full sentences.
 
-    ``table`` is the run's hypotheses.csv as a DataFrame.
+    ``table`` is the run's hypotheses.csv as a DataFrame; ``patterns`` its
+    patterns.csv (which patterns the worlds like ours are conditioned on).
     """
     rows = rows_of(table)
     confidence = _float(rows[0].get("confidence")) if rows else 0.95
@@ -288,9 +320,10 @@ def hypotheses_markdown(
             f"## {title}: conditioned on the record ({record_runs} base runs reproduce it)",
             "",
             "The same rows judged again on the replications whose base run reproduces every "
-            "pattern of the scenario's `observed` record: these verdicts are conditioned on "
-            "the record, with their own Holm family.",
+            "conditioning pattern of the scenario's `observed` record: these verdicts are "
+            "conditioned on the record, with their own Holm family.",
             "",
+            *([f"The record's {uses}", ""] if (uses := record_uses(patterns)) else []),
             *markdown_table(record_lines, confidence, record=True),
             "",
         ]
