@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from negsim.cli import main
+from negsim.scenario import load
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 GENEVA3 = str(SCENARIOS / "geneva3.yaml")
@@ -101,7 +102,8 @@ def test_theories_share_runs_and_seed_and_the_folder_is_negsims(runner, tmp_path
     if x2:
         assert table.loc["ripeness", "bayes_factor"] == pytest.approx(x1 / x2)
     patterns = pd.read_csv(out / "compare_patterns.csv")
-    assert len(patterns) == 2 * 6
+    shared = len(load(GENEVA3).scenario.observed)  # ripeness extends geneva3: every pattern
+    assert len(patterns) == 2 * shared
     # A second comparison into the folder replaces negsim's files (the same bytes at the
     # same seed); a user's file stays.
     before = (out / "compare.csv").read_bytes()
@@ -138,8 +140,9 @@ def test_one_scenario_compares_its_variants_with_its_base(runner, tmp_path):
     result = runner.invoke(main, ["compare", GENEVA3, "--runs", "20", "-j", "1", "-o", str(out)])
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out / "compare.csv", keep_default_na=False)
-    assert list(table["variant"]) == ["base", "no_russian_escalation", "alloush_alive", "neither"]
-    assert list(table["reference"]) == ["", "geneva3", "geneva3", "geneva3"]
+    variants = list(load(GENEVA3).variants)
+    assert list(table["variant"]) == ["base", *[v for v in variants if v != "base"]]
+    assert list(table["reference"]) == ["", *["geneva3"] * (len(variants) - 1)]
 
 
 # Two conditioning patterns and one held out, for the out-of-sample report.

@@ -1159,6 +1159,12 @@ def channels(
     help="Folder for compare.csv, compare_patterns.csv and manifest.json "
     "[default: results/compare-<scenario names>].",
 )
+@click.option(
+    "--at-values",
+    is_flag=True,
+    help="Run every scenario at the values it writes instead of drawing its `uncertain:` "
+    "assumptions per run from their priors.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress or table; errors only.")
 def compare(
     scenarios: tuple[Path, ...],
@@ -1167,12 +1173,14 @@ def compare(
     jobs: int | None,
     variants: bool | None,
     out: Path | None,
+    at_values: bool,
     quiet: bool,
 ) -> None:
     """Judge theories (SCENARIOS) and their variants on the record they share.
 
-    Runs each scenario with the same runs and seed and reports each one's
-    probability of reproducing the record's conditioning patterns (`observed:`
+    Runs each scenario with the same runs and seed, its `uncertain:`
+    assumptions drawn per run from its own priors (--at-values: at the values
+    it writes), and reports each one's probability of reproducing the record's conditioning patterns (`observed:`
     with `use: condition`), the Bayes factor between theories (the ratio of
     those probabilities, under each scenario's own assumptions) with its
     Koopman score interval, and for each pattern how often each model
@@ -1217,6 +1225,7 @@ def compare(
             variants=variants,
             progress=progress,
             command=["negsim", *sys.argv[1:]],
+            at_values=at_values,
         )
     except KeyboardInterrupt:
         for bar in bars.values():

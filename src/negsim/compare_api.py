@@ -108,6 +108,7 @@ def compare(
     confidence: float | None = None,
     progress: Progress | None = None,
     command: Sequence[str] | None = None,
+    at_values: bool = False,
 ) -> Comparison:
     """Simulate each scenario and judge it, and its variants, on the record's shared patterns.
 
@@ -116,7 +117,10 @@ def compare(
     for every scenario. ``variants``: also each scenario's variants, each
     against its own base (default: only when one scenario is given).
     ``out`` None writes nothing; otherwise the folder gets `compare.csv`,
-    `compare_patterns.csv` and `manifest.json`.
+    `compare_patterns.csv` and `manifest.json`. Each scenario's `uncertain`
+    paths are drawn per run from its own priors, as `negsim run` draws them
+    (so the evidence is each theory's marginal probability of the record);
+    ``at_values`` runs every scenario at its written values instead.
 
     Raises:
         UsageError: an argument out of range, or no scenario.
@@ -183,7 +187,16 @@ def compare(
             chosen = list(scenario_file.variants) if with_variants else [BASE]
             chosen = sorted(chosen, key=lambda name: name != BASE)
             models += _simulate(
-                scenario_file, chosen, common, uses, runs, seed, jobs, several, progress
+                scenario_file,
+                chosen,
+                common,
+                uses,
+                runs,
+                seed,
+                jobs,
+                several,
+                progress,
+                draw=not at_values,
             )
         table = evidence_table(models, confidence)
         per_pattern = pattern_table(models, confidence)
@@ -204,6 +217,7 @@ def compare(
                 ],
                 "runs": runs,
                 "seed": seed,
+                "assumptions": "written" if at_values else "drawn",
                 "confidence": confidence,
                 "patterns": common,
                 "patterns_left_out": left_out,
@@ -245,6 +259,7 @@ def _simulate(
     jobs: int | None,
     several: bool,
     progress: Progress | None,
+    draw: bool = True,
 ) -> list[ModelRuns]:
     """One scenario's chosen variants run, each checked against the shared patterns."""
     scenario = scenario_file.scenario
@@ -263,7 +278,7 @@ def _simulate(
         if progress is not None:
             progress(label, done, total)
 
-    simulate_variants(scenario_file, chosen, runs, seed, jobs, report, reduce)
+    simulate_variants(scenario_file, chosen, runs, seed, jobs, report, reduce, draw=draw)
     return [
         ModelRuns(
             _model_name(scenario.name, variant, several),
