@@ -196,25 +196,20 @@ def test_run_writes_posterior_csv_listed_in_the_manifest(geneva3_results):
 
 
 @pytest.mark.slow
-def test_few_accepted_runs_with_drawn_inputs_warn_in_one_line(tmp_path, monkeypatch):
-    # Until `negsim run` draws inputs itself, add one to the base runs it reads back.
+def test_few_accepted_runs_with_drawn_inputs_warn_in_one_line(tmp_path):
+    # `negsim run` draws every `uncertain:` path per run: each is an input of the posterior.
     from pathlib import Path
 
     from negsim import api
     from negsim.errors import NegsimWarning
+    from negsim.scenario import load
 
-    read = api._base_runs
-
-    def with_input(path, runs_format):
-        frame = read(path, runs_format)
-        return frame.assign(**{"input.parameters.x": np.linspace(0, 1, len(frame))})
-
-    monkeypatch.setattr(api, "_base_runs", with_input)
     scenario = Path(__file__).resolve().parents[2] / "scenarios" / "geneva3.yaml"
     with pytest.warns(NegsimWarning) as caught:
         api.run_experiment(scenario, runs=40, out=tmp_path / "g3", jobs=1, variants=["base"])
     lines = [str(w.message) for w in caught if "posterior summaries need" in str(w.message)]
     assert len(lines) == 1 and "\n" not in lines[0]
     table = pd.read_csv(tmp_path / "g3" / "posterior.csv")
-    assert list(table["input"]) == ["input.parameters.x", ACCEPTANCE]
+    uncertain = [f"input.{path}" for path in load(scenario).scenario.uncertain]
+    assert list(table["input"]) == [*uncertain, ACCEPTANCE]
     assert table.iloc[-1]["note"] == lines[0]
