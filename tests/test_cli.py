@@ -297,7 +297,8 @@ def test_the_verdict_table_shows_units_and_the_worlds_like_ours(runner, tmp_path
     assert result.exit_code == 0, result.output
     assert "given the record" in result.output  # the worlds like ours' verdicts, a column
     assert "points" in result.output  # agreement effects in percentage points
-    assert "base runs" in result.output and "reproduce every pattern" in result.output
+    assert "base runs" in result.output and "reproduce its conditioning patterns" in result.output
+    assert "held out (out-of-sample checks, never conditioned on)" in result.output
     patterns = pd.read_csv(out / "patterns.csv")
     assert patterns["pattern"].iloc[-1] == "all"
     assert (patterns["runs"] == 40).all()

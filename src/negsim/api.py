@@ -338,7 +338,7 @@ class Experiment:
     patterns: pd.DataFrame = field(default_factory=pd.DataFrame)
     """`patterns.csv`: how often the base runs reproduce the scenario's record (empty without one)."""
     record_runs: int | None = None
-    """Base runs that reproduce every pattern of the record (None without a record or a base run)."""
+    """Base runs that reproduce every conditioning pattern of the record (None without a record or a base run)."""
     auto_passes: list[int] = field(default_factory=list)
     """With `runs="auto"`: the run counts tried, in order (the last is `runs`)."""
 

@@ -236,7 +236,7 @@ class Sweep:
 def _record_share(
     scenario_file: ScenarioFile, ensembles: dict[str, EnsembleResult]
 ) -> float | None:
-    """Share of the point's base runs that reproduce every pattern of the scenario's `observed:` block.
+    """Share of the point's base runs that reproduce every conditioning pattern of the scenario's `observed:` block.
 
     None without a record or without a base run (then sweep.csv has no
     `record_share` column). Dates are not swept, so the patterns' weeks are
