@@ -223,7 +223,8 @@ def test_sigterm_during_plot_leaves_no_lock_no_staging_and_the_earlier_figures(
             assert plot.poll() is None, "plot ended before it was stopped"
             assert time.monotonic() < deadline, "plot never started drawing"
             time.sleep(0.02)
-        time.sleep(0.5)  # drawing
+        # At once: with the staging folder there, it is drawing; plot is fast enough now
+        # (a few seconds) that waiting half a second could let it finish first.
         plot.send_signal(signal.SIGTERM)
         code = plot.wait(timeout=60)
     finally:
