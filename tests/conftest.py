@@ -11,6 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The property tests draw the same examples on every machine and every run, so
+# that the suite a user runs cannot fail by the luck of a draw; a developer
+# hunting new counterexamples runs `pytest --hypothesis-profile=explore`.
+settings.register_profile("negsim", derandomize=True, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile("negsim")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
