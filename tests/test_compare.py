@@ -101,6 +101,14 @@ def test_theories_share_runs_and_seed_and_the_folder_is_negsims(runner, tmp_path
     x1, x2 = table.loc["ripeness", "reproduced"], table.loc["geneva3", "reproduced"]
     if x2:
         assert table.loc["ripeness", "bayes_factor"] == pytest.approx(x1 / x2)
+    # Every theory fitted by the one procedure, recorded as `negsim run` records it.
+    fits = {entry["name"]: entry["calibration"] for entry in manifest["scenarios"]}
+    assert fits["geneva3"]["procedure"] == fits["ripeness"]["procedure"]
+    assert fits["geneva3"]["procedure"] == run_manifest["calibration"]["procedure"]
+    assert fits["geneva3"]["accepted"] == run_manifest["calibration"]["accepted"]
+    assert fits["geneva3"]["holdout_fit"] == run_manifest["calibration"]["holdout_fit"]
+    assert fits["ripeness"]["accepted"] == x1
+    assert set(fits["ripeness"]["priors"]) == set(load(RIPENESS).scenario.uncertain)
     patterns = pd.read_csv(out / "compare_patterns.csv")
     shared = len(load(GENEVA3).scenario.observed)  # ripeness extends geneva3: every pattern
     assert len(patterns) == 2 * shared

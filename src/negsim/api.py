@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from negsim import __version__
+from negsim.analysis.calibration import calibration_record
 from negsim.analysis.patterns import (
     ALL_PATTERNS,
     MIN_RECORD_RUNS,
@@ -609,6 +610,9 @@ def run_experiment(
             )
             entry = _posterior_entry(posterior)
             manifest["posterior"] = entry
+            manifest["calibration"] = _calibration(
+                scenario, patterns_frame, runs, record_runs or 0, confidence, at_values
+            )
             # Without drawn inputs there is no posterior to be imprecise about (the note stays).
             if entry["inputs"] > 0 and entry["note"]:
                 shortfall.append(entry["note"])
@@ -680,6 +684,30 @@ def _posterior_entry(posterior: pd.DataFrame) -> dict[str, Any]:
         "min_accepted": MIN_ACCEPTED,
         "note": str(acceptance["note"]) if isinstance(acceptance["note"], str) else "",
     }
+
+
+def _calibration(
+    scenario: Any,
+    patterns: pd.DataFrame,
+    runs: int,
+    accepted: int,
+    confidence: float,
+    at_values: bool,
+) -> dict[str, Any]:
+    """The manifest's `calibration`: how this theory was fitted to the record (analysis.calibration)."""
+    holdout = patterns[patterns["use"] == "holdout"]
+    fit = dict(
+        zip(holdout["pattern"].astype(str), holdout["share_like_ours"].astype(float), strict=True)
+    )
+    return calibration_record(
+        scenario.uncertain,
+        {p.id: str(p.use) for p in scenario.observed},
+        runs,
+        accepted,
+        fit,
+        confidence,
+        drawn=bool(scenario.uncertain) and not at_values,
+    )
 
 
 def _pattern_counts(patterns: pd.DataFrame) -> str:

@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import math
 import os
 import platform
 import sys
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from negsim import __version__
+from negsim.analysis.calibration import calibration_record
 from negsim.analysis.evidence import (
     ModelRuns,
     common_patterns,
@@ -212,6 +214,7 @@ def compare(
                         "name": f.scenario.name,
                         "sha256": f.sha256,
                         "variants": [m.variant for m in models if m.scenario == f.scenario.name],
+                        "calibration": _calibration(f, models, confidence, draw=not at_values),
                     }
                     for f in files
                 ],
@@ -290,6 +293,35 @@ def _simulate(
         )
         for variant in chosen
     ]
+
+
+def _calibration(
+    scenario_file: ScenarioFile, models: list[ModelRuns], confidence: float, draw: bool
+) -> dict[str, Any] | None:
+    """One theory's `calibration` on the shared patterns, as `negsim run` records its own.
+
+    None when its base world was not run (only variants chosen).
+    """
+    scenario = scenario_file.scenario
+    base = next((m for m in models if m.scenario == scenario.name and m.variant == BASE), None)
+    if base is None:
+        return None
+    like_ours = base.like_ours()
+    accepted = int(like_ours.sum())
+    fit = {
+        pattern: float(base.matches[i][like_ours].mean()) if accepted else math.nan
+        for i, (pattern, use) in enumerate(zip(base.patterns, base.uses, strict=True))
+        if use == "holdout"
+    }
+    return calibration_record(
+        scenario.uncertain,
+        dict(zip(base.patterns, base.uses, strict=True)),
+        base.runs,
+        accepted,
+        fit,
+        confidence,
+        drawn=bool(scenario.uncertain) and draw,
+    )
 
 
 def _csv(frame: pd.DataFrame) -> str:
