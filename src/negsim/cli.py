@@ -927,7 +927,7 @@ def sweep(
 
     \b
     Examples:
-      negsim sweep scenarios/geneva3.yaml                    # Morris, 3.5 minutes on 2 cores
+      negsim sweep scenarios/geneva3.yaml                    # Morris, about 13 minutes on 2 cores
       negsim sweep scenarios/geneva3.yaml --all -n 100       # screen every parameter
       negsim sweep scenarios/geneva3.yaml -m sobol -N 32     # variance-based indices
     """
