@@ -16,9 +16,12 @@ from negsim.scenario import load
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 GENEVA3 = str(SCENARIOS / "geneva3.yaml")
 RIPENESS = str(SCENARIOS / "ripeness.yaml")
-# The record without its walkout pattern, and one pattern that states another fact.
-OTHER_RECORD = """extends: {geneva3}
-name: other_record
+
+
+def _record(name: str, ceasefire: int, use: str = "condition") -> str:
+    """geneva3 with two of its conditioning patterns and a third fact (stated by ``ceasefire``)."""
+    return f"""extends: {{geneva3}}
+name: {name}
 observed:
   - id: control_up_by_mid_2016
     metric: control.regime
@@ -32,8 +35,13 @@ observed:
   - id: cessation_in_force_in_march
     metric: ceasefire_in_force
     date: 2016-03-15
-    equals: 0
+    equals: {ceasefire}
+    use: {use}
 """
+
+
+# The record without its walkout pattern, and one pattern that states another fact.
+OTHER_RECORD = _record("other_record", ceasefire=0)
 
 
 @pytest.fixture
@@ -154,24 +162,7 @@ def test_one_scenario_compares_its_variants_with_its_base(runner, tmp_path):
 
 
 # Two conditioning patterns and one held out, for the out-of-sample report.
-HOLDOUT = """extends: {geneva3}
-name: with_holdout
-observed:
-  - id: control_up_by_mid_2016
-    metric: control.regime
-    change: [2015-09-28, 2016-06-13]
-    above: 0.01
-  - id: no_agreement_in_2016
-    metric: agreement
-    before: 2016-07-31
-    when: every_week
-    equals: 0
-  - id: cessation_in_force_in_march
-    metric: ceasefire_in_force
-    date: 2016-03-15
-    equals: 1
-    use: holdout
-"""
+HOLDOUT = _record("with_holdout", ceasefire=1, use="holdout")
 
 
 @pytest.mark.slow
