@@ -46,7 +46,7 @@ def has_drawn_inputs(folder: Any) -> bool:
 
 def posterior_figure(folder: Any, stamp: Any) -> Any:
     """The figure from a results folder's base runs (raises plots' skip reasons when it cannot)."""
-    from negsim.plots import _headline, _new_figure, _NotApplicable, _Skip
+    from negsim.plots import _grid_figure, _headline, _NotApplicable, _Skip
 
     raw = folder.table("runs.csv", ("variant",))
     inputs = [c for c in raw.columns if str(c).startswith(INPUT_PREFIX)]
@@ -63,9 +63,12 @@ def posterior_figure(folder: Any, stamp: Any) -> Any:
     values = {c: pd.to_numeric(base[c], errors="coerce").to_numpy(dtype=float) for c in inputs}
     columns = min(4, len(inputs))
     rows = math.ceil(len(inputs) / columns)
-    # 11 inches wide as the other figures (four panels a row), taller with more inputs.
-    figure = _new_figure(width=11.0, height=2.1 * rows + 1.1)
-    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
+    # 11 inches wide as the other figures (four panels a row), taller with more inputs; laid
+    # out in inches: a title above each panel and its ticks below, the key at the bottom.
+    figure, grid = _grid_figure(
+        11.0, rows, columns, 1.55, margins=(0.15, 0.15, 0.62, 0.58), gaps=(0.3, 0.55)
+    )
+    axes = grid.ravel()
     for axis in axes[len(inputs) :]:
         axis.set_visible(False)
     shown = int(accepted.sum())
@@ -74,7 +77,10 @@ def posterior_figure(folder: Any, stamp: Any) -> Any:
     for axis, column in zip(axes, inputs, strict=False):
         _panel(axis, column, values[column], accepted, label)
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False, fontsize=8)
+    figure.legend(
+        handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False,
+        fontsize=8,
+    )
     _headline(figure, "Assumptions: prior and given the record", stamp)
     return figure
 
@@ -89,20 +95,21 @@ def _panel(axis: Any, column: str, values: np.ndarray, accepted: np.ndarray, lab
     if high <= low:  # one value drawn: a bar of its own width
         low, high = low - 0.5, high + 0.5
     bins = np.linspace(low, high, BINS + 1)
-    axis.hist(
-        prior,
-        bins=bins,
-        density=True,
+    # One filled outline and one step line per panel (`hist` would add a patch per bar).
+    axis.stairs(
+        _density(prior, bins),
+        bins,
+        fill=True,
         color=PRIOR_COLOUR,
         alpha=0.45,
+        linewidth=0,
         label="prior: every base run",
     )
     if posterior.size:
-        axis.hist(
-            posterior,
-            bins=bins,
-            density=True,
-            histtype="step",
+        axis.stairs(
+            _density(posterior, bins),
+            bins,
+            baseline=0.0,
             linewidth=1.6,
             color=POSTERIOR_COLOUR,
             label=label,
@@ -114,3 +121,11 @@ def _panel(axis: Any, column: str, values: np.ndarray, accepted: np.ndarray, lab
     axis.tick_params(labelsize=7)
     axis.xaxis.set_major_locator(MaxNLocator(5))
     axis.set_yticks([])
+    axis.set_ylim(bottom=0)
+
+
+def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Histogram of ``values`` on ``bins`` normalised to a density (as `hist(density=True)`)."""
+    counts, edges = np.histogram(values, bins=bins)
+    total = counts.sum()
+    return counts / (total * np.diff(edges)) if total else counts.astype(float)
