@@ -73,6 +73,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -704,17 +705,15 @@ def _timeline(
             key=lambda e: (e.start, numbers[e.id]),
         )
         colour = colours.get(variant, "0.3")
-        for e in mine:
-            if e.end is not None:
-                end = min(e.end, last)
-                strip.broken_barh(
-                    [(mdates.date2num(e.start), mdates.date2num(end) - mdates.date2num(e.start))],
-                    (y - 0.16, 0.32),
-                    facecolors=colour,
-                    alpha=0.35,
-                    linewidth=0,
-                    zorder=2,
-                )
+        spans = [
+            (mdates.date2num(e.start), mdates.date2num(min(e.end, last)) - mdates.date2num(e.start))
+            for e in mine
+            if e.end is not None
+        ]
+        if spans:  # one collection per row, not one per event
+            strip.broken_barh(
+                spans, (y - 0.16, 0.32), facecolors=colour, alpha=0.35, linewidth=0, zorder=2
+            )
         xs = [(e.start - first) / pd.Timedelta(days=1) / span_days for e in mine]
         for group in _clusters(xs, 0.028):
             when = mine[group[0]].start
@@ -809,17 +808,27 @@ def _styles(order: list[str]) -> dict[str, Any]:
     return {v: _LINESTYLES[i % len(_LINESTYLES)] for i, v in enumerate(order)}
 
 
-def _same_as_base(rows: pd.DataFrame, variant: str) -> bool:
+def _by_variant(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of each variant, by date, without weeks whose median is missing (split once)."""
+    ordered = rows.dropna(subset=["p50"]).sort_values("date", kind="stable")
+    return {str(v): group for v, group in ordered.groupby("variant", sort=False)}
+
+
+def _same_as_base(groups: dict[str, pd.DataFrame], variant: str) -> bool:
     """Whether a variant's median equals base's in every week (it would hide behind it)."""
-    if variant == "base":
+    if variant == "base" or "base" not in groups or variant not in groups:
         return False
-    base = rows[rows["variant"] == "base"].set_index("date")["p50"]
-    other = rows[rows["variant"] == variant].set_index("date")["p50"]
-    joined = pd.concat([base, other], axis=1, join="inner").dropna()
-    if joined.empty:
+    base, other = groups["base"], groups[variant]
+    # Aligned by date with numpy, not an index join: this runs for every variant of every chart.
+    common, mine, theirs = np.intersect1d(
+        base["date"].to_numpy(), other["date"].to_numpy(), return_indices=True
+    )
+    if not common.size:
         return False
-    scale = max(float(np.nanmax(np.abs(joined.to_numpy()))), 1e-12)
-    return bool(np.all(np.abs(joined.iloc[:, 0] - joined.iloc[:, 1]) <= 1e-9 * scale))
+    a = base["p50"].to_numpy(dtype=float)[mine]
+    b = other["p50"].to_numpy(dtype=float)[theirs]
+    scale = max(float(np.max(np.abs(np.concatenate([a, b])))), 1e-12)
+    return bool(np.all(np.abs(a - b) <= 1e-9 * scale))
 
 
 def _bands(
@@ -838,9 +847,10 @@ def _bands(
 
     entries: list[tuple[Any, str]] = []
     n = len(order)
+    groups = _by_variant(rows)
     for rank, variant in enumerate(order):
-        d = rows[rows["variant"] == variant].sort_values("date").dropna(subset=["p50"])
-        if d.empty:
+        d = groups.get(variant)
+        if d is None or d.empty:
             continue
         c = colours[variant]
         x = d["date"].to_numpy()
@@ -851,7 +861,7 @@ def _bands(
             for col in ("p05", "p95"):
                 ax.plot(x, d[col], color=c, linewidth=0.8, alpha=0.8, linestyle=":", zorder=z)
         ax.plot(x, d["p50"], color=c, linewidth=2.0, linestyle=styles[variant], zorder=z + 0.5)
-        label = variant + (" (median same as base)" if _same_as_base(rows, variant) else "")
+        label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
         handle = (
             Patch(facecolor=c, alpha=0.3, linewidth=0),
             Line2D([], [], color=c, linewidth=2.0, linestyle=styles[variant]),
@@ -1136,6 +1146,11 @@ def _verdicts(
         if bounds:  # the zones beyond the bound stay visible
             span = max(span, 1.8 * max(bounds))
         labels = []
+        # Drawn in bulk (a collection per kind of mark, not artists per row); the texts stay
+        # one per row.
+        zones: dict[str, list[tuple[float, float, float]]] = {}  # colour -> (x, width, y)
+        segments: list[tuple[float, float, float, str]] = []  # (y, low, high, colour)
+        marks: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
         for y, (_, row) in zip(ys, rows.iterrows(), strict=True):
             verdict = str(row["verdict"]).strip() if isinstance(row["verdict"], str) else "?"
             colour, marker = VERDICT_STYLE.get(verdict, ("#000000", "D"))
@@ -1144,28 +1159,17 @@ def _verdicts(
             if bound is not None:
                 b = bound * scale
                 sign = 1 if expected == "increase" else -1 if expected == "decrease" else 0
-                ax.add_patch(Rectangle((-b, y - 0.38), 2 * b, 0.76, color="0.88", lw=0, zorder=1))
+                zones.setdefault("0.88", []).append((-b, 2 * b, y))
                 if sign:
                     for side, tint in ((sign, "#DDF1EA"), (-sign, "#FBE3D6")):
                         start = b if side > 0 else -span
-                        ax.add_patch(
-                            Rectangle((start, y - 0.38), span - b, 0.76, color=tint, lw=0, zorder=1)
-                        )
+                        zones.setdefault(tint, []).append((start, span - b, y))
             e, l_, h_ = row["_effect"] * scale, row["_lo"] * scale, row["_hi"] * scale
             if not (math.isnan(l_) or math.isnan(h_)):
-                ax.hlines(y, l_, h_, color=colour, linewidth=2.5, zorder=3)
-                ax.vlines([l_, h_], y - 0.2, y + 0.2, color=colour, linewidth=2, zorder=4)
-            ax.plot(
-                [e],
-                [y],
-                marker=marker,
-                markersize=7,
-                color=colour,
-                zorder=5,
-                linestyle="",
-                markerfacecolor="white",
-                markeredgewidth=1.8,
-            )
+                segments.append((y, l_, h_, colour))
+            xs, ys_ = marks.setdefault((colour, marker), ([], []))
+            xs.append(e)
+            ys_.append(y)
             arrow = "→" if expected == "increase" else "←" if expected == "decrease" else "?"
             numbers = (
                 f"{e:+.3g} [{l_:+.3g}, {h_:+.3g}]"
@@ -1192,6 +1196,32 @@ def _verdicts(
                 f"{row['treatment']} − {row['control']}"
             )
             used.setdefault(verdict, (colour, marker))
+        for tint, spans in zones.items():
+            ax.add_collection(
+                PolyCollection(
+                    [
+                        [(x, y - 0.38), (x + w, y - 0.38), (x + w, y + 0.38), (x, y + 0.38)]
+                        for x, w, y in spans
+                    ],
+                    facecolors=tint,
+                    linewidths=0,
+                    zorder=1,
+                ),
+                autolim=False,
+            )
+        if segments:
+            y_, lo_, hi_, colours_ = zip(*segments, strict=True)
+            ax.hlines(y_, lo_, hi_, colors=colours_, linewidth=2.5, zorder=3)
+            caps = np.concatenate([lo_, hi_])
+            ax.vlines(
+                caps, np.tile(y_, 2) - 0.2, np.tile(y_, 2) + 0.2, colors=colours_ * 2,
+                linewidth=2, zorder=4,
+            )
+        for (colour, marker), (xs, ys_) in marks.items():
+            ax.plot(
+                xs, ys_, marker=marker, markersize=7, color=colour, zorder=5, linestyle="",
+                markerfacecolor="white", markeredgewidth=1.8,
+            )
         ax.axvline(0, color="0.2", linewidth=1, zorder=2)
         ax.set_yticks(ys, labels, fontsize=8, linespacing=1.15)
         ax.set_ylim(-0.6, n - 0.4)
@@ -1597,25 +1627,24 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
     if hyp.empty:
         raise _NotApplicable("no hypothesis was tested")
     runs = folder.table("runs.csv", ("variant", "replication"))
+    where = folder.path("runs.csv")
+    variants = runs["variant"].to_numpy(dtype=object)
+    replications = runs["replication"].to_numpy(dtype=object)
+    columns: dict[str, np.ndarray] = {}  # each metric read once, however many rows test it
     panels = []
     for _, row in hyp.iterrows():
         metric = str(row["metric"])
         if metric not in runs.columns:
             continue
-        where = folder.path("runs.csv")
-        values = pd.DataFrame(
-            {
-                "variant": runs["variant"],
-                "replication": runs["replication"],
-                "value": _numeric(runs, metric, where, problems),
-            }
+        if metric not in columns:
+            columns[metric] = _numeric(runs, metric, where, problems).to_numpy()
+        values = columns[metric]
+        treated, controlled = _paired(
+            variants, replications, values, row["treatment"], row["control"]
         )
-        t = values[values["variant"] == row["treatment"]].set_index("replication")["value"]
-        c = values[values["variant"] == row["control"]].set_index("replication")["value"]
-        joined = pd.concat([t, c], axis=1, join="inner").dropna()
-        if joined.empty:
+        if not treated.size:
             continue
-        panels.append((row, joined.iloc[:, 0].to_numpy(), joined.iloc[:, 1].to_numpy()))
+        panels.append((row, treated, controlled))
     if not panels:
         raise _NotApplicable("runs.csv has none of the hypotheses' metrics for both variants")
     columns = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
@@ -1685,6 +1714,22 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         color="0.3",
     )
     return fig
+
+
+def _paired(
+    variants: np.ndarray, replications: np.ndarray, values: np.ndarray, treatment: Any, control: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The values of the replications both variants ran, in replication order, pairs with a
+    missing value left out: ``(treatment's, control's)``."""
+    t, c = variants == treatment, variants == control
+    # A replication index that occurs twice in a variant is ambiguous: its first row is used.
+    t_keys, t_first = np.unique(replications[t].astype(str), return_index=True)
+    c_keys, c_first = np.unique(replications[c].astype(str), return_index=True)
+    _, mine, theirs = np.intersect1d(t_keys, c_keys, assume_unique=True, return_indices=True)
+    treated = values[t][t_first[mine]]
+    controlled = values[c][c_first[theirs]]
+    keep = ~(np.isnan(treated) | np.isnan(controlled))
+    return treated[keep], controlled[keep]
 
 
 def _yes_no(values: np.ndarray) -> bool:
