@@ -73,7 +73,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -418,6 +418,170 @@ def _grid_figure(
         },
     )
     return figure, axes
+
+
+_POINT = 1 / 72  # inches
+
+
+def _tick_text(values: np.ndarray) -> list[str]:
+    """Tick labels as matplotlib writes them on a linear axis: one number of decimals for all
+    (the fewest that show every step), a true minus sign."""
+    steps = np.diff(values)
+    step = float(np.min(np.abs(steps))) if steps.size else 1.0
+    decimals = 0
+    while decimals < 8 and abs(step * 10**decimals - round(step * 10**decimals)) > 1e-6:
+        decimals += 1
+    out = []
+    for value in values:
+        text = f"{value:.{decimals}f}"
+        if float(text) == 0:
+            text = text.lstrip("-")  # no "-0.00"
+        out.append(text.replace("-", "\N{MINUS SIGN}"))
+    return out
+
+
+class _SmallMultiples:
+    """Many like panels drawn on one canvas axes whose data coordinates are the figure's inches.
+
+    Matplotlib's axes cost about 25 ms each (their ticks most of it); a figure of 30-40 small
+    panels spent over a second of CPU on them. Here each panel's data are mapped to its
+    rectangle, its marks gathered into one collection per kind for the whole figure, and its
+    few tick labels written as plain texts.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        columns: int,
+        *,
+        width: float,
+        panel_height: float,
+        margins: tuple[float, float, float, float],
+        gaps: tuple[float, float],
+    ) -> None:
+        left, right, top, bottom = margins
+        self.columns = max(1, columns)
+        rows = math.ceil(count / self.columns)
+        self.height = top + bottom + rows * panel_height + (rows - 1) * gaps[1]
+        self.figure = Figure(figsize=(width, self.height), dpi=DPI)
+        FigureCanvasAgg(self.figure)
+        self.ax = self.figure.add_axes((0.0, 0.0, 1.0, 1.0))
+        self.ax.set_axis_off()
+        self.ax.set_xlim(0, width)
+        self.ax.set_ylim(0, self.height)
+        self.panel_width = (width - left - right - (self.columns - 1) * gaps[0]) / self.columns
+        self.panel_height = panel_height
+        self._origin = (left, self.height - top)
+        self._gaps = gaps
+        self.fills: list[np.ndarray] = []
+        self.steps: list[np.ndarray] = []
+        self.frame: list[list[tuple[float, float]]] = []
+        self.marks: list[tuple[float, tuple[float, float], str]] = []
+
+    def panel(self, index: int, xlim: tuple[float, float], ylim: tuple[float, float]) -> _Panel:
+        """The panel at ``index`` (row by row) showing ``xlim`` x ``ylim`` of its data."""
+        row, column = divmod(index, self.columns)
+        x0 = self._origin[0] + column * (self.panel_width + self._gaps[0])
+        y0 = self._origin[1] - (row + 1) * self.panel_height - row * self._gaps[1]
+        return _Panel(self, (x0, y0, self.panel_width, self.panel_height), xlim, ylim)
+
+    def lines(
+        self, marks: list[tuple[float, tuple[float, float], str]], colour: str, width: float,
+        style: str,
+    ) -> None:  # fmt: skip
+        """Vertical lines at the given marks, one collection."""
+        if marks:
+            segments = [[(x, y0), (x, y1)] for x, (y0, y1), _ in marks]
+            self.ax.add_collection(
+                LineCollection(segments, colors=colour, linewidths=width, linestyles=style,
+                               zorder=2.5),
+                autolim=False,
+            )  # fmt: skip
+
+    def finish(self, fills: dict[str, Any], steps: dict[str, Any]) -> None:
+        """Add the gathered histograms and the panels' frames and ticks, one collection each."""
+        if self.fills:
+            self.ax.add_collection(
+                PolyCollection(self.fills, zorder=1, **{**fills, "linewidths": 0}),
+                autolim=False,
+            )
+        if self.steps:
+            style = {"colors": steps["color"], "linewidths": steps["linewidth"]}
+            self.ax.add_collection(LineCollection(self.steps, zorder=2, **style), autolim=False)
+        if self.frame:
+            self.ax.add_collection(
+                LineCollection(self.frame, colors="black", linewidths=mpl.rcParams["axes.linewidth"],
+                               zorder=3, capstyle="projecting"),
+                autolim=False,
+            )  # fmt: skip
+
+
+class _Panel:
+    """One panel of `_SmallMultiples`: its data mapped into its rectangle (inches)."""
+
+    def __init__(
+        self,
+        owner: _SmallMultiples,
+        box: tuple[float, float, float, float],
+        xlim: tuple[float, float],
+        ylim: tuple[float, float],
+    ) -> None:
+        self.owner = owner
+        self.box = box
+        self.xlim = xlim
+        self.ylim = ylim
+
+    def x(self, values: Any) -> Any:
+        x0, _, w, _ = self.box
+        return (
+            x0
+            + (np.asarray(values, dtype=float) - self.xlim[0]) / (self.xlim[1] - self.xlim[0]) * w
+        )
+
+    def y(self, values: Any) -> Any:
+        _, y0, _, h = self.box
+        return (
+            y0
+            + (np.asarray(values, dtype=float) - self.ylim[0]) / (self.ylim[1] - self.ylim[0]) * h
+        )
+
+    def _outline(self, edges: np.ndarray, heights: np.ndarray) -> np.ndarray:
+        """The step outline of a histogram, closed down to the baseline at both ends."""
+        xs = np.repeat(self.x(edges), 2)
+        ys = np.concatenate([[0.0], np.repeat(heights, 2), [0.0]])
+        return np.column_stack([xs, self.y(ys)])
+
+    def fill(self, edges: np.ndarray, heights: np.ndarray) -> None:
+        self.owner.fills.append(self._outline(edges, heights))
+
+    def step(self, edges: np.ndarray, heights: np.ndarray) -> None:
+        self.owner.steps.append(self._outline(edges, heights))
+
+    def mark(self, value: float, kind: str) -> None:
+        """A vertical line across the panel at ``value`` (as `axvline`)."""
+        _, y0, _, h = self.box
+        self.owner.marks.append((float(self.x(value)), (y0, y0 + h), kind))
+
+    def title(self, text: str, fontsize: float) -> None:
+        x0, y0, w, h = self.box
+        self.owner.ax.text(
+            x0 + w / 2, y0 + h + mpl.rcParams["axes.titlepad"] * _POINT, text,
+            ha="center", va="baseline", fontsize=fontsize,
+        )  # fmt: skip
+
+    def xticks(self, most: int, fontsize: float) -> None:
+        """The left and bottom frame lines, and at most ``most`` + 1 ticks with their numbers."""
+        x0, y0, w, h = self.box
+        frame = self.owner.frame
+        frame.append([(x0, y0 + h), (x0, y0), (x0 + w, y0)])
+        values = np.asarray(MaxNLocator(most).tick_values(*self.xlim), dtype=float)
+        inside = values[(values >= self.xlim[0] - 1e-12) & (values <= self.xlim[1] + 1e-12)]
+        length = mpl.rcParams["xtick.major.size"] * _POINT
+        pad = mpl.rcParams["xtick.major.pad"] * _POINT
+        for value, text in zip(inside, _tick_text(inside), strict=True):
+            x = float(self.x(value))
+            frame.append([(x, y0), (x, y0 - length)])
+            self.owner.ax.text(x, y0 - length - pad, text, ha="center", va="top", fontsize=fontsize)
 
 
 class _DateFormatter(mdates.ConciseDateFormatter):
@@ -1214,13 +1378,24 @@ def _verdicts(
             ax.hlines(y_, lo_, hi_, colors=colours_, linewidth=2.5, zorder=3)
             caps = np.concatenate([lo_, hi_])
             ax.vlines(
-                caps, np.tile(y_, 2) - 0.2, np.tile(y_, 2) + 0.2, colors=colours_ * 2,
-                linewidth=2, zorder=4,
+                caps,
+                np.tile(y_, 2) - 0.2,
+                np.tile(y_, 2) + 0.2,
+                colors=colours_ * 2,
+                linewidth=2,
+                zorder=4,
             )
         for (colour, marker), (xs, ys_) in marks.items():
             ax.plot(
-                xs, ys_, marker=marker, markersize=7, color=colour, zorder=5, linestyle="",
-                markerfacecolor="white", markeredgewidth=1.8,
+                xs,
+                ys_,
+                marker=marker,
+                markersize=7,
+                color=colour,
+                zorder=5,
+                linestyle="",
+                markerfacecolor="white",
+                markeredgewidth=1.8,
             )
         ax.axvline(0, color="0.2", linewidth=1, zorder=2)
         ax.set_yticks(ys, labels, fontsize=8, linespacing=1.15)
@@ -1630,15 +1805,15 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
     where = folder.path("runs.csv")
     variants = runs["variant"].to_numpy(dtype=object)
     replications = runs["replication"].to_numpy(dtype=object)
-    columns: dict[str, np.ndarray] = {}  # each metric read once, however many rows test it
+    metric_values: dict[str, np.ndarray] = {}  # each metric read once, however many rows use it
     panels = []
     for _, row in hyp.iterrows():
         metric = str(row["metric"])
         if metric not in runs.columns:
             continue
-        if metric not in columns:
-            columns[metric] = _numeric(runs, metric, where, problems).to_numpy()
-        values = columns[metric]
+        if metric not in metric_values:
+            metric_values[metric] = _numeric(runs, metric, where, problems).to_numpy()
+        values = metric_values[metric]
         treated, controlled = _paired(
             variants, replications, values, row["treatment"], row["control"]
         )
