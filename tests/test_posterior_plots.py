@@ -44,8 +44,8 @@ def test_the_figure_has_a_panel_per_drawn_input(tmp_path: Path) -> None:
     assert titles == [f"parameters.p{i}" for i in range(5)]
     # A prior (filled) and a posterior (step line) per panel, and the two medians of each.
     sizes = [len(c.get_paths()) for c in figure.axes[0].collections]
-    assert sizes[:2] == [5, 5]  # prior fills, posterior steps
-    assert sizes[-2:] == [5, 5]  # posterior medians, prior medians (the frames between)
+    # prior fills; posterior steps, posterior medians, prior medians (then frames and ticks)
+    assert sizes[:4] == [5, 5, 5, 5]
     path = tmp_path / "posterior.png"
     figure.savefig(path, format="png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

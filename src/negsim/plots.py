@@ -76,7 +76,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from negsim import __version__
@@ -421,6 +421,7 @@ def _grid_figure(
 
 
 _POINT = 1 / 72  # inches
+FIGURE_MIN_HEIGHT = 4.0  # inches: no figure is flatter (the fan charts' least height is 4.6)
 
 
 def _tick_text(values: np.ndarray) -> list[str]:
@@ -445,7 +446,7 @@ class _SmallMultiples:
 
     Matplotlib's axes cost about 25 ms each (their ticks most of it); a figure of 30-40 small
     panels spent over a second of CPU on them. Here each panel's data are mapped to its
-    rectangle, its marks gathered into one collection per kind for the whole figure, and its
+    rectangle, its marks gathered into one collection per style for the whole figure, and its
     few tick labels written as plain texts.
     """
 
@@ -462,6 +463,9 @@ class _SmallMultiples:
         left, right, top, bottom = margins
         self.columns = max(1, columns)
         rows = math.ceil(count / self.columns)
+        # At least as tall as the other figures: a row or two of panels grows to fill it.
+        room = FIGURE_MIN_HEIGHT - top - bottom - (rows - 1) * gaps[1]
+        panel_height = max(panel_height, room / rows)
         self.height = top + bottom + rows * panel_height + (rows - 1) * gaps[1]
         self.figure = Figure(figsize=(width, self.height), dpi=DPI)
         FigureCanvasAgg(self.figure)
@@ -473,10 +477,9 @@ class _SmallMultiples:
         self.panel_height = panel_height
         self._origin = (left, self.height - top)
         self._gaps = gaps
-        self.fills: list[np.ndarray] = []
-        self.steps: list[np.ndarray] = []
-        self.frame: list[list[tuple[float, float]]] = []
-        self.marks: list[tuple[float, tuple[float, float], str]] = []
+        # (face colour, alpha, zorder) -> polygons; (colour, width, style, zorder) -> polylines
+        self.polygons: dict[tuple[str, float, float], list[np.ndarray]] = {}
+        self.polylines: dict[tuple[str, float, Any, float], list[np.ndarray]] = {}
 
     def panel(self, index: int, xlim: tuple[float, float], ylim: tuple[float, float]) -> _Panel:
         """The panel at ``index`` (row by row) showing ``xlim`` x ``ylim`` of its data."""
@@ -485,35 +488,21 @@ class _SmallMultiples:
         y0 = self._origin[1] - (row + 1) * self.panel_height - row * self._gaps[1]
         return _Panel(self, (x0, y0, self.panel_width, self.panel_height), xlim, ylim)
 
-    def lines(
-        self, marks: list[tuple[float, tuple[float, float], str]], colour: str, width: float,
-        style: str,
-    ) -> None:  # fmt: skip
-        """Vertical lines at the given marks, one collection."""
-        if marks:
-            segments = [[(x, y0), (x, y1)] for x, (y0, y1), _ in marks]
+    def finish(self) -> Figure:
+        """Add the gathered marks, one collection per style; return the figure."""
+        for (colour, alpha, zorder), shapes in self.polygons.items():
             self.ax.add_collection(
-                LineCollection(segments, colors=colour, linewidths=width, linestyles=style,
-                               zorder=2.5),
-                autolim=False,
-            )  # fmt: skip
-
-    def finish(self, fills: dict[str, Any], steps: dict[str, Any]) -> None:
-        """Add the gathered histograms and the panels' frames and ticks, one collection each."""
-        if self.fills:
-            self.ax.add_collection(
-                PolyCollection(self.fills, zorder=1, **{**fills, "linewidths": 0}),
+                PolyCollection(shapes, facecolors=colour, alpha=alpha, linewidths=0, zorder=zorder),
                 autolim=False,
             )
-        if self.steps:
-            style = {"colors": steps["color"], "linewidths": steps["linewidth"]}
-            self.ax.add_collection(LineCollection(self.steps, zorder=2, **style), autolim=False)
-        if self.frame:
+        for (colour, width, style, zorder), lines in self.polylines.items():
             self.ax.add_collection(
-                LineCollection(self.frame, colors="black", linewidths=mpl.rcParams["axes.linewidth"],
-                               zorder=3, capstyle="projecting"),
+                LineCollection(
+                    lines, colors=colour, linewidths=width, linestyles=style, zorder=zorder
+                ),
                 autolim=False,
-            )  # fmt: skip
+            )
+        return self.figure
 
 
 class _Panel:
@@ -533,55 +522,152 @@ class _Panel:
 
     def x(self, values: Any) -> Any:
         x0, _, w, _ = self.box
-        return (
-            x0
-            + (np.asarray(values, dtype=float) - self.xlim[0]) / (self.xlim[1] - self.xlim[0]) * w
-        )
+        low, high = self.xlim
+        return x0 + (np.asarray(values, dtype=float) - low) / (high - low) * w
 
     def y(self, values: Any) -> Any:
         _, y0, _, h = self.box
-        return (
-            y0
-            + (np.asarray(values, dtype=float) - self.ylim[0]) / (self.ylim[1] - self.ylim[0]) * h
+        low, high = self.ylim
+        return y0 + (np.asarray(values, dtype=float) - low) / (high - low) * h
+
+    def polygon(self, xs: Any, ys: Any, colour: str, alpha: float = 1.0, zorder: float = 1) -> None:
+        """A filled polygon given in the panel's data."""
+        key = (colour, alpha, zorder)
+        self.owner.polygons.setdefault(key, []).append(np.column_stack([self.x(xs), self.y(ys)]))
+
+    def line(
+        self, xs: Any, ys: Any, colour: str, width: float, style: Any = "-", zorder: float = 2
+    ) -> None:
+        """A line given in the panel's data."""
+        key = (colour, width, style, zorder)
+        self.owner.polylines.setdefault(key, []).append(np.column_stack([self.x(xs), self.y(ys)]))
+
+    def _outline(self, edges: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The step outline of a histogram, closed down to the baseline at both ends."""
+        return np.repeat(edges, 2), np.concatenate([[0.0], np.repeat(heights, 2), [0.0]])
+
+    def stairs(self, edges: np.ndarray, heights: np.ndarray, colour: str, alpha: float) -> None:
+        """A histogram as one filled outline (as `stairs(fill=True)`)."""
+        self.polygon(*self._outline(edges, heights), colour, alpha)
+
+    def step(self, edges: np.ndarray, heights: np.ndarray, colour: str, width: float) -> None:
+        """A histogram as its outline (as `hist(histtype="step")`)."""
+        self.line(*self._outline(edges, heights), colour, width)
+
+    def bars(
+        self, xs: np.ndarray, heights: np.ndarray, width: float, colour: str, alpha: float
+    ) -> None:
+        """Bars centred on ``xs`` from 0 (as `bar`)."""
+        for x, h in zip(xs, heights, strict=True):
+            left, right = x - width / 2, x + width / 2
+            self.polygon([left, right, right, left], [0, 0, h, h], colour, alpha)
+
+    def vline(
+        self, x: float, colour: str, width: float, style: Any = "-", zorder: float = 2
+    ) -> None:
+        """A vertical line across the panel (as `axvline`)."""
+        self.line([x, x], self.ylim, colour, width, style, zorder)
+
+    def vspan(self, low: float, high: float, colour: str, alpha: float, zorder: float) -> None:
+        """A band across the panel (as `axvspan`)."""
+        y0, y1 = self.ylim
+        self.polygon([low, high, high, low], [y0, y0, y1, y1], colour, alpha, zorder)
+
+    def text(self, x: float, y: float, text: str, **style: Any) -> None:
+        """A text at a point of the panel's data."""
+        self.owner.ax.text(float(self.x(x)), float(self.y(y)), text, **style)
+
+    def title(self, text: str, fontsize: float, loc: str = "center", color: str = "black") -> None:
+        x0, y0, w, h = self.box
+        x = {"left": x0, "center": x0 + w / 2}[loc]
+        pad = mpl.rcParams["axes.titlepad"] * _POINT
+        self.owner.ax.text(
+            x, y0 + h + pad, text, ha=loc, va="baseline", fontsize=fontsize, color=color
         )
 
-    def _outline(self, edges: np.ndarray, heights: np.ndarray) -> np.ndarray:
-        """The step outline of a histogram, closed down to the baseline at both ends."""
-        xs = np.repeat(self.x(edges), 2)
-        ys = np.concatenate([[0.0], np.repeat(heights, 2), [0.0]])
-        return np.column_stack([xs, self.y(ys)])
-
-    def fill(self, edges: np.ndarray, heights: np.ndarray) -> None:
-        self.owner.fills.append(self._outline(edges, heights))
-
-    def step(self, edges: np.ndarray, heights: np.ndarray) -> None:
-        self.owner.steps.append(self._outline(edges, heights))
-
-    def mark(self, value: float, kind: str) -> None:
-        """A vertical line across the panel at ``value`` (as `axvline`)."""
-        _, y0, _, h = self.box
-        self.owner.marks.append((float(self.x(value)), (y0, y0 + h), kind))
-
-    def title(self, text: str, fontsize: float) -> None:
+    def frame(self) -> None:
+        """The left and bottom lines of the panel (the others are off, as in every figure)."""
         x0, y0, w, h = self.box
-        self.owner.ax.text(
-            x0 + w / 2, y0 + h + mpl.rcParams["axes.titlepad"] * _POINT, text,
-            ha="center", va="baseline", fontsize=fontsize,
-        )  # fmt: skip
+        key = ("black", mpl.rcParams["axes.linewidth"], "-", 3)
+        self.owner.polylines.setdefault(key, []).append(
+            np.array([(x0, y0 + h), (x0, y0), (x0 + w, y0)])
+        )
 
-    def xticks(self, most: int, fontsize: float) -> None:
-        """The left and bottom frame lines, and at most ``most`` + 1 ticks with their numbers."""
-        x0, y0, w, h = self.box
-        frame = self.owner.frame
-        frame.append([(x0, y0 + h), (x0, y0), (x0 + w, y0)])
-        values = np.asarray(MaxNLocator(most).tick_values(*self.xlim), dtype=float)
-        inside = values[(values >= self.xlim[0] - 1e-12) & (values <= self.xlim[1] + 1e-12)]
-        length = mpl.rcParams["xtick.major.size"] * _POINT
+    def _ticks(self, values: np.ndarray, limits: tuple[float, float]) -> np.ndarray:
+        low, high = min(limits), max(limits)
+        span = 1e-9 * (high - low)
+        return values[(values >= low - span) & (values <= high + span)]
+
+    def xticks(
+        self,
+        most: int,
+        fontsize: float,
+        integer: bool = False,
+        labels: tuple[list[float], list[str]] | None = None,
+        marks: bool = True,
+    ) -> float:
+        """Ticks under the panel with their numbers (at most ``most`` + 1, or ``labels``).
+
+        Returns how far below the panel the numbers reach (inches), for an x label under them.
+        """
+        _, y0, _, _ = self.box
+        if labels is None:
+            found = MaxNLocator(most, integer=integer).tick_values(*self.xlim)
+            values = self._ticks(np.asarray(found, dtype=float), self.xlim)
+            texts = _tick_text(values)
+        else:
+            values, texts = np.asarray(labels[0], dtype=float), labels[1]
+        length = mpl.rcParams["xtick.major.size"] * _POINT if marks else 0.0
         pad = mpl.rcParams["xtick.major.pad"] * _POINT
-        for value, text in zip(inside, _tick_text(inside), strict=True):
+        key = ("black", mpl.rcParams["xtick.major.width"], "-", 3)
+        lines = max(text.count("\n") + 1 for text in texts) if texts else 1
+        for value, text in zip(values, texts, strict=True):
             x = float(self.x(value))
-            frame.append([(x, y0), (x, y0 - length)])
+            if marks:
+                self.owner.polylines.setdefault(key, []).append(
+                    np.array([(x, y0), (x, y0 - length)])
+                )
             self.owner.ax.text(x, y0 - length - pad, text, ha="center", va="top", fontsize=fontsize)
+        return length + pad + lines * 1.2 * fontsize * _POINT
+
+    def yticks(
+        self,
+        values: np.ndarray,
+        texts: list[str],
+        fontsize: float,
+        marks: bool = True,
+    ) -> None:
+        """Ticks left of the panel with their labels."""
+        x0, _, _, _ = self.box
+        length = mpl.rcParams["ytick.major.size"] * _POINT if marks else 0.0
+        pad = mpl.rcParams["ytick.major.pad"] * _POINT
+        key = ("black", mpl.rcParams["ytick.major.width"], "-", 3)
+        for value, text in zip(values, texts, strict=True):
+            y = float(self.y(value))
+            if marks:
+                self.owner.polylines.setdefault(key, []).append(
+                    np.array([(x0, y), (x0 - length, y)])
+                )
+            self.owner.ax.text(
+                x0 - length - pad, y, text, ha="right", va="center", fontsize=fontsize
+            )
+
+    def xlabel(self, text: str, below: float, fontsize: float) -> None:
+        """The x label, ``below`` inches under the panel (under its tick numbers)."""
+        x0, y0, w, _ = self.box
+        pad = mpl.rcParams["axes.labelpad"] * _POINT
+        self.owner.ax.text(
+            x0 + w / 2, y0 - below - pad, text, ha="center", va="top", fontsize=fontsize
+        )
+
+    def ylabel(self, text: str, left: float, fontsize: float) -> None:
+        """The y label, ``left`` inches left of the panel (left of its tick labels)."""
+        x0, y0, _, h = self.box
+        pad = mpl.rcParams["axes.labelpad"] * _POINT
+        self.owner.ax.text(
+            x0 - left - pad, y0 + h / 2, text, ha="right", va="center", rotation=90,
+            fontsize=fontsize,
+        )  # fmt: skip
 
 
 class _DateFormatter(mdates.ConciseDateFormatter):
@@ -1823,17 +1909,13 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
     if not panels:
         raise _NotApplicable("runs.csv has none of the hypotheses' metrics for both variants")
     columns = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
-    lines = math.ceil(len(panels) / columns)
-    # Laid out in inches (`_grid_figure`): above each panel its two-line title, below it the
-    # ticks and the x label, left of it the y label; the figure's note at the bottom.
-    fig, axes = _grid_figure(
-        11.0, lines, columns, 1.35, margins=(0.8, 0.2, 0.9, 0.95), gaps=(0.85, 1.0)
-    )
-    for i, ax in enumerate(axes.flat):
-        if i >= len(panels):
-            ax.axis("off")
-            continue
-        row, treated, controlled = panels[i]
+    # Laid out in inches on one canvas (`_SmallMultiples`): above each panel its two-line
+    # title, below it the ticks and the x label, left of it the y label; the note at the bottom.
+    grid = _SmallMultiples(
+        len(panels), columns, width=11.0, panel_height=1.35, margins=(0.8, 0.2, 0.9, 0.95),
+        gaps=(0.85, 1.0),
+    )  # fmt: skip
+    for i, (row, treated, controlled) in enumerate(panels):
         kind = _kind_of(row)
         _, unit, scale = _KIND_AXIS[kind]
         verdict = str(row.get("verdict", "?"))
@@ -1844,41 +1926,13 @@ def _differences(folder: _Folder, problems: list[str], stamp: Stamp) -> Figure:
         if _yes_no(treated) and _yes_no(controlled):
             # A yes/no outcome's paired difference is -1, 0 or +1 and nearly always 0: a
             # histogram is one bar. The pairs that differ (discordant) carry the effect.
-            _discordant(ax, row, treated, controlled, colour)
-            ax.set_title(title, loc="left", fontsize=9, color=colour)
+            panel = grid.panel(i, (0.0, 2.0), (2.0, 0.0))  # rows top down
+            _discordant(panel, row, treated, controlled, colour)
+            panel.title(title, fontsize=9, loc="left", color=colour)
             continue
-        diff = (treated - controlled) * scale
-        bound = _bound_of(row)
-        if bound is not None:
-            ax.axvspan(-bound * scale, bound * scale, color="0.9", zorder=0, linewidth=0)
-        distinct = np.unique(diff)
-        if distinct.size <= 12:
-            counts = np.array([(diff == v).sum() for v in distinct])
-            width = 0.3 * (np.min(np.diff(distinct)) if distinct.size > 1 else 1.0)
-            ax.bar(distinct, counts / diff.size, width=width, color=colour, alpha=0.6)
-            whole = bool(np.all(distinct == np.round(distinct)))
-            ax.xaxis.set_major_locator(MaxNLocator(6, integer=whole))
-        else:  # one filled outline, not 30 bar patches: the figure draws in a fraction of the time
-            shares, edges = np.histogram(diff, bins=30, weights=np.full(diff.size, 1 / diff.size))
-            ax.stairs(shares, edges, fill=True, color=colour, alpha=0.6, linewidth=0)
-            ax.xaxis.set_major_locator(MaxNLocator(6))
-        effect = pd.to_numeric(pd.Series([row.get("effect")]), errors="coerce").iloc[0]
-        lo = pd.to_numeric(pd.Series([row.get("ci_low")]), errors="coerce").iloc[0]
-        hi = pd.to_numeric(pd.Series([row.get("ci_high")]), errors="coerce").iloc[0]
-        if np.isfinite(effect):
-            ax.axvline(effect * scale, color="black", linewidth=1.5)
-        if np.isfinite(lo) and np.isfinite(hi):
-            ax.axvspan(lo * scale, hi * scale, color="black", alpha=0.25, linewidth=0)
-        ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
-        if bound is not None:
-            for side in (-1, 1):
-                ax.axvline(side * bound * scale, color="0.45", linewidth=0.9, linestyle="--")
-        ax.set_title(title, loc="left", fontsize=9, color=colour)
-        ax.set_xlabel(f"{unit}; {diff.size:,} pairs", fontsize=8.5)
-        ax.set_ylabel("share of paired runs", fontsize=8.5)
-        ax.yaxis.set_major_locator(MaxNLocator(4))
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
-        ax.tick_params(labelsize=8)
+        panel = _histogram_panel(grid, i, row, (treated - controlled) * scale, unit, scale, colour)
+        panel.title(title, fontsize=9, loc="left", color=colour)
+    fig = grid.finish()
     _headline(fig, "Paired differences behind each verdict", stamp)
     fig.supxlabel(
         "Pairs = the same replication in both variants. Yes/no outcomes: the 2 × 2 of pairs "
@@ -1912,8 +1966,71 @@ def _yes_no(values: np.ndarray) -> bool:
     return bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
 
 
+def _histogram_panel(
+    grid: _SmallMultiples,
+    index: int,
+    row: pd.Series,
+    diff: np.ndarray,
+    unit: str,
+    scale: float,
+    colour: str,
+) -> _Panel:
+    """One outcome's paired differences: bars (or a histogram), the effect, its interval, the
+    bound; the x range as matplotlib's autoscale gives it (all of these, 5 % margins)."""
+    bound = _bound_of(row)
+    effect, lo, hi = (
+        pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0] * scale
+        for c in ("effect", "ci_low", "ci_high")
+    )
+    distinct = np.unique(diff)
+    if distinct.size <= 12:
+        heights = np.array([(diff == v).sum() for v in distinct]) / diff.size
+        width = 0.3 * (float(np.min(np.diff(distinct))) if distinct.size > 1 else 1.0)
+        extent = [float(distinct[0]) - width / 2, float(distinct[-1]) + width / 2]
+        whole = bool(np.all(distinct == np.round(distinct)))
+    else:  # one filled outline, not 30 bar patches
+        heights, edges = np.histogram(diff, bins=30, weights=np.full(diff.size, 1 / diff.size))
+        extent = [float(edges[0]), float(edges[-1])]
+        whole = False
+    extent.append(0.0)
+    if bound is not None:
+        extent += [-bound * scale, bound * scale]
+    if np.isfinite(lo) and np.isfinite(hi):
+        extent += [float(lo), float(hi)]
+    if np.isfinite(effect):
+        extent.append(float(effect))
+    low, high = min(extent), max(extent)
+    pad = 0.05 * (high - low) if high > low else 0.5
+    top = 1.05 * max(float(np.max(heights)), 1e-12)
+    panel = grid.panel(index, (low - pad, high + pad), (0.0, top))
+    if bound is not None:
+        panel.vspan(-bound * scale, bound * scale, "0.9", 1.0, zorder=0)
+    if distinct.size <= 12:
+        panel.bars(distinct, heights, width, colour, alpha=0.6)
+    else:
+        panel.stairs(edges, heights, colour, alpha=0.6)
+    if np.isfinite(effect):
+        panel.vline(float(effect), "black", 1.5)
+    if np.isfinite(lo) and np.isfinite(hi):
+        panel.vspan(float(lo), float(hi), "black", 0.25, zorder=1)
+    panel.vline(0.0, "0.4", 0.8, ":")
+    if bound is not None:
+        for side in (-1, 1):
+            panel.vline(side * bound * scale, "0.45", 0.9, "--")
+    panel.frame()
+    below = panel.xticks(6, fontsize=8, integer=whole)
+    panel.xlabel(f"{unit}; {diff.size:,} pairs", below, fontsize=8.5)
+    found = np.asarray(MaxNLocator(4).tick_values(0.0, top), dtype=float)
+    shares = found[(found >= 0) & (found <= top * (1 + 1e-9))]
+    panel.yticks(shares, [f"{100 * v:.0f} %" for v in shares], fontsize=8)
+    widest = max((len(f"{100 * v:.0f} %") for v in shares), default=3)
+    # Right of the label: the tick, its pad and the widest number (0.6 em a character).
+    panel.ylabel("share of paired runs", (3.5 + 3.5 + 0.6 * 8 * widest) * _POINT, fontsize=8.5)
+    return panel
+
+
 def _discordant(
-    ax: Any, row: pd.Series, treated: np.ndarray, controlled: np.ndarray, colour: str
+    panel: _Panel, row: pd.Series, treated: np.ndarray, controlled: np.ndarray, colour: str
 ) -> None:
     """The 2 × 2 of paired runs of a yes/no outcome: both, treatment only, control only, neither.
 
@@ -1925,21 +2042,14 @@ def _discordant(
     cells = np.array([[(t & c).sum(), (t & ~c).sum()], [(~t & c).sum(), (~t & ~c).sum()]])
     words = np.array([["both", "treatment only"], ["control only", "neither"]])
     discordant = np.array([[False, True], [True, False]])
-    ax.set_xlim(0, 2)
-    ax.set_ylim(0, 2)
-    ax.invert_yaxis()
     for (r, k), count in np.ndenumerate(cells):
-        ax.add_patch(
-            Rectangle(
-                (k + 0.03, r + 0.03),
-                0.94,
-                0.94,
-                facecolor=colour if discordant[r, k] else "0.93",
-                alpha=0.3 if discordant[r, k] else 1.0,
-                linewidth=0,
-            )
-        )
-        ax.text(
+        x0, y0 = k + 0.03, r + 0.03
+        xs, ys = [x0, x0 + 0.94, x0 + 0.94, x0], [y0, y0, y0 + 0.94, y0 + 0.94]
+        if discordant[r, k]:
+            panel.polygon(xs, ys, colour, alpha=0.3)
+        else:
+            panel.polygon(xs, ys, "0.93")
+        panel.text(
             k + 0.5,
             r + 0.42,
             f"{count:,}",
@@ -1948,7 +2058,7 @@ def _discordant(
             fontsize=11,
             fontweight="bold" if discordant[r, k] else "normal",
         )
-        ax.text(
+        panel.text(
             k + 0.5,
             r + 0.72,
             f"{words[r, k]} ({100 * count / n:.1f} %)",
@@ -1957,14 +2067,17 @@ def _discordant(
             fontsize=7.5,
             color="0.25",
         )
-    ax.set_xticks([0.5, 1.5], [f"{row['control']}: yes", "no"], fontsize=7.5)
-    ax.set_yticks([0.5, 1.5], [f"{row['treatment']}:\nyes", "no"], fontsize=7.5)
-    ax.tick_params(length=0)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_visible(False)
+    below = panel.xticks(
+        0, fontsize=7.5, labels=([0.5, 1.5], [f"{row['control']}: yes", "no"]), marks=False
+    )
+    panel.yticks(
+        np.array([0.5, 1.5]), [f"{row['treatment']}:\nyes", "no"], fontsize=7.5, marks=False
+    )
     effect = 100 * (cells[0, 1] - cells[1, 0]) / n
-    ax.set_xlabel(
-        f"{n:,} pairs; effect {cells[0, 1]} − {cells[1, 0]} = {effect:+.1f} points", fontsize=8.5
+    panel.xlabel(
+        f"{n:,} pairs; effect {cells[0, 1]} − {cells[1, 0]} = {effect:+.1f} points",
+        below,
+        fontsize=8.5,
     )
 
 

@@ -76,13 +76,7 @@ def posterior_figure(folder: Any, stamp: Any) -> Any:
     label = f"posterior: the {shown} of {len(base)} base runs that reproduce the record{few}"
     for index, column in enumerate(inputs):
         _panel(panels, index, column, values[column], accepted)
-    panels.finish(
-        fills={"color": PRIOR_COLOUR, "alpha": 0.45, "linewidth": 0},
-        steps={"color": POSTERIOR_COLOUR, "linewidth": 1.6},
-    )
-    panels.lines([m for m in panels.marks if m[2] == "posterior"], POSTERIOR_COLOUR, 1.0, "-")
-    panels.lines([m for m in panels.marks if m[2] == "prior"], PRIOR_COLOUR, 1.0, "--")
-    figure = panels.figure
+    figure = panels.finish()
     handles = [
         Patch(facecolor=PRIOR_COLOUR, alpha=0.45, linewidth=0),
         Line2D([], [], color=POSTERIOR_COLOUR, linewidth=1.6),
@@ -111,13 +105,14 @@ def _panel(panels: Any, index: int, column: str, values: np.ndarray, accepted: n
     # x with matplotlib's default 5 % margins, y from 0 with 5 % above the highest bar.
     pad = 0.05 * (high - low)
     panel = panels.panel(index, (low - pad, high + pad), (0.0, 1.05 * top))
-    panel.fill(bins, prior_density)
+    panel.stairs(bins, prior_density, PRIOR_COLOUR, alpha=0.45)
     if posterior.size:
-        panel.step(bins, posterior_density)
-        panel.mark(float(np.median(posterior)), "posterior")
+        panel.step(bins, posterior_density, POSTERIOR_COLOUR, width=1.6)
+        panel.vline(float(np.median(posterior)), POSTERIOR_COLOUR, 1.0, zorder=2.5)
     if prior.size:
-        panel.mark(float(np.median(prior)), "prior")
+        panel.vline(float(np.median(prior)), PRIOR_COLOUR, 1.0, "--", zorder=2.5)
     panel.title(input_label(column), fontsize=8)
+    panel.frame()
     panel.xticks(5, fontsize=7)
 
 
