@@ -15,7 +15,10 @@ caches empty): imports,
 checking the files, reading the scenario, and per figure building the
 artists, the constrained layout, rendering and PNG encoding, timed by
 wrapping the matplotlib and PIL calls that do each; in CPU seconds
-(``time.process_time``), which a loaded machine does not stretch.
+(``time.process_time``), which a loaded machine stretches much less than
+wall time. Each figure's own total is split into the same four phases
+(build / layout / render / PNG; a figure laid out in inches has no layout
+phase), so the figure to work on next is the one printed largest.
 
 Make the default run's results with
 ``negsim run scenarios/geneva3.yaml -q --out /tmp/plots-geneva3``.

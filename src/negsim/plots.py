@@ -373,53 +373,6 @@ def _new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure
     return figure
 
 
-def _grid_figure(
-    width: float,
-    rows: int,
-    columns: int,
-    panel_height: float,
-    *,
-    margins: tuple[float, float, float, float],
-    gaps: tuple[float, float],
-) -> tuple[Figure, np.ndarray]:
-    """A figure of ``rows`` x ``columns`` panels laid out in inches, without a layout engine.
-
-    For figures of many like panels: the constrained layout measures every tick label of
-    every panel (a second of CPU for 30 panels), while the room their texts need is known.
-
-    Args:
-        width: Figure width in inches.
-        rows: Panel rows.
-        columns: Panel columns.
-        panel_height: Height of each panel's axes in inches.
-        margins: ``(left, right, top, bottom)`` in inches, room for the outer texts.
-        gaps: ``(between columns, between rows)`` in inches, room for each panel's texts.
-
-    Returns:
-        The figure and a ``rows`` x ``columns`` array of its axes.
-    """
-    left, right, top, bottom = margins
-    gap_x, gap_y = gaps
-    height = top + bottom + rows * panel_height + (rows - 1) * gap_y
-    figure = Figure(figsize=(width, height), dpi=DPI)
-    FigureCanvasAgg(figure)
-    panel_width = (width - left - right - (columns - 1) * gap_x) / columns
-    axes = figure.subplots(
-        rows,
-        columns,
-        squeeze=False,
-        gridspec_kw={
-            "left": left / width,
-            "right": 1 - right / width,
-            "top": 1 - top / height,
-            "bottom": bottom / height,
-            "wspace": gap_x / panel_width,
-            "hspace": gap_y / panel_height,
-        },
-    )
-    return figure, axes
-
-
 _POINT = 1 / 72  # inches
 FIGURE_MIN_HEIGHT = 4.0  # inches: no figure is flatter (the fan charts' least height is 4.6)
 
@@ -795,7 +748,7 @@ def read_stamp(results_dir: Path, manifest: dict[str, Any] | None) -> Stamp:
 
 def _headline(fig: Figure, title: str, stamp: Stamp) -> None:
     """Title at the top left, the stamp at the top right, in every figure."""
-    if fig.get_layout_engine() is None:  # laid out in inches (`_grid_figure`): 0.08 in from the top
+    if fig.get_layout_engine() is None:  # laid out in inches (`_SmallMultiples`): 0.08 in down
         fig.suptitle(title, x=0.01, y=1 - 0.08 / fig.get_figheight(), ha="left", va="top")
     else:
         fig.suptitle(title, x=0.01, ha="left")
