@@ -2053,8 +2053,17 @@ def _save(fig: Figure, path: Path | io.BytesIO, fmt: str) -> None:
             # again: laid out here, its last draw is the only one.
             engine.execute(fig)
             fig.set_layout_engine(None)
-        # zlib's fastest level: as small within 3 % (geneva3's figures), in half the time.
-        options["pil_kwargs"] = {"compress_level": 1}
+        # Drawn once on its Agg canvas and written as RGB: the figures are opaque (white
+        # face), and a quarter less data to filter and compress than savefig's RGBA; zlib's
+        # fastest level is as small within 3 % (geneva3's figures), in half the time.
+        from PIL import Image
+
+        canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        fig.set_dpi(DPI)
+        canvas.draw()
+        pixels = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+        pixels.save(path, format="png", compress_level=1, dpi=(DPI, DPI))
+        return
     fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt], **options)
 
 
