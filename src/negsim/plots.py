@@ -431,8 +431,8 @@ class _SmallMultiples:
         self._origin = (left, self.height - top)
         self._gaps = gaps
         # (face colour, alpha, zorder) -> polygons; (colour, width, style, zorder) -> polylines
-        self.polygons: dict[tuple[str, float, float], list[np.ndarray]] = {}
-        self.polylines: dict[tuple[str, float, Any, float], list[np.ndarray]] = {}
+        self.polygons: dict[tuple[Any, float, float], list[np.ndarray]] = {}
+        self.polylines: dict[tuple[Any, float, Any, float], list[np.ndarray]] = {}
 
     def panel(self, index: int, xlim: tuple[float, float], ylim: tuple[float, float]) -> _Panel:
         """The panel at ``index`` (row by row) showing ``xlim`` x ``ylim`` of its data."""
@@ -483,13 +483,13 @@ class _Panel:
         low, high = self.ylim
         return y0 + (np.asarray(values, dtype=float) - low) / (high - low) * h
 
-    def polygon(self, xs: Any, ys: Any, colour: str, alpha: float = 1.0, zorder: float = 1) -> None:
+    def polygon(self, xs: Any, ys: Any, colour: Any, alpha: float = 1.0, zorder: float = 1) -> None:
         """A filled polygon given in the panel's data."""
         key = (colour, alpha, zorder)
         self.owner.polygons.setdefault(key, []).append(np.column_stack([self.x(xs), self.y(ys)]))
 
     def line(
-        self, xs: Any, ys: Any, colour: str, width: float, style: Any = "-", zorder: float = 2
+        self, xs: Any, ys: Any, colour: Any, width: float, style: Any = "-", zorder: float = 2
     ) -> None:
         """A line given in the panel's data."""
         key = (colour, width, style, zorder)
@@ -558,6 +558,7 @@ class _Panel:
         integer: bool = False,
         labels: tuple[list[float], list[str]] | None = None,
         marks: bool = True,
+        numbers: bool = True,
     ) -> float:
         """Ticks under the panel with their numbers (at most ``most`` + 1, or ``labels``).
 
@@ -580,7 +581,10 @@ class _Panel:
                 self.owner.polylines.setdefault(key, []).append(
                     np.array([(x, y0), (x, y0 - length)])
                 )
-            self.owner.ax.text(x, y0 - length - pad, text, ha="center", va="top", fontsize=fontsize)
+            if numbers:
+                self.owner.ax.text(
+                    x, y0 - length - pad, text, ha="center", va="top", fontsize=fontsize
+                )
         return length + pad + lines * 1.2 * fontsize * _POINT
 
     def yticks(
@@ -1064,6 +1068,51 @@ def _bands(
             for col in ("p05", "p95"):
                 ax.plot(x, d[col], color=c, linewidth=0.8, alpha=0.8, linestyle=":", zorder=z)
         ax.plot(x, d["p50"], color=c, linewidth=2.0, linestyle=styles[variant], zorder=z + 0.5)
+        label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
+        handle = (
+            Patch(facecolor=c, alpha=0.3, linewidth=0),
+            Line2D([], [], color=c, linewidth=2.0, linestyle=styles[variant]),
+        )
+        entries.append((handle, label))
+    return entries
+
+
+def _canvas_bands(
+    panel: _Panel,
+    rows: pd.DataFrame,
+    order: list[str],
+    colours: dict[str, str],
+    styles: dict[str, Any],
+) -> list[tuple[Any, str]]:
+    """`_bands` on a `_SmallMultiples` panel: the same marks, gathered into collections."""
+    from matplotlib.colors import to_rgba
+
+    entries: list[tuple[Any, str]] = []
+    n = len(order)
+    groups = _by_variant(rows)
+    for rank, variant in enumerate(order):
+        d = groups.get(variant)
+        if d is None or d.empty:
+            continue
+        c = colours[variant]
+        x = mdates.date2num(d["date"])
+        z = 2 + (n - rank)  # base on top, so the lines behind it stay visible by their style
+        if {"p25", "p75"} <= set(d.columns):
+            low, high = d["p25"].to_numpy(dtype=float), d["p75"].to_numpy(dtype=float)
+            known = ~(np.isnan(low) | np.isnan(high))
+            if known.any():
+                xs = x[known]
+                panel.polygon(
+                    np.concatenate([xs, xs[::-1]]),
+                    np.concatenate([low[known], high[known][::-1]]),
+                    c,
+                    alpha=0.16,
+                    zorder=z,
+                )
+        if {"p05", "p95"} <= set(d.columns):
+            for col in ("p05", "p95"):
+                panel.line(x, d[col].to_numpy(dtype=float), to_rgba(c, 0.8), 0.8, ":", zorder=z)
+        panel.line(x, d["p50"].to_numpy(dtype=float), c, 2.0, styles[variant], zorder=z + 0.5)
         label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
         handle = (
             Patch(facecolor=c, alpha=0.3, linewidth=0),
@@ -1602,24 +1651,42 @@ def _territory(ts: pd.DataFrame, stamp: Stamp) -> Figure:
     colours = _colours(order)
     styles = _styles(order)
     columns = 3 if len(actors) > 4 else 2 if len(actors) > 1 else 1
-    lines = math.ceil(len(actors) / columns)
-    fig = _new_figure(width=11.0, height=1.4 + 2.4 * lines)
-    axes = fig.subplots(lines, columns, squeeze=False, sharex=True)
+    # On one canvas laid out in inches (`_SmallMultiples`): the panels' own axes took a third
+    # of the figure's time. Left: the y label and the percentages; below: the dates and the key.
+    grid = _SmallMultiples(
+        len(actors), columns, width=11.0, panel_height=1.8, margins=(0.9, 0.25, 0.62, 1.15),
+        gaps=(0.6, 0.5),
+    )  # fmt: skip
+    start, end = rows["date"].min(), rows["date"].max()
+    # Fewer dates than a wide axis takes: a panel is a third of the figure wide.
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    when = np.asarray(locator.tick_values(start, end), dtype=float)
+    when = when[(when >= mdates.date2num(start)) & (when <= mdates.date2num(end))]
+    formatter = _DateFormatter(locator)
+    dates = (list(when), formatter.format_ticks(when))
+    offset = formatter.get_offset()
     entries: list[tuple[Any, str]] = []
-    for i, ax in enumerate(axes.flat):
-        if i >= len(actors):
-            ax.axis("off")
-            continue
-        metric = actors[i]
-        got = _bands(ax, rows[rows["metric"] == metric], order, colours, styles)
+    for i, metric in enumerate(actors):
+        chosen = rows[rows["metric"] == metric]
+        values = chosen[[c for c in _BANDS if c in chosen.columns]].to_numpy(dtype=float)
+        top = 1.05 * max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1e-9)
+        panel = grid.panel(i, (mdates.date2num(start), mdates.date2num(end)), (0.0, top))
+        got = _canvas_bands(panel, chosen, order, colours, styles)
         entries = entries if len(entries) >= len(got) else got
-        ax.set_title(metric.removeprefix("control."), loc="left", fontsize=10.5)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))
-        ax.set_ylim(bottom=0)
-        ax.grid(axis="y", color="0.9", linewidth=0.8)
-        ax.set_axisbelow(True)
-        _date_axis(ax)
-    axes[0, 0].set_xlim(rows["date"].min(), rows["date"].max())
+        panel.title(metric.removeprefix("control."), fontsize=10.5, loc="left")
+        # Steps of 1, 2 or 5: whole percentages (a step of 2.5 would print 2 % for 2.5 %).
+        found = np.asarray(MaxNLocator(5, steps=[1, 2, 5, 10]).tick_values(0.0, top), dtype=float)
+        shares = found[(found >= 0) & (found <= top)]
+        panel.yticks(shares, [f"{100 * v:.0f} %" for v in shares], fontsize=10)
+        for share in shares:  # the grid behind the data, as `grid(axis="y")`
+            panel.line(panel.xlim, [share, share], "0.9", 0.8, zorder=0.5)
+        panel.frame()
+        # Dates under the lowest panel of each column only (the panels share their x axis).
+        below = panel.xticks(0, fontsize=10, labels=dates, numbers=i + columns >= len(actors))
+        if offset and i + columns >= len(actors):
+            x0, y0, w, _ = panel.box
+            grid.ax.text(x0 + w, y0 - below, offset, ha="right", va="top", fontsize=10)
+    fig = grid.finish()
     fig.supylabel("share of territory (weighted by strategic value)", fontsize=10)
     _headline(fig, "Territorial control by actor", stamp)
     handles = [h for h, _ in entries] + [Line2D([], [], color="0.4", linewidth=0.8, linestyle=":")]
@@ -1630,7 +1697,8 @@ def _territory(ts: pd.DataFrame, stamp: Stamp) -> Figure:
         handles,
         labels,
         handler_map={tuple: HandlerTuple(ndivide=None, pad=0)},
-        loc="outside lower center",
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.0),
         ncols=min(len(handles), 5),
         frameon=False,
         title="variant: line = median of runs, band = 50 % of runs",
@@ -1973,7 +2041,7 @@ def _histogram_panel(
     panel.frame()
     below = panel.xticks(6, fontsize=8, integer=whole)
     panel.xlabel(f"{unit}; {diff.size:,} pairs", below, fontsize=8.5)
-    found = np.asarray(MaxNLocator(4).tick_values(0.0, top), dtype=float)
+    found = np.asarray(MaxNLocator(4, steps=[1, 2, 5, 10]).tick_values(0.0, top), dtype=float)
     shares = found[(found >= 0) & (found <= top * (1 + 1e-9))]
     panel.yticks(shares, [f"{100 * v:.0f} %" for v in shares], fontsize=8)
     widest = max((len(f"{100 * v:.0f} %") for v in shares), default=3)
