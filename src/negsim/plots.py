@@ -1221,16 +1221,13 @@ def _fan(
     strip_rows = len({e.variant for e in shown})
     key_lines = math.ceil(len(numbers) / 2)
     height = 4.6 + (0.5 + 0.28 * strip_rows if strip_rows else 0) + 0.17 * key_lines
-    fig = _new_figure(height=height)
-    ratios = [4.2]
-    if strip_rows:
-        ratios = [0.35 + 0.28 * strip_rows, *ratios, 0.05 + 0.17 * key_lines]
-    grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
-    if strip_rows:
-        strip = fig.add_subplot(grid[0])
-        ax = fig.add_subplot(grid[1], sharex=strip)
-    else:
-        ax = fig.add_subplot(grid[0])
+    # Laid out by `_place_fan` from the sizes of its few outer texts, not by the constrained
+    # layout (which measures every tick of every axes, twice).
+    fig = Figure(figsize=(FIGSIZE[0], height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    strip = fig.add_axes((0.0, 0.0, 1.0, 1.0)) if strip_rows else None
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0), sharex=strip)
+    key = None
     entries = _bands(ax, rows, order, colours, styles)
     if metric == "bargaining_range":
         ax.axhline(0, color="0.2", linewidth=0.9, zorder=2)
@@ -1246,7 +1243,7 @@ def _fan(
         ax.set_ylim(low - pad, high + pad)
     ax.set_xlim(first, last)
     _mark_causal(ax, causal or [], first, last)
-    if strip_rows:
+    if strip is not None:
         _timeline(strip, shown, order, colours, numbers, first, last)
         ax.vlines(  # one collection, not a line per date
             [mdates.date2num(when) for when in sorted({e.start for e in shown})],
@@ -1258,7 +1255,8 @@ def _fan(
             linewidth=0.8,
             zorder=1,
         )
-        _event_key(fig.add_subplot(grid[2]), shown, numbers)
+        key = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        _event_key(key, shown, numbers)
     _date_axis(ax)
     ax.set_ylabel(ylabel)
     ax.grid(axis="y", color="0.9", linewidth=0.8)
@@ -1285,7 +1283,53 @@ def _fan(
         fontsize=9,
         alignment="left",
     )
+    _place_fan(fig, strip, ax, key, strip_rows, key_lines)
     return fig
+
+
+def _place_fan(fig: Figure, strip: Any, ax: Any, key: Any, strip_rows: int, key_lines: int) -> None:
+    """Position a fan chart's axes in inches, measuring only the texts beside them.
+
+    From the top: the headline, the strip (its title above it, 0.28 in a row), the chart, its
+    dates, the key (0.17 in a line). The left margin holds the strip's variant names or the
+    chart's y label and numbers, whichever is wider; the right one the chart's legend.
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.get_size_inches()
+
+    def inches(texts: list[Any]) -> float:
+        extents = [t.get_window_extent(renderer).width for t in texts if t.get_text()]
+        return max(extents, default=0.0) / DPI
+
+    point = 1 / 72
+    pad = (mpl.rcParams["ytick.major.size"] + mpl.rcParams["ytick.major.pad"]) * point
+    label = ax.yaxis.label
+    label_width = label.get_window_extent(renderer).width / DPI  # of the rotated text
+    left = inches(ax.get_yticklabels()) + pad + label_width + 6 * point
+    if strip is not None:
+        left = max(left, inches(strip.get_yticklabels()) + 4 * point)
+    left += 0.12
+    legend = ax.get_legend()
+    right = legend.get_window_extent(renderer).width / DPI + 0.2 if legend else 0.2
+    top = 0.42  # the headline
+    bottom = 0.08
+    dates = pad + 1.25 * mpl.rcParams["xtick.labelsize"] * point + 0.1
+    key_height = 0.17 * key_lines + 0.05 if key is not None else 0.0
+    strip_height = 0.28 * strip_rows + 0.12 if strip is not None else 0.0
+    strip_room = strip_height + 0.3 if strip is not None else 0.0  # its title and a gap
+    chart = height - top - strip_room - dates - key_height - bottom
+    span = width - left - right
+
+    def place(axes: Any, from_top: float, tall: float) -> None:
+        axes.set_position(
+            (left / width, 1 - (from_top + tall) / height, span / width, tall / height)
+        )
+
+    if strip is not None:
+        place(strip, top + 0.25, strip_height)
+    place(ax, top + strip_room, chart)
+    if key is not None:
+        place(key, top + strip_room + chart + dates, key_height)
 
 
 # --------------------------------------------------------------------------- verdicts
