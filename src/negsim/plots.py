@@ -397,7 +397,7 @@ def _tick_text(values: np.ndarray) -> list[str]:
 class _SmallMultiples:
     """Many like panels drawn on one canvas axes whose data coordinates are the figure's inches.
 
-    Matplotlib's axes cost about 25 ms each (their ticks most of it); a figure of 30-40 small
+    Matplotlib's axes cost 15-50 ms each (their ticks most of it); a figure of 30-40 small
     panels spent over a second of CPU on them. Here each panel's data are mapped to its
     rectangle, its marks gathered into one collection per style for the whole figure, and its
     few tick labels written as plain texts.
