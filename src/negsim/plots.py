@@ -1423,8 +1423,13 @@ def _verdicts(
         if len(c) == 1 and 0 < c[0] < 1:
             conf = float(c[0])
     counts = [int((raw["_kind"] == k).sum()) for k in kinds]
-    fig = _new_figure(width=11.0, height=max(FIGSIZE[1], 1.6 + sum(0.62 * n + 0.9 for n in counts)))
-    axes = fig.subplots(len(kinds), 1, height_ratios=[n + 1.6 for n in counts], squeeze=False)
+    # Placed by `_place_forest` from the sizes of the texts beside the panels, not by the
+    # constrained layout (which measures every tick of every panel, twice).
+    fig = Figure(
+        figsize=(11.0, max(FIGSIZE[1], 1.6 + sum(0.62 * n + 0.9 for n in counts))), dpi=DPI
+    )
+    FigureCanvasAgg(fig)
+    axes = np.array([[fig.add_axes((0.0, 0.0, 1.0, 1.0))] for _ in kinds])
     titles = titles or {}
     used: dict[str, tuple[str, str]] = {}  # verdict -> (colour, marker) of the rows drawn
     for ax, kind in zip(axes[:, 0], kinds, strict=True):
@@ -1568,8 +1573,51 @@ def _verdicts(
         "beyond it on the predicted side (→ / ←)",
         "beyond it on the other side",
     ]
-    fig.legend(handles, keys, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
+    legend = fig.legend(
+        handles, keys, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=3, frameon=False,
+        fontsize=8.5,
+    )  # fmt: skip
+    _place_forest(fig, list(axes[:, 0]), counts, legend)
     return fig
+
+
+def _place_forest(fig: Figure, axes: list[Any], counts: list[int], legend: Any) -> None:
+    """Position the forest plot's panels in inches, measuring only the texts beside them.
+
+    Left: the widest row label; right: the widest verdict with its numbers; between panels
+    the ticks and x label of one and the title of the next; at the bottom the key. The
+    panels share the rest in proportion to their rows.
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    width, height = fig.get_size_inches()
+
+    def widest(texts: list[Any]) -> float:
+        extents = [t.get_window_extent(renderer).width for t in texts if t.get_text()]
+        return max(extents, default=0.0) / DPI
+
+    point = 1 / 72
+    left = max(widest(ax.get_yticklabels()) for ax in axes)
+    left += mpl.rcParams["ytick.major.pad"] * point + 0.15
+    beside = max(widest(ax.texts) for ax in axes)
+    right = beside + 0.15
+    right += 0.01 * (width - left - right)  # the texts start at 1.01 of the panel's width
+    title = 0.32  # a panel's bold title and its pad
+    under = (  # ticks, their numbers and the x label
+        (mpl.rcParams["xtick.major.size"] + mpl.rcParams["xtick.major.pad"]) * point
+        + 1.25 * (mpl.rcParams["xtick.labelsize"] + 9.5) * point
+        + mpl.rcParams["axes.labelpad"] * point
+        + 0.12
+    )
+    top = 0.45 + title
+    bottom = legend.get_window_extent(renderer).height / DPI + 0.1 + under
+    room = height - top - bottom - (len(axes) - 1) * (under + title)
+    y = height - top
+    for ax, n in zip(axes, counts, strict=True):
+        tall = room * n / sum(counts)
+        ax.set_position(
+            (left / width, (y - tall) / height, (width - left - right) / width, tall / height)
+        )
+        y -= tall + under + title
 
 
 # --------------------------------------------------------------------------- outcomes
