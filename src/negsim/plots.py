@@ -374,6 +374,15 @@ def _new_figure(width: float = FIGSIZE[0], height: float = FIGSIZE[1]) -> Figure
 
 
 _POINT = 1 / 72  # inches
+
+
+def _points(size: Any) -> float:
+    """A font size as rcParams give it (10, or "medium") in points."""
+    from matplotlib.font_manager import FontProperties
+
+    return float(FontProperties(size=size).get_size_in_points())
+
+
 FIGURE_MIN_HEIGHT = 4.0  # inches: no figure is flatter (the fan charts' least height is 4.6)
 
 
@@ -1313,7 +1322,7 @@ def _place_fan(fig: Figure, strip: Any, ax: Any, key: Any, strip_rows: int, key_
     right = legend.get_window_extent(renderer).width / DPI + 0.2 if legend else 0.2
     top = 0.42  # the headline
     bottom = 0.08
-    dates = pad + 1.25 * mpl.rcParams["xtick.labelsize"] * point + 0.1
+    dates = pad + 1.25 * _points(mpl.rcParams["xtick.labelsize"]) * point + 0.1
     key_height = 0.17 * key_lines + 0.05 if key is not None else 0.0
     strip_height = 0.28 * strip_rows + 0.12 if strip is not None else 0.0
     strip_room = strip_height + 0.3 if strip is not None else 0.0  # its title and a gap
@@ -1604,7 +1613,7 @@ def _place_forest(fig: Figure, axes: list[Any], counts: list[int], legend: Any) 
     title = 0.32  # a panel's bold title and its pad
     under = (  # ticks, their numbers and the x label
         (mpl.rcParams["xtick.major.size"] + mpl.rcParams["xtick.major.pad"]) * point
-        + 1.25 * (mpl.rcParams["xtick.labelsize"] + 9.5) * point
+        + 1.25 * (_points(mpl.rcParams["xtick.labelsize"]) + 9.5) * point
         + mpl.rcParams["axes.labelpad"] * point
         + 0.12
     )
