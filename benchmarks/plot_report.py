@@ -15,7 +15,10 @@ caches empty): imports,
 checking the files, reading the scenario, and per figure building the
 artists, the constrained layout, rendering and PNG encoding, timed by
 wrapping the matplotlib and PIL calls that do each; in CPU seconds
-(``time.process_time``), which a loaded machine does not stretch.
+(``time.process_time``), which a loaded machine stretches much less than
+wall time. Each figure's own total is split into the same four phases
+(build / layout / render / PNG; a figure laid out in inches has no layout
+phase), so the figure to work on next is the one printed largest.
 
 Make the default run's results with
 ``negsim run scenarios/geneva3.yaml -q --out /tmp/plots-geneva3``.
@@ -83,6 +86,8 @@ class _Clock:
 
     def __init__(self) -> None:
         self.spent: dict[str, float] = defaultdict(float)
+        self.by_figure: dict[tuple[str, str], float] = defaultdict(float)
+        self.figure = ""  # the figure being drawn, "" between figures
         self._nested: list[float] = []  # per open call: seconds of the timed calls inside it
 
     def wrap(self, owner: Any, name: str, phase: str) -> None:
@@ -95,7 +100,9 @@ class _Clock:
                 return original(*args, **kwargs)
             finally:
                 elapsed = time.process_time() - started
-                self.spent[phase] += elapsed - self._nested.pop()
+                own = elapsed - self._nested.pop()
+                self.spent[phase] += own
+                self.by_figure[(self.figure, phase)] += own
                 if self._nested:
                     self._nested[-1] += elapsed
 
@@ -132,12 +139,17 @@ def phases(results: Path) -> None:
         clock.wrap(plots, "scenario_of", "reading the scenario")
         for name in ("_fan", "_verdicts", "_differences", "_outcomes", "_territory", "_talks"):
             clock.wrap(plots, name, "building the figures (data, artists)")
+        clock.wrap(plots, "posterior_figure", "building the figures (data, artists)")
         per_figure = _Clock()
         attempt = plots._attempt
 
         def by_figure(action: Any, where: str, what: str, *args: Any, **kwargs: Any) -> Any:
-            with per_figure.phase(what):
-                return attempt(action, where, what, *args, **kwargs)
+            clock.figure = what
+            try:
+                with per_figure.phase(what):
+                    return attempt(action, where, what, *args, **kwargs)
+            finally:
+                clock.figure = ""
 
         plots._attempt = by_figure
         with clock.phase("total"):
@@ -152,9 +164,18 @@ def phases(results: Path) -> None:
         print(f"  {name:40s} {spent:5.2f} s  {100 * spent / total:4.1f} %")
     rest = total - sum(clock.spent.values())
     print(f"  {'the rest (tables, figure folder)':40s} {rest:5.2f} s  {100 * rest / total:4.1f} %")
-    print("  by figure (all its phases):")
+    print("  by figure (all its phases; then build / layout / render / PNG):")
     for name, spent in per_figure.spent.items():
-        print(f"    {name:38s} {spent:5.2f} s")
+        parts = " / ".join(
+            f"{clock.by_figure[(name, phase)]:4.2f}"
+            for phase in (
+                "building the figures (data, artists)",
+                "layout (constrained)",
+                "rendering (Agg)",
+                "PNG encoding",
+            )
+        )
+        print(f"    {name:38s} {spent:5.2f} s  ({parts})")
 
 
 def main() -> None:

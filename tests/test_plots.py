@@ -661,11 +661,13 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
     labels = [t.get_text() for t in verdicts.axes[0].get_yticklabels()]  # type: ignore[attr-defined]
     assert not any("…" in label for label in labels)
     # A yes/no outcome's paired differences are a 2 x 2 of pairs whose cells add up to all pairs.
+    # The panels share one canvas axes (`_SmallMultiples`), the first panel's texts first.
     differences = figures["differences"]
-    first = differences.axes[0]  # type: ignore[attr-defined]
-    counts = [int(t.get_text().replace(",", "")) for t in first.texts if t.get_text()[0].isdigit()]
+    texts = [t.get_text() for t in differences.axes[0].texts]  # type: ignore[attr-defined]
+    counts = [int(t.replace(",", "")) for t in texts if t.replace(",", "").isdigit()][:4]
     assert len(counts) == 4 and sum(counts) == 40
-    assert any("treatment only" in t.get_text() for t in first.texts)
+    assert "treatment only" in texts[1] + texts[3]
+    assert any(t.startswith("40 pairs; effect ") for t in texts)
     outcomes = figures["outcomes"]
     # Agreement comes in a minority of geneva3's runs: the axis is fitted to the
     # shares drawn (with the assumptions drawn per run, up to about a quarter), not 0-100 %.

@@ -37,8 +37,15 @@ def _runs(inputs: int = 3, n: int = 200) -> pd.DataFrame:
 def test_the_figure_has_a_panel_per_drawn_input(tmp_path: Path) -> None:
     stamp = read_stamp(tmp_path, {"scenario_name": "toy", "runs": 200, "seed": 1})
     figure = posterior_figure(_Table(_runs(5)), stamp)
-    titles = [axis.get_title() for axis in figure.axes if axis.get_visible()]
+    # The panels share one canvas axes (negsim.plots._SmallMultiples): each input's title is
+    # a text of it, in the order of the columns.
+    texts = [text.get_text() for text in figure.axes[0].texts]
+    titles = [text for text in texts if text.startswith("parameters.")]
     assert titles == [f"parameters.p{i}" for i in range(5)]
+    # A prior (filled) and a posterior (step line) per panel, and the two medians of each.
+    sizes = [len(c.get_paths()) for c in figure.axes[0].collections]
+    # prior fills; posterior steps, posterior medians, prior medians (then frames and ticks)
+    assert sizes[:4] == [5, 5, 5, 5]
     path = tmp_path / "posterior.png"
     figure.savefig(path, format="png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,6 @@ its prior shape.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,10 @@ def has_drawn_inputs(folder: Any) -> bool:
 
 def posterior_figure(folder: Any, stamp: Any) -> Any:
     """The figure from a results folder's base runs (raises plots' skip reasons when it cannot)."""
-    from negsim.plots import _headline, _new_figure, _NotApplicable, _Skip
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from negsim.plots import _headline, _NotApplicable, _Skip, _SmallMultiples
 
     raw = folder.table("runs.csv", ("variant",))
     inputs = [c for c in raw.columns if str(c).startswith(INPUT_PREFIX)]
@@ -61,27 +63,35 @@ def posterior_figure(folder: Any, stamp: Any) -> Any:
         raise _Skip("no base runs")
     accepted = pd.to_numeric(base[MATCHES_COLUMN], errors="coerce").to_numpy() == 1.0
     values = {c: pd.to_numeric(base[c], errors="coerce").to_numpy(dtype=float) for c in inputs}
-    columns = min(4, len(inputs))
-    rows = math.ceil(len(inputs) / columns)
-    # 11 inches wide as the other figures (four panels a row), taller with more inputs.
-    figure = _new_figure(width=11.0, height=2.1 * rows + 1.1)
-    axes = np.atleast_1d(figure.subplots(rows, columns, squeeze=False)).ravel()
-    for axis in axes[len(inputs) :]:
-        axis.set_visible(False)
+    # 11 inches wide as the other figures (four panels a row), taller with more inputs: a
+    # title above each panel and its ticks below, the key at the bottom. The panels are drawn
+    # on one canvas (`_SmallMultiples`): 38 matplotlib axes took 1.5 s of CPU, mostly their
+    # tick machinery, for a density without a y scale and five numbers under it.
+    panels = _SmallMultiples(
+        len(inputs), min(4, len(inputs)), width=11.0, panel_height=1.55,
+        margins=(0.15, 0.15, 0.62, 0.58), gaps=(0.3, 0.55),
+    )  # fmt: skip
     shown = int(accepted.sum())
     few = f"; fewer than {MIN_ACCEPTED}, so rough" if shown < MIN_ACCEPTED else ""
     label = f"posterior: the {shown} of {len(base)} base runs that reproduce the record{few}"
-    for axis, column in zip(axes, inputs, strict=False):
-        _panel(axis, column, values[column], accepted, label)
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False, fontsize=8)
+    for index, column in enumerate(inputs):
+        _panel(panels, index, column, values[column], accepted)
+    figure = panels.finish()
+    handles = [
+        Patch(facecolor=PRIOR_COLOUR, alpha=0.45, linewidth=0),
+        Line2D([], [], color=POSTERIOR_COLOUR, linewidth=1.6),
+    ]
+    labels = ["prior: every base run", label] if shown else ["prior: every base run"]
+    figure.legend(
+        handles[: len(labels)], labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2,
+        frameon=False, fontsize=8,
+    )  # fmt: skip
     _headline(figure, "Assumptions: prior and given the record", stamp)
     return figure
 
 
-def _panel(axis: Any, column: str, values: np.ndarray, accepted: np.ndarray, label: str) -> None:
-    from matplotlib.ticker import MaxNLocator
-
+def _panel(panels: Any, index: int, column: str, values: np.ndarray, accepted: np.ndarray) -> None:
+    """One input's panel: prior filled, posterior as a step line, each one's median."""
     finite = np.isfinite(values)
     prior = values[finite]
     posterior = values[finite & accepted]
@@ -89,28 +99,25 @@ def _panel(axis: Any, column: str, values: np.ndarray, accepted: np.ndarray, lab
     if high <= low:  # one value drawn: a bar of its own width
         low, high = low - 0.5, high + 0.5
     bins = np.linspace(low, high, BINS + 1)
-    axis.hist(
-        prior,
-        bins=bins,
-        density=True,
-        color=PRIOR_COLOUR,
-        alpha=0.45,
-        label="prior: every base run",
-    )
+    prior_density = _density(prior, bins)
+    posterior_density = _density(posterior, bins) if posterior.size else np.zeros(BINS)
+    top = max(float(prior_density.max()), float(posterior_density.max()), 1e-12)
+    # x with matplotlib's default 5 % margins, y from 0 with 5 % above the highest bar.
+    pad = 0.05 * (high - low)
+    panel = panels.panel(index, (low - pad, high + pad), (0.0, 1.05 * top))
+    panel.stairs(bins, prior_density, PRIOR_COLOUR, alpha=0.45)
     if posterior.size:
-        axis.hist(
-            posterior,
-            bins=bins,
-            density=True,
-            histtype="step",
-            linewidth=1.6,
-            color=POSTERIOR_COLOUR,
-            label=label,
-        )
-        axis.axvline(float(np.median(posterior)), color=POSTERIOR_COLOUR, linewidth=1.0)
+        panel.step(bins, posterior_density, POSTERIOR_COLOUR, width=1.6)
+        panel.vline(float(np.median(posterior)), POSTERIOR_COLOUR, 1.0, zorder=2.5)
     if prior.size:
-        axis.axvline(float(np.median(prior)), color=PRIOR_COLOUR, linewidth=1.0, linestyle="--")
-    axis.set_title(input_label(column), fontsize=8)
-    axis.tick_params(labelsize=7)
-    axis.xaxis.set_major_locator(MaxNLocator(5))
-    axis.set_yticks([])
+        panel.vline(float(np.median(prior)), PRIOR_COLOUR, 1.0, "--", zorder=2.5)
+    panel.title(input_label(column), fontsize=8)
+    panel.frame()
+    panel.xticks(5, fontsize=7)
+
+
+def _density(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """Histogram of ``values`` on ``bins`` normalised to a density (as `hist(density=True)`)."""
+    counts, edges = np.histogram(values, bins=bins)
+    total = counts.sum()
+    return counts / (total * np.diff(edges)) if total else counts.astype(float)
