@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negsim.results.tables import runs_rows, summary_frame
+from negsim.results.tables import csv_lines, runs_rows, summary_frame
 from negsim.results.writer import FLOAT_FORMAT
 from negsim.run.ensemble import ChunkResult
 from negsim.scenario import BASE
@@ -161,9 +161,17 @@ class EnsembleStream:
             if not self._header:
                 self._header = rows.iloc[:0].to_csv(index=False, lineterminator="\n")
             with open(state.rows_path, "a", encoding="utf-8", newline="") as file:
-                rows.to_csv(
-                    file, index=False, header=False, float_format=FLOAT_FORMAT, lineterminator="\n"
-                )
+                lines = csv_lines(rows, FLOAT_FORMAT)
+                if lines is not None:
+                    file.write(lines)
+                else:  # a column csv_lines does not cover: pandas writes the same bytes, slower
+                    rows.to_csv(
+                        file,
+                        index=False,
+                        header=False,
+                        float_format=FLOAT_FORMAT,
+                        lineterminator="\n",
+                    )
         offset = state.index * self.runs
         for column in self.columns:
             self._kept[column][offset + first : offset + first + n] = rows[column].to_numpy(
@@ -210,9 +218,17 @@ class EnsembleStream:
                 raise OSError(errno.EIO, f"{state.spill_path}: shorter than written")
             return np.frombuffer(data, dtype=dtype)
 
+        def block(m: int, first: int, stop: int) -> np.ndarray:
+            # Weeks first:stop of metric m are one contiguous stretch of the spill file.
+            length = (stop - first) * self.runs * size
+            data = os.pread(fd, length, (m * weeks + first) * self.runs * size)
+            if len(data) != length:
+                raise OSError(errno.EIO, f"{state.spill_path}: shorter than written")
+            return np.frombuffer(data, dtype=dtype).reshape(stop - first, self.runs)
+
         start = state.scenario.calendar.start
         dates = [start + dt.timedelta(weeks=week) for week in range(weeks)]
-        state.summary = summary_frame(state.name, state.metric_names, dates, row)
+        state.summary = summary_frame(state.name, state.metric_names, dates, row, block)
         os.close(fd)
         state.spill = None
         state.spill_path.unlink(missing_ok=True)

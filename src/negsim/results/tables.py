@@ -126,10 +126,61 @@ def runs_rows(
     return pd.DataFrame(columns)[order]
 
 
+_NEEDS_QUOTES = frozenset(',"\n\r')
+
+
+def csv_lines(frame: pd.DataFrame, float_format: str) -> str | None:
+    """``frame``'s rows as pandas' `to_csv` writes them (no index, no header, "\\n"), or None.
+
+    Pandas formats a table value by value through several layers of Python
+    (about 3 us a value: at 20,000 runs x 8 variants the stream spent 25 s
+    there). Here a column at a time: floats by ``float_format`` (NaN empty),
+    integers as `str` does, nullable integers empty where missing, strings
+    as they are. The same bytes as `to_csv` (tests/results/test_tables.py);
+    None for what this does not cover (a string that would need quoting, a
+    kind of column not listed), which the caller writes with pandas.
+    """
+    fields: list[list[str]] = []
+    for name in frame.columns:
+        column = frame[name]
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            values = column.to_numpy()
+            missing = np.isnan(values)
+            text = [float_format % v for v in values.tolist()]
+            for row in np.flatnonzero(missing).tolist():
+                text[row] = ""
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            text = list(map(str, column.to_numpy().tolist()))
+        elif isinstance(dtype, pd.Int64Dtype):
+            present = column.notna().to_numpy()
+            numbers = column.to_numpy("int64", na_value=0).tolist()
+            text = [str(v) if here else "" for v, here in zip(numbers, present, strict=True)]
+        elif (isinstance(dtype, pd.StringDtype) and not column.hasnans) or (
+            isinstance(dtype, np.dtype)
+            and dtype.kind == "O"
+            and all(isinstance(v, str) for v in column)
+        ):
+            text = column.tolist()
+            if any(not _NEEDS_QUOTES.isdisjoint(v) for v in set(text)):
+                return None
+        else:
+            return None
+        fields.append(text)
+    return "".join([",".join(row) + "\n" for row in zip(*fields, strict=True)])
+
+
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
     """One row per variant and replication."""
     frames = [runs_rows(e.variant, e.scenario, e.outcomes, inputs=e.inputs) for e in ensembles]
     return pd.concat(frames, ignore_index=True)
+
+
+SUMMARY_BLOCK_VALUES = 4_000_000
+"""Values summarised at once (weeks of one metric, 16 MB of float32): one reduction over a
+block of weeks instead of one per week, whose fixed cost dominates at a thousand runs. The
+numbers are those of one reduction per week: each week is a row of the block, reduced along
+its contiguous axis by the same partition and pairwise sum."""
 
 
 def summary_frame(
@@ -137,22 +188,34 @@ def summary_frame(
     metric_names: list[str],
     dates: list[dt.date],
     row: Callable[[int, int], np.ndarray],
+    block: Callable[[int, int, int], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Mean and percentiles across replications, per step and metric (long form).
 
     ``row(metric, step)`` gives that metric's values at that step, one per
     replication: from memory, or read from disk one row at a time, so a
     million runs need a row's memory (4 MB), not the whole array.
+    ``block(metric, first, stop)``, where given, gives the steps
+    ``first:stop`` of a metric at once (steps x replications), read in
+    blocks of at most `SUMMARY_BLOCK_VALUES` values.
     """
     steps = len(dates)
     quantiles = [q for _, q in QUANTILES]
     mean = np.empty((len(metric_names), steps))
     percentiles = np.empty((len(QUANTILES), len(metric_names), steps))
+    if block is None:
+
+        def block(m: int, first: int, stop: int) -> np.ndarray:
+            return np.stack([row(m, w) for w in range(first, stop)])
+
+    width = len(row(0, 0)) if metric_names and steps else 1
+    span = max(1, SUMMARY_BLOCK_VALUES // max(1, width))
     for m in range(len(metric_names)):
-        for w in range(steps):
-            values = row(m, w)
-            mean[m, w] = values.mean(dtype=np.float64)
-            percentiles[:, m, w] = np.percentile(values, quantiles)
+        for first in range(0, steps, span):
+            stop = min(steps, first + span)
+            values = block(m, first, stop)
+            mean[m, first:stop] = values.mean(axis=1, dtype=np.float64)
+            percentiles[:, m, first:stop] = np.percentile(values, quantiles, axis=1)
     frame = pd.DataFrame(
         {
             "variant": variant,
