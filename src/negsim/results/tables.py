@@ -270,6 +270,22 @@ _TIMESERIES_ROW_BYTES = 95
 _SPILL_BYTES = 4  # float32
 
 
+SPILL_BUDGET = 2 * 1024**3
+"""Bytes of weekly series spilled to disk at once by the variants simulated together: a chunk
+of every variant is simulated in one go (they share its spin-up, `negsim.model.spinup`), and
+each variant's series wait on disk until its last chunk. Beyond it, fewer variants at a time."""
+
+
+def _spill_bytes(runs: int, steps: int, actors: int) -> int:
+    """About the bytes of one variant's spilled weekly series (4 bytes a value)."""
+    return runs * steps * (actors + 16) * _SPILL_BYTES
+
+
+def variants_per_group(runs: int, variants: int, steps: int, actors: int) -> int:
+    """How many variants `negsim run` simulates together, chunk by chunk (see `SPILL_BUDGET`)."""
+    return max(1, min(variants, SPILL_BUDGET // max(1, _spill_bytes(runs, steps, actors))))
+
+
 def estimated_bytes(
     runs: int,
     variants: int,
@@ -283,7 +299,8 @@ def estimated_bytes(
     runs.csv dominates at scale (one row per run and variant); timeseries.csv
     grows with the steps and metrics only. While a variant's chunks arrive,
     its weekly series are spilled to the staging folder (4 bytes a value);
-    variants are written one after another, so two spills at most coexist.
+    the variants simulated together (`variants_per_group`) spill at once,
+    and the next group's first chunks with them.
     ``keep_series`` adds `series.parquet` (written from a copy: twice). Used
     to refuse a disk without the room before any work, so a rough but not
     low figure is what is needed. ``inputs``: the `input.<path>` columns (the
@@ -292,6 +309,8 @@ def estimated_bytes(
     runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + inputs * _INPUT_BYTES + 10
     metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
-    spill = min(2, variants) * runs * steps * metrics * _SPILL_BYTES
+    # The variants simulated together, and the first chunks of the next ones (sparse files).
+    together = variants_per_group(runs, variants, steps, actors)
+    spill = min(variants, together + 1) * _spill_bytes(runs, steps, actors)
     series = 2 * variants * runs * steps * (metrics + 3) * _SPILL_BYTES if keep_series else 0
     return runs * variants * runs_row + timeseries + spill + series
