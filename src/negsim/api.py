@@ -493,6 +493,10 @@ def run_experiment(
         # After the folder's checks, before any work: an unreachable scheduler stops here.
         # No more workers than chunks: a small run forks no idle processes.
         chunks = len(chosen) * -(-(cap if auto else runs) // experiment.chunk_size)
+        # Forked workers inherit this process's modules: scipy.stats (the draws' quantiles;
+        # the verdicts' tests here afterwards) imported once here, not once in each worker.
+        import scipy.stats  # noqa: F401
+
         workers = make_executor(min(jobs or available_cores(), chunks), executor, scheduler)
         stream: EnsembleStream | None = None
         try:
