@@ -1,8 +1,9 @@
 """`negsim run` end to end: runs/s from the manifest, and where the time goes, phase by phase.
 
-For each run count (runs per variant), runs `negsim run SCENARIO --runs N
---jobs J -q` as its own process ``--repeat`` times (start-up included) and
-prints the median runs/s from the manifest's `elapsed_seconds` (what the
+After one untimed run (the first run after an install compiles the
+kernels into numba's cache), for each run count (runs per variant), runs
+`negsim run SCENARIO --runs N --jobs J -q` as its own process ``--repeat``
+times (start-up included) and prints the median runs/s from the manifest's `elapsed_seconds` (what the
 issue measures) and the median wall time. Then, unless ``--no-profile``,
 runs the same command once in this process under cProfile and prints each
 phase's share of the profiled time (cProfile's overhead included, so the
@@ -125,6 +126,8 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, load {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory(prefix="negsim-e2e-") as folder:
         out = Path(folder) / "results"
+        # Not timed: the first run after an install compiles the kernels into numba's cache.
+        timed_run(arguments.scenario, 20, 1, out)
         for runs in arguments.runs:
             for jobs in arguments.jobs:
                 timings = [
