@@ -27,6 +27,8 @@ def test_every_kind_of_column_as_pandas_writes_it() -> None:
             "date": ["", "2016-01-29", "", "2016-02-05", "", "", "", "", "", "", ""],
             "value": floats,
             "single": floats.astype(np.float32),
+            "whole": np.nan_to_num(floats, nan=-7.25),  # no NaN: formatted with the row
+            "whole_single": np.nan_to_num(floats, nan=1e30).astype(np.float32),
         }
     )
     assert csv_lines(frame, FLOAT_FORMAT) == pandas_lines(frame)
@@ -42,5 +44,7 @@ def test_random_floats_as_pandas_writes_them() -> None:
     rng = np.random.default_rng(7)
     values = rng.standard_normal(5000) * 10.0 ** rng.integers(-12, 12, 5000)
     values[rng.random(5000) < 0.1] = np.nan
-    frame = pd.DataFrame({"x": values, "y": rng.integers(-100, 100, 5000)})
+    frame = pd.DataFrame(
+        {"x": values, "y": rng.integers(-100, 100, 5000), "z": np.nan_to_num(values)}
+    )
     assert csv_lines(frame, FLOAT_FORMAT) == pandas_lines(frame)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -134,28 +134,40 @@ def csv_lines(frame: pd.DataFrame, float_format: str) -> str | None:
 
     Pandas formats a table value by value through several layers of Python
     (about 3 us a value: at 20,000 runs x 8 variants the stream spent 25 s
-    there). Here a column at a time: floats by ``float_format`` (NaN empty),
+    there). Here a row at a time, in one `%` of a line template: floats by
+    ``float_format`` (a column with NaN formatted beforehand, NaN empty),
     integers as `str` does, nullable integers empty where missing, strings
-    as they are. The same bytes as `to_csv` (tests/results/test_tables.py);
+    as they are. The same bytes as `to_csv` (tests/results/test_csv_lines.py);
     None for what this does not cover (a string that would need quoting, a
     kind of column not listed), which the caller writes with pandas.
     """
-    fields: list[list[str]] = []
+    fields: list[list[Any]] = []
+    formats: list[str] = []
     for name in frame.columns:
         column = frame[name]
         dtype = column.dtype
         if isinstance(dtype, np.dtype) and dtype.kind == "f":
             values = column.to_numpy()
-            missing = np.isnan(values)
-            text = [float_format % v for v in values.tolist()]
-            for row in np.flatnonzero(missing).tolist():
-                text[row] = ""
+            missing = np.flatnonzero(np.isnan(values)).tolist()
+            if missing:
+                text = [float_format % v for v in values.tolist()]
+                for row in missing:
+                    text[row] = ""
+                fields.append(text)
+                formats.append("%s")
+            else:  # formatted with the whole row, in one `%` (no NaN to leave empty)
+                fields.append(values.tolist())
+                formats.append(float_format)
         elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
-            text = list(map(str, column.to_numpy().tolist()))
+            fields.append(column.to_numpy().tolist())
+            formats.append("%d")
         elif isinstance(dtype, pd.Int64Dtype):
             present = column.notna().to_numpy()
             numbers = column.to_numpy("int64", na_value=0).tolist()
-            text = [str(v) if here else "" for v, here in zip(numbers, present, strict=True)]
+            fields.append(
+                [str(v) if here else "" for v, here in zip(numbers, present, strict=True)]
+            )
+            formats.append("%s")
         elif (isinstance(dtype, pd.StringDtype) and not column.hasnans) or (
             isinstance(dtype, np.dtype)
             and dtype.kind == "O"
@@ -164,10 +176,12 @@ def csv_lines(frame: pd.DataFrame, float_format: str) -> str | None:
             text = column.tolist()
             if any(not _NEEDS_QUOTES.isdisjoint(v) for v in set(text)):
                 return None
+            fields.append(text)
+            formats.append("%s")
         else:
             return None
-        fields.append(text)
-    return "".join([",".join(row) + "\n" for row in zip(*fields, strict=True)])
+    line = ",".join(formats) + "\n"
+    return "".join([line % row for row in zip(*fields, strict=True)])
 
 
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
