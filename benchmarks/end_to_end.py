@@ -64,12 +64,15 @@ def negsim_command() -> list[str]:
     return [str(executable)] if executable.exists() else [sys.executable, "-m", "negsim.cli"]
 
 
-def timed_run(scenario: str, runs: int, jobs: int, out: Path) -> tuple[float, float, int]:
+def timed_run(
+    scenario: str, runs: int, jobs: int, out: Path, quiet: bool = False
+) -> tuple[float, float, int]:
     """One `negsim run` process: (manifest's elapsed seconds, wall seconds, total runs)."""
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
     command = [*negsim_command(), "run", scenario, "--runs", str(runs), "--jobs", str(jobs)]
-    subprocess.run([*command, "-q", "--out", str(out)], check=True)
+    errors = subprocess.DEVNULL if quiet else None  # the warm-up's warnings (too few runs)
+    subprocess.run([*command, "-q", "--out", str(out)], check=True, stderr=errors)
     wall = time.perf_counter() - started
     manifest = json.loads((out / "manifest.json").read_text())
     return float(manifest["elapsed_seconds"]), wall, runs * len(manifest["variants"])
@@ -127,7 +130,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="negsim-e2e-") as folder:
         out = Path(folder) / "results"
         # Not timed: the first run after an install compiles the kernels into numba's cache.
-        timed_run(arguments.scenario, 20, 1, out)
+        timed_run(arguments.scenario, 20, 1, out, quiet=True)
         for runs in arguments.runs:
             for jobs in arguments.jobs:
                 timings = [
