@@ -118,7 +118,7 @@ def simulate_group(group: ChunkGroup) -> list[ChunkResult]:
     """Simulate one chunk of several variants (a pure function of the group, like `simulate_chunk`)."""
     shared: dict[str, SpinUp | None] = {}
     results = []
-    for task, key in zip(group.tasks, group.spinup, strict=True):
+    for index, (task, key) in enumerate(zip(group.tasks, group.spinup, strict=True)):
         given = shared.get(key)
         model = ConflictModel(
             task.scenario,
@@ -126,7 +126,8 @@ def simulate_group(group: ChunkGroup) -> list[ChunkResult]:
             seed=task.seed,
             chunk=task.chunk,
             spinup=given,
-            keep_spinup=key not in shared,
+            # Kept only for a later task of the group that can take it.
+            keep_spinup=key not in shared and key in group.spinup[index + 1 :],
         )
         if key not in shared:
             shared[key] = model.spinup_state
