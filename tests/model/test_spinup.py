@@ -90,3 +90,12 @@ def test_groups_band_the_variants_chunk_by_chunk() -> None:
         [("c", 1)],
         [("c", 2)],
     ]
+
+
+def test_a_spin_up_a_model_cannot_take_is_left_and_the_model_spins_up_itself() -> None:
+    geneva3 = load(SCENARIOS / "geneva3.yaml").scenario
+    aceh = load(SCENARIOS / "aceh.yaml").scenario  # other actors: no patrons.russia there
+    spun = ConflictModel(geneva3, REPLICATIONS, seed=3, chunk=0, keep_spinup=True).spinup_state
+    assert spun is not None
+    given = ConflictModel(aceh, REPLICATIONS, seed=3, chunk=0, spinup=spun)
+    assert same_run(given.run(), ConflictModel(aceh, REPLICATIONS, seed=3, chunk=0).run())

@@ -181,13 +181,14 @@ class SpinUp:
         """Set ``model`` (built, not spun up) to the state its spin-up would have left.
 
         Raises:
-            NotShareable: ``model`` lacks an object the spin-up changed.
+            NotShareable: ``model`` lacks an object the spin-up changed (nothing set).
         """
         targets = nodes(model)
+        missing = [path for path in self._changed if path not in targets]
+        if missing:  # refused before anything is set: the model can still spin up itself
+            raise NotShareable(f"no {'.'.join(map(str, missing[0]))} in this model")
         given = copy.deepcopy(self._changed)  # this model's own arrays, aliases kept
         for path, attributes in given.items():
-            node = targets.get(path)
-            if node is None:
-                raise NotShareable(f"no {'.'.join(map(str, path))} in this model")
+            node = targets[path]
             for name, value in attributes.items():
                 setattr(node, name, _merge(getattr(node, name, _MISSING), value))

@@ -186,20 +186,29 @@ class ConflictModel(mesa.Model):
         # What the spin-up left, for a model of the same chunk whose scenario differs only
         # in its events (`negsim.model.spinup`): given one, this model takes it instead.
         self.spinup_state: SpinUp | None = None
-        if spinup is not None:
-            spinup.apply(self)
-        elif keep_spinup:
-            watch = Watch(self)
-            self._spin_up()
-            try:
-                self.spinup_state = watch.changes(self)
-            except NotShareable:
-                self.spinup_state = None
-        else:
-            self._spin_up()
+        if not self._take_spinup(spinup):
+            if keep_spinup:
+                watch = Watch(self)
+                self._spin_up()
+                try:
+                    self.spinup_state = watch.changes(self)
+                except NotShareable:
+                    self.spinup_state = None
+            else:
+                self._spin_up()
         from negsim.model.observations import Recorder
 
         self.recorder = Recorder(self)
+
+    def _take_spinup(self, spinup: SpinUp | None) -> bool:
+        """Whether this model took ``spinup`` (False: none given, or not these objects)."""
+        if spinup is None:
+            return False
+        try:
+            spinup.apply(self)
+        except NotShareable:  # refused before anything was set: spin up as usual
+            return False
+        return True
 
     # ------------------------------------------------------------------ build
 
