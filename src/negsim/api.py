@@ -58,9 +58,18 @@ from negsim.results import (
     write_results,
 )
 from negsim.results.stream import EnsembleStream
+from negsim.results.tables import variants_per_group
 from negsim.results.writer import HYPOTHESES_MD, RUNS_FORMATS, RUNS_PARQUET, SERIES
 from negsim.run.assumptions import DRAWN, WRITTEN, variant_scenarios
-from negsim.run.ensemble import ChunkResult, EnsembleResult, assemble, chunk_tasks, simulate_chunk
+from negsim.run.ensemble import (
+    ChunkResult,
+    EnsembleResult,
+    assemble,
+    chunk_tasks,
+    group_tasks,
+    simulate_chunk,
+    simulate_group,
+)
 from negsim.run.executors import EXECUTORS, Executor, available_cores, make_executor
 from negsim.scenario import BASE, ScenarioFile, load
 
@@ -485,6 +494,10 @@ def run_experiment(
         # After the folder's checks, before any work: an unreachable scheduler stops here.
         # No more workers than chunks: a small run forks no idle processes.
         chunks = len(chosen) * -(-(cap if auto else runs) // experiment.chunk_size)
+        # Forked workers inherit this process's modules: scipy.stats (the draws' quantiles;
+        # the verdicts' tests here afterwards) imported once here, not once in each worker.
+        import scipy.stats  # noqa: F401
+
         workers = make_executor(min(jobs or available_cores(), chunks), executor, scheduler)
         stream: EnsembleStream | None = None
         try:
@@ -742,13 +755,20 @@ def _stream_variants(
     record match of the base run of the same replication. ``scenarios`` are
     the variants as simulated (their assumptions drawn or written).
     """
-    chunk_size = scenario_file.scenario.experiment.chunk_size
+    scenario = scenario_file.scenario
+    chunk_size = scenario.experiment.chunk_size
     first = sorted(chosen, key=lambda name: name != BASE)
-    tasks = [
-        task
-        for name in first
-        for task in chunk_tasks(name, scenarios[name], runs, seed, chunk_size)
-    ]
+    # A chunk of several variants at once: they share its spin-up (negsim.model.spinup).
+    # As many variants together as the spill budget allows, and no fewer groups than workers.
+    chunks = -(-runs // chunk_size)
+    together = min(
+        variants_per_group(runs, len(chosen), scenario.weeks(), len(scenario.actors)),
+        -(-len(chosen) * chunks // max(1, executor.jobs)),
+    )
+    groups = group_tasks(
+        [(name, scenarios[name]) for name in first], runs, seed, chunk_size, together
+    )
+    total = sum(len(group.tasks) for group in groups)
 
     def matcher(series: np.ndarray, names: Sequence[str]) -> np.ndarray:
         return match(patterns, series, names)
@@ -766,10 +786,13 @@ def _stream_variants(
         [i for i, c in enumerate(patterns) if c.pattern.use == "condition"],
     )
     try:
-        for done, chunk in enumerate(executor.map(simulate_chunk, tasks), start=1):
-            stream.add(chunk)
-            if progress:
-                progress(done, len(tasks))
+        done = 0
+        for results in executor.map(simulate_group, groups):
+            for chunk in results:
+                stream.add(chunk)
+                done += 1
+                if progress:
+                    progress(done, total)
     except BaseException:
         stream.close()
         raise

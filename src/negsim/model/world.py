@@ -48,6 +48,7 @@ from negsim.model.agents import (
     Spoiler,
 )
 from negsim.model.compiled import MAX_TERMS, pcg64_states
+from negsim.model.spinup import NotShareable, SpinUp, Watch
 from negsim.model.streams import Streams
 from negsim.model.talks import (  # noqa: F401 (re-exported: the recorded codes)
     TALKS_AGREEMENT,
@@ -138,12 +139,23 @@ class ConflictModel(mesa.Model):
         seed: the experiment's master seed.
         chunk: index of this chunk of replications; chunk c with seed s always
             gives the same draws, whatever other chunks exist.
+        spinup: the spin-up of a model of the same chunk whose scenario differs
+            from this one in its events at most (`spinup_state`): taken
+            instead of running the spin-up, with the same numbers.
+        keep_spinup: keep what the spin-up changed as `spinup_state` (None
+            where it cannot be given: `negsim.model.spinup.NotShareable`).
     """
 
     compiled_step: bool = True
 
     def __init__(
-        self, scenario: schema.Scenario, replications: int = 1, seed: int = 0, chunk: int = 0
+        self,
+        scenario: schema.Scenario,
+        replications: int = 1,
+        seed: int = 0,
+        chunk: int = 0,
+        spinup: SpinUp | None = None,
+        keep_spinup: bool = False,
     ):
         # Mesa's own generators are seeded too (reproducibility of anything
         # Mesa does), but the dynamics draw only from the named streams.
@@ -171,10 +183,32 @@ class ConflictModel(mesa.Model):
         self._build_regions(scenario)
         self._build_events(scenario)
         self._init_state()
-        self._spin_up()
+        # What the spin-up left, for a model of the same chunk whose scenario differs only
+        # in its events (`negsim.model.spinup`): given one, this model takes it instead.
+        self.spinup_state: SpinUp | None = None
+        if not self._take_spinup(spinup):
+            if keep_spinup:
+                watch = Watch(self)
+                self._spin_up()
+                try:
+                    self.spinup_state = watch.changes(self)
+                except NotShareable:
+                    self.spinup_state = None
+            else:
+                self._spin_up()
         from negsim.model.observations import Recorder
 
         self.recorder = Recorder(self)
+
+    def _take_spinup(self, spinup: SpinUp | None) -> bool:
+        """Whether this model took ``spinup`` (False: none given, or not these objects)."""
+        if spinup is None:
+            return False
+        try:
+            spinup.apply(self)
+        except NotShareable:  # refused before anything was set: spin up as usual
+            return False
+        return True
 
     # ------------------------------------------------------------------ build
 

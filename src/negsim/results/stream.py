@@ -8,10 +8,11 @@ chunk:
 
 - appends the chunk's rows to that variant's part of `runs.csv` (joined in
   the variants' order at the end: the same bytes as a table written at once);
-- writes its weekly series into a spill file on disk, laid out (metric, week,
-  run) so that one metric's values at one week are one contiguous read; the
-  per-week mean and percentiles of `timeseries.csv` are then computed a row
-  at a time (exactly, not from a sketch) and the spill file deleted;
+- writes its weekly series into a spill file on disk, in one write: chunk
+  after chunk, each laid out (metric, week, run), so that a metric's weeks
+  are one contiguous read per chunk; the per-week mean and percentiles of
+  `timeseries.csv` are then computed a block of weeks at a time, over every
+  run in order (exactly, not from a sketch) and the spill file deleted;
 - keeps the few per-run values the verdicts pair (the hypotheses' metrics),
   8 bytes per run and metric;
 - for the base variant, which record patterns each run reproduces;
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from negsim.results.tables import runs_rows, summary_frame
+from negsim.results.tables import csv_lines, runs_rows, summary_frame
 from negsim.results.writer import FLOAT_FORMAT
 from negsim.run.ensemble import ChunkResult
 from negsim.scenario import BASE
@@ -161,9 +162,17 @@ class EnsembleStream:
             if not self._header:
                 self._header = rows.iloc[:0].to_csv(index=False, lineterminator="\n")
             with open(state.rows_path, "a", encoding="utf-8", newline="") as file:
-                rows.to_csv(
-                    file, index=False, header=False, float_format=FLOAT_FORMAT, lineterminator="\n"
-                )
+                lines = csv_lines(rows, FLOAT_FORMAT)
+                if lines is not None:
+                    file.write(lines)
+                else:  # a column csv_lines does not cover: pandas writes the same bytes, slower
+                    rows.to_csv(
+                        file,
+                        index=False,
+                        header=False,
+                        float_format=FLOAT_FORMAT,
+                        lineterminator="\n",
+                    )
         offset = state.index * self.runs
         for column in self.columns:
             self._kept[column][offset + first : offset + first + n] = rows[column].to_numpy(
@@ -192,27 +201,37 @@ class EnsembleStream:
             state.shape = series.shape[:2]
             state.dtype = series.dtype
             state.metric_names = list(names)
-        size = series.dtype.itemsize
+        # Chunk after chunk, each laid out (metric, week, run): one write per chunk. Every
+        # chunk but the last is whole, so chunk c starts at c * chunk_size runs' worth.
         metrics, weeks = series.shape[:2]
-        for m in range(metrics):
-            for w in range(weeks):
-                offset = ((m * weeks + w) * self.runs + first) * size
-                _write_all(state.spill, series[m, w].tobytes(), offset)
+        offset = first * metrics * weeks * series.dtype.itemsize
+        _write_all(state.spill, np.ascontiguousarray(series).tobytes(), offset)
 
     def _finish_variant(self, state: _Variant) -> None:
         assert state.spill is not None and state.shape is not None and state.dtype is not None
         metrics, weeks = state.shape
         dtype, size, fd = state.dtype, state.dtype.itemsize, state.spill
+        starts = range(0, self.runs, self.chunk_size)
+
+        def block(m: int, first: int, stop: int) -> np.ndarray:
+            # Weeks first:stop of metric m: one contiguous stretch of each chunk, side by side.
+            parts = []
+            for start in starts:
+                n = min(self.chunk_size, self.runs - start)
+                length = (stop - first) * n * size
+                at = start * metrics * weeks * size + (m * weeks + first) * n * size
+                data = os.pread(fd, length, at)
+                if len(data) != length:
+                    raise OSError(errno.EIO, f"{state.spill_path}: shorter than written")
+                parts.append(np.frombuffer(data, dtype=dtype).reshape(stop - first, n))
+            return np.concatenate(parts, axis=1)
 
         def row(m: int, w: int) -> np.ndarray:
-            data = os.pread(fd, self.runs * size, (m * weeks + w) * self.runs * size)
-            if len(data) != self.runs * size:
-                raise OSError(errno.EIO, f"{state.spill_path}: shorter than written")
-            return np.frombuffer(data, dtype=dtype)
+            return block(m, w, w + 1)[0]
 
         start = state.scenario.calendar.start
         dates = [start + dt.timedelta(weeks=week) for week in range(weeks)]
-        state.summary = summary_frame(state.name, state.metric_names, dates, row)
+        state.summary = summary_frame(state.name, state.metric_names, dates, row, block)
         os.close(fd)
         state.spill = None
         state.spill_path.unlink(missing_ok=True)

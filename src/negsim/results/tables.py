@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -126,10 +126,75 @@ def runs_rows(
     return pd.DataFrame(columns)[order]
 
 
+_NEEDS_QUOTES = frozenset(',"\n\r')
+
+
+def csv_lines(frame: pd.DataFrame, float_format: str) -> str | None:
+    """``frame``'s rows as pandas' `to_csv` writes them (no index, no header, "\\n"), or None.
+
+    Pandas formats a table value by value through several layers of Python
+    (about 3 us a value: at 20,000 runs x 8 variants the stream spent 25 s
+    there). Here a row at a time, in one `%` of a line template: floats by
+    ``float_format`` (a column with NaN formatted beforehand, NaN empty),
+    integers as `str` does, nullable integers empty where missing, strings
+    as they are. The same bytes as `to_csv` (tests/results/test_csv_lines.py);
+    None for what this does not cover (a string that would need quoting, a
+    kind of column not listed), which the caller writes with pandas.
+    """
+    fields: list[list[Any]] = []
+    formats: list[str] = []
+    for name in frame.columns:
+        column = frame[name]
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            values = column.to_numpy()
+            missing = np.flatnonzero(np.isnan(values)).tolist()
+            if missing:
+                text = [float_format % v for v in values.tolist()]
+                for row in missing:
+                    text[row] = ""
+                fields.append(text)
+                formats.append("%s")
+            else:  # formatted with the whole row, in one `%` (no NaN to leave empty)
+                fields.append(values.tolist())
+                formats.append(float_format)
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            fields.append(column.to_numpy().tolist())
+            formats.append("%d")
+        elif isinstance(dtype, pd.Int64Dtype):
+            present = column.notna().to_numpy()
+            numbers = column.to_numpy("int64", na_value=0).tolist()
+            fields.append(
+                [str(v) if here else "" for v, here in zip(numbers, present, strict=True)]
+            )
+            formats.append("%s")
+        elif (isinstance(dtype, pd.StringDtype) and not column.hasnans) or (
+            isinstance(dtype, np.dtype)
+            and dtype.kind == "O"
+            and all(isinstance(v, str) for v in column)
+        ):
+            text = column.tolist()
+            if any(not _NEEDS_QUOTES.isdisjoint(v) for v in set(text)):
+                return None
+            fields.append(text)
+            formats.append("%s")
+        else:
+            return None
+    line = ",".join(formats) + "\n"
+    return "".join([line % row for row in zip(*fields, strict=True)])
+
+
 def runs_frame(ensembles: list[EnsembleResult]) -> pd.DataFrame:
     """One row per variant and replication."""
     frames = [runs_rows(e.variant, e.scenario, e.outcomes, inputs=e.inputs) for e in ensembles]
     return pd.concat(frames, ignore_index=True)
+
+
+SUMMARY_BLOCK_VALUES = 4_000_000
+"""Values summarised at once (weeks of one metric, 16 MB of float32): one reduction over a
+block of weeks instead of one per week, whose fixed cost dominates at a thousand runs. The
+numbers are those of one reduction per week: each week is a row of the block, reduced along
+its contiguous axis by the same partition and pairwise sum."""
 
 
 def summary_frame(
@@ -137,22 +202,34 @@ def summary_frame(
     metric_names: list[str],
     dates: list[dt.date],
     row: Callable[[int, int], np.ndarray],
+    block: Callable[[int, int, int], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Mean and percentiles across replications, per step and metric (long form).
 
     ``row(metric, step)`` gives that metric's values at that step, one per
     replication: from memory, or read from disk one row at a time, so a
     million runs need a row's memory (4 MB), not the whole array.
+    ``block(metric, first, stop)``, where given, gives the steps
+    ``first:stop`` of a metric at once (steps x replications), read in
+    blocks of at most `SUMMARY_BLOCK_VALUES` values.
     """
     steps = len(dates)
     quantiles = [q for _, q in QUANTILES]
     mean = np.empty((len(metric_names), steps))
     percentiles = np.empty((len(QUANTILES), len(metric_names), steps))
+    if block is None:
+
+        def block(m: int, first: int, stop: int) -> np.ndarray:
+            return np.stack([row(m, w) for w in range(first, stop)])
+
+    width = len(row(0, 0)) if metric_names and steps else 1
+    span = max(1, SUMMARY_BLOCK_VALUES // max(1, width))
     for m in range(len(metric_names)):
-        for w in range(steps):
-            values = row(m, w)
-            mean[m, w] = values.mean(dtype=np.float64)
-            percentiles[:, m, w] = np.percentile(values, quantiles)
+        for first in range(0, steps, span):
+            stop = min(steps, first + span)
+            values = block(m, first, stop)
+            mean[m, first:stop] = values.mean(axis=1, dtype=np.float64)
+            percentiles[:, m, first:stop] = np.percentile(values, quantiles, axis=1)
     frame = pd.DataFrame(
         {
             "variant": variant,
@@ -207,6 +284,22 @@ _TIMESERIES_ROW_BYTES = 95
 _SPILL_BYTES = 4  # float32
 
 
+SPILL_BUDGET = 2 * 1024**3
+"""Bytes of weekly series spilled to disk at once by the variants simulated together: a chunk
+of every variant is simulated in one go (they share its spin-up, `negsim.model.spinup`), and
+each variant's series wait on disk until its last chunk. Beyond it, fewer variants at a time."""
+
+
+def _spill_bytes(runs: int, steps: int, actors: int) -> int:
+    """About the bytes of one variant's spilled weekly series (4 bytes a value)."""
+    return runs * steps * (actors + 16) * _SPILL_BYTES
+
+
+def variants_per_group(runs: int, variants: int, steps: int, actors: int) -> int:
+    """How many variants `negsim run` simulates together, chunk by chunk (see `SPILL_BUDGET`)."""
+    return max(1, min(variants, SPILL_BUDGET // max(1, _spill_bytes(runs, steps, actors))))
+
+
 def estimated_bytes(
     runs: int,
     variants: int,
@@ -220,7 +313,8 @@ def estimated_bytes(
     runs.csv dominates at scale (one row per run and variant); timeseries.csv
     grows with the steps and metrics only. While a variant's chunks arrive,
     its weekly series are spilled to the staging folder (4 bytes a value);
-    variants are written one after another, so two spills at most coexist.
+    the variants simulated together (`variants_per_group`) spill at once,
+    and the next group's first chunks with them.
     ``keep_series`` adds `series.parquet` (written from a copy: twice). Used
     to refuse a disk without the room before any work, so a rough but not
     low figure is what is needed. ``inputs``: the `input.<path>` columns (the
@@ -229,6 +323,8 @@ def estimated_bytes(
     runs_row = (len(RUN_METRICS) + 3) * _FIELD_BYTES + inputs * _INPUT_BYTES + 10
     metrics = actors + 16
     timeseries = variants * steps * metrics * _TIMESERIES_ROW_BYTES
-    spill = min(2, variants) * runs * steps * metrics * _SPILL_BYTES
+    # The variants simulated together, and the first chunks of the next ones (sparse files).
+    together = variants_per_group(runs, variants, steps, actors)
+    spill = min(variants, together + 1) * _spill_bytes(runs, steps, actors)
     series = 2 * variants * runs * steps * (metrics + 3) * _SPILL_BYTES if keep_series else 0
     return runs * variants * runs_row + timeseries + spill + series

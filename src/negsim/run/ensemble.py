@@ -11,11 +11,14 @@ The last chunk is always simulated whole and then cut, for the same reason.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from negsim.model.observations import outcomes
+from negsim.model.spinup import SpinUp
 from negsim.model.world import ConflictModel
 from negsim.run.assumptions import inputs
 from negsim.run.executors import SerialExecutor
@@ -72,6 +75,10 @@ def simulate_chunk(task: ChunkTask) -> ChunkResult:
         task.scenario, replications=task.chunk_size, seed=task.seed, chunk=task.chunk
     )
     model.run()
+    return _result(task, model)
+
+
+def _result(task: ChunkTask, model: ConflictModel) -> ChunkResult:
     return ChunkResult(
         variant=task.variant,
         chunk=task.chunk,
@@ -81,6 +88,80 @@ def simulate_chunk(task: ChunkTask) -> ChunkResult:
         spinup_weeks=model.spinup_used,
         inputs=inputs(task.scenario, model.streams),
     )
+
+
+@dataclass(frozen=True)
+class ChunkGroup:
+    """One chunk of several variants, simulated together in one worker.
+
+    Variants whose scenarios differ only in their events (``spinup`` equal:
+    `spinup_key`) spin up to the same state in the same chunk; the first
+    simulated spins up and the others take its spin-up
+    (`negsim.model.spinup`), with the same numbers as their own.
+    """
+
+    tasks: tuple[ChunkTask, ...]
+    spinup: tuple[str, ...]
+    """Each task's `spinup_key`: tasks with equal keys share one spin-up."""
+
+
+def spinup_key(scenario: Scenario) -> str:
+    """What a chunk's spin-up depends on: the scenario without its events (which it never reads).
+
+    Nor its variants: a variant's scenario has them applied already (and none of its own).
+    """
+    dump = scenario.model_dump(mode="json", exclude={"events", "variants"})
+    return json.dumps(dump, sort_keys=True)
+
+
+def simulate_group(group: ChunkGroup) -> list[ChunkResult]:
+    """Simulate one chunk of several variants (a pure function of the group, like `simulate_chunk`)."""
+    shared: dict[str, SpinUp | None] = {}
+    results = []
+    for index, (task, key) in enumerate(zip(group.tasks, group.spinup, strict=True)):
+        given = shared.get(key)
+        model = ConflictModel(
+            task.scenario,
+            replications=task.chunk_size,
+            seed=task.seed,
+            chunk=task.chunk,
+            spinup=given,
+            # Kept only for a later task of the group that can take it.
+            keep_spinup=key not in shared and key in group.spinup[index + 1 :],
+        )
+        if key not in shared:
+            shared[key] = model.spinup_state
+        model.run()
+        results.append(_result(task, model))
+    return results
+
+
+def group_tasks(
+    variants: Sequence[tuple[str, Scenario]],
+    runs: int,
+    seed: int,
+    chunk_size: int,
+    per_group: int,
+) -> list[ChunkGroup]:
+    """The chunks that cover ``runs`` replications of every variant, ``per_group`` variants a group.
+
+    Variants are banded in the order given (``per_group`` at a time, each
+    band's chunks in chunk order, band after band), so the first variant's
+    chunks come first, and at most two bands' results are being written at
+    once (`negsim.results.tables.variants_per_group`).
+    """
+    count = -(-runs // chunk_size)
+    keys = {name: spinup_key(scenario) for name, scenario in variants}
+    per_group = max(1, per_group)
+    groups = []
+    for band in range(0, len(variants), per_group):
+        members = variants[band : band + per_group]
+        for chunk in range(count):
+            tasks = tuple(
+                ChunkTask(name, scenario, seed, chunk, chunk_size) for name, scenario in members
+            )
+            groups.append(ChunkGroup(tasks, tuple(keys[name] for name, _ in members)))
+    return groups
 
 
 def chunk_tasks(
