@@ -26,7 +26,14 @@ def same_run(a: ConflictModel, b: ConflictModel) -> bool:
 
 
 @pytest.mark.parametrize(
-    "name", ["geneva3.yaml", "aceh.yaml", "ripeness.yaml", "decapitation.yaml"]
+    "name",
+    [
+        "geneva3.yaml",
+        # The other bundled scenarios in the full suite only: the fast tier keeps one.
+        pytest.param("aceh.yaml", marks=pytest.mark.slow),
+        pytest.param("ripeness.yaml", marks=pytest.mark.slow),
+        pytest.param("decapitation.yaml", marks=pytest.mark.slow),
+    ],
 )
 def test_every_variant_runs_the_same_with_the_base_spin_up(name: str) -> None:
     scenario_file = load(SCENARIOS / name)
