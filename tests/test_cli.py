@@ -625,3 +625,18 @@ def test_progress_names_its_phases_with_rate_and_eta(capsys):
     silent.phase("judging")
     silent.close()
     assert capsys.readouterr().err == ""
+
+
+def test_an_import_broken_by_an_interrupt_counts_as_the_interrupt():
+    # A KeyboardInterrupt inside a module's import comes out as an ImportError (CI saw
+    # "ImportError: initialization failed" from scipy): negsim ends it as an interrupt.
+    from negsim.cli import _from_interrupt
+
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise ImportError("initialization failed") from interrupt
+    except ImportError as error:
+        assert _from_interrupt(error)
+    assert not _from_interrupt(ImportError("no module named x"))

@@ -73,13 +73,27 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _interruptible() -> None:
+# The modules a simulating command imports later (the draws' quantiles, the verdicts'
+# tests), imported while a signal still ends the process at once.
+SIMULATION_IMPORTS = ("scipy.stats",)
+COMPARE_IMPORTS = (*SIMULATION_IMPORTS, "statsmodels.stats.proportion")
+
+
+def _interruptible(imports: tuple[str, ...] = ()) -> None:
     """From here on SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt.
 
     Called by a command just before it starts work that must be undone when
     interrupted (a lock, a staging folder, worker processes): the work cleans
     up on its way out and the command exits 130 with its own line.
+    ``imports`` are imported first, while a signal still ends the process at
+    once: a KeyboardInterrupt raised inside a module's import comes out as an
+    ImportError, which a library's fallback import may swallow (scipy's do), and
+    the command would go on as if nothing had been asked (seen in CI).
     """
+    import importlib
+
+    for name in imports:
+        importlib.import_module(name)
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (e.g. a test's thread)
     for signum in _STOP_SIGNALS:
@@ -87,6 +101,18 @@ def _interruptible() -> None:
         signal.signal(signum, handler)
     if AS_COMMAND:
         sys.unraisablehook = _redeliver_interrupt
+
+
+def _from_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` came from an interrupt (an ImportError raised by one inside an import)."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _redeliver_interrupt(unraisable: Any) -> None:
@@ -198,6 +224,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except KeyboardInterrupt:
             _exit_interrupted()
+        except ImportError as error:
+            if _from_interrupt(error):
+                _exit_interrupted()
+            raise
         except OSError as error:
             if error.errno == errno.EPIPE:
                 raise  # click's own quiet exit
@@ -502,7 +532,8 @@ def run(
     from negsim import api
 
     _check_scheduler(executor, scheduler)
-    _interruptible()  # the run locks, stages and starts workers: each cleans up on its way out
+    # The run locks, stages and starts workers: each cleans up on its way out.
+    _interruptible(SIMULATION_IMPORTS)
     bar = _Progress(not quiet and sys.stderr.isatty())
 
     try:
@@ -525,7 +556,9 @@ def run(
             runs_format=runs_format,
             at_values=at_values,
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ImportError) as error:
+        if not isinstance(error, KeyboardInterrupt) and not _from_interrupt(error):
+            raise
         bar.close()
         target = out or "results/<scenario>"
         _exit_interrupted(
@@ -934,7 +967,8 @@ def sweep(
     from negsim.sweep_api import plan_sweep, run_sweep
 
     _check_scheduler(executor, scheduler)
-    _interruptible()  # the sweep checkpoints every point: an interrupt keeps the finished ones
+    # The sweep checkpoints every point: an interrupt keeps the finished ones.
+    _interruptible(SIMULATION_IMPORTS)
     try:
         plan = plan_sweep(scenario, method, samples, runs, seed, screening, out)
     except NegsimError as error:
@@ -1198,7 +1232,7 @@ def compare(
     from negsim.compare_api import default_folder
     from negsim.scenario import load
 
-    _interruptible()
+    _interruptible(COMPARE_IMPORTS)
     bars: dict[str, Any] = {}
     show = not quiet and sys.stderr.isatty()
 
