@@ -1077,13 +1077,20 @@ def _bands(
             for col in ("p05", "p95"):
                 ax.plot(x, d[col], color=c, linewidth=0.8, alpha=0.8, linestyle=":", zorder=z)
         ax.plot(x, d["p50"], color=c, linewidth=2.0, linestyle=styles[variant], zorder=z + 0.5)
-        label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
-        handle = (
-            Patch(facecolor=c, alpha=0.3, linewidth=0),
-            Line2D([], [], color=c, linewidth=2.0, linestyle=styles[variant]),
-        )
-        entries.append((handle, label))
+        entries.append(_band_entry(variant, c, styles[variant], groups))
     return entries
+
+
+def _band_entry(
+    variant: str, colour: str, style: Any, groups: dict[str, pd.DataFrame]
+) -> tuple[Any, str]:
+    """A variant's legend entry in a fan chart: its band and its median's line."""
+    label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
+    handle = (
+        Patch(facecolor=colour, alpha=0.3, linewidth=0),
+        Line2D([], [], color=colour, linewidth=2.0, linestyle=style),
+    )
+    return handle, label
 
 
 def _canvas_bands(
@@ -1122,12 +1129,7 @@ def _canvas_bands(
             for col in ("p05", "p95"):
                 panel.line(x, d[col].to_numpy(dtype=float), to_rgba(c, 0.8), 0.8, ":", zorder=z)
         panel.line(x, d["p50"].to_numpy(dtype=float), c, 2.0, styles[variant], zorder=z + 0.5)
-        label = variant + (" (median same as base)" if _same_as_base(groups, variant) else "")
-        handle = (
-            Patch(facecolor=c, alpha=0.3, linewidth=0),
-            Line2D([], [], color=c, linewidth=2.0, linestyle=styles[variant]),
-        )
-        entries.append((handle, label))
+        entries.append(_band_entry(variant, c, styles[variant], groups))
     return entries
 
 
