@@ -10,7 +10,7 @@ command's wall time and CPU time (user + system of the child) are printed
 with their medians. The CPU time is what one core spends; on a loaded
 machine the wall time is longer, so the load average is printed too.
 
-Phases (one in-process drawing of every figure, as the command draws them,
+Phases (one in-process drawing of every figure, in one process (`jobs=1`),
 caches empty): imports,
 checking the files, reading the scenario, and per figure building the
 artists, the constrained layout, rendering and PNG encoding, timed by
@@ -141,20 +141,20 @@ def phases(results: Path) -> None:
             clock.wrap(plots, name, "building the figures (data, artists)")
         clock.wrap(plots, "posterior_figure", "building the figures (data, artists)")
         per_figure = _Clock()
-        attempt = plots._attempt
+        render_one = plots._render_one
 
-        def by_figure(action: Any, where: str, what: str, *args: Any, **kwargs: Any) -> Any:
+        def by_figure(build: Any, where: str, what: str, *args: Any, **kwargs: Any) -> Any:
             clock.figure = what
             try:
                 with per_figure.phase(what):
-                    return attempt(action, where, what, *args, **kwargs)
+                    return render_one(build, where, what, *args, **kwargs)
             finally:
                 clock.figure = ""
 
-        plots._attempt = by_figure
+        plots._render_one = by_figure
         with clock.phase("total"):
-            plots.plot_results(folder)
-        plots._attempt = attempt
+            plots.plot_results(folder, jobs=1)  # one process, so that every phase is timed here
+        plots._render_one = render_one
     total = clock.spent.pop("total")
     print(
         f"phases of one in-process `negsim plot`, as the command runs, CPU s (total {total:.2f}):"

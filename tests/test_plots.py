@@ -387,6 +387,25 @@ def test_bad_cells_are_reported_and_figures_still_drawn(results: Path, tmp_path:
     assert len(report.problems) == 2  # reported once, not once per figure
 
 
+@pytest.mark.slow
+def test_drawn_side_by_side_or_one_by_one_the_same(results: Path, tmp_path: Path) -> None:
+    """Forked drawing processes give the same files, problems and notes, in the same order."""
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    ts.loc[3, "p50"] = "n/a?"
+    ts.to_csv(results / "timeseries.csv", index=False)
+    hyp = pd.read_csv(results / "hypotheses.csv", dtype=str)
+    hyp.loc[0, "effect"] = "strong"  # a problem the verdicts figure notes while it is built
+    hyp.to_csv(results / "hypotheses.csv", index=False)
+    alone = plot_results(results, tmp_path / "one", check=False, jobs=1)
+    together = plot_results(results, tmp_path / "two", check=False, jobs=2)
+    assert [p.name for p in together.written] == [p.name for p in alone.written]
+    assert together.problems == alone.problems
+    assert together.skipped == alone.skipped
+    assert len(alone.problems) == 2, alone.problems
+    for a, b in zip(alone.written, together.written, strict=True):
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs drawn side by side"
+
+
 def test_only_some_files_present(results: Path, tmp_path: Path) -> None:
     for name in ("timeseries.csv", "hypotheses.csv", "events.csv"):
         (results / name).unlink()

@@ -777,13 +777,19 @@ def _interval(low: float, high: float, metric: str) -> str:
 
 
 def _plot(
-    results_dir: Path, out: Path | None, fmt: str, quiet: bool, wait: bool, after_run: bool = False
+    results_dir: Path,
+    out: Path | None,
+    fmt: str,
+    quiet: bool,
+    wait: bool,
+    after_run: bool = False,
+    jobs: int | None = None,
 ) -> None:
     from negsim.plots import plot_results
 
     _interruptible()  # the figure folder is locked and staged: both undone on an interrupt
     try:
-        report = plot_results(results_dir, out, fmt, wait=wait)
+        report = plot_results(results_dir, out, fmt, wait=wait, jobs=jobs)
     except KeyboardInterrupt:
         where = out or results_dir / "figures"
         if after_run:
@@ -830,8 +836,16 @@ def _plot(
     is_flag=True,
     help="If another negsim process is writing the figure folder, wait for it instead of failing.",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1),
+    help="Processes drawing figures side by side (Linux) [default: all cores].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
-def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool) -> None:
+def plot(
+    results_dir: Path, out: Path | None, fmt: str, wait: bool, jobs: int | None, quiet: bool
+) -> None:
     """Draw the report figures from a results folder written by `negsim run`.
 
     Reads only the CSV files, so results copied to another machine still plot:
@@ -853,7 +867,7 @@ def plot(results_dir: Path, out: Path | None, fmt: str, wait: bool, quiet: bool)
     if _is_sweep_folder(results_dir):
         _plot_sweep(results_dir, quiet, out, fmt, wait)
         return
-    _plot(results_dir, out, fmt, quiet, wait)
+    _plot(results_dir, out, fmt, quiet, wait, jobs=jobs)
 
 
 def _is_sweep_folder(folder: Path) -> bool:

@@ -59,7 +59,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -2238,6 +2240,125 @@ def _save(fig: Figure, path: Path | io.BytesIO, fmt: str) -> None:
     fig.savefig(path, format=fmt, dpi=DPI, metadata=_METADATA[fmt], **options)
 
 
+# What each figure costs to draw relative to the others (geneva3, CPU): the costliest go to
+# the drawing processes first, so that none is left with a long one at the end.
+_DRAW_COST = {"differences": 5, "verdicts": 4, "talks": 3, "posterior": 2}
+
+_FORKED: tuple[list[tuple[str, str, str, Callable[[], Figure]]], str, list[str], int] | None = None
+"""What a forked drawing process draws: (builders, format, the parent's problems, their number)."""
+
+
+def _render_one(
+    build: Callable[[], Figure], where: str, what: str, fmt: str
+) -> tuple[bytes | None, list[str], list[str]]:
+    """One figure as ``fmt`` bytes (None if it cannot be drawn), with its problems and notes."""
+    problems: list[str] = []
+    skipped: list[str] = []
+    fig = _attempt(build, where, what, problems, skipped)
+    if fig is None:
+        return None, problems, skipped
+    buffer = io.BytesIO()
+    _save(fig, buffer, fmt)
+    return buffer.getvalue(), problems, skipped
+
+
+def _render_forked(index: int) -> tuple[int, bytes | None, list[str], list[str]]:
+    """`_render_one` in a forked drawing process, on the builders its parent listed.
+
+    A builder may also note problems in the parent's list it closes over: this
+    process's copy of that list grew past its length at the fork by exactly those.
+    """
+    assert _FORKED is not None
+    builders, fmt, noted, before = _FORKED
+    del noted[before:]  # this process's copy, as it was at the fork
+    _, where, what, build = builders[index]
+    with _style():
+        data, problems, skipped = _render_one(build, where, what, fmt)
+    return index, data, noted[before:] + problems, skipped
+
+
+def _drawing_process() -> None:
+    """A forked drawing process: ended by its parent's signal, not by the parent's handlers.
+
+    The command's handlers turn SIGINT and SIGTERM into KeyboardInterrupt to clean
+    up its folders; the parent does that, and the pool ends its processes with SIGTERM.
+    """
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _drawing_processes(jobs: int | None, figures: int) -> int:
+    """How many processes draw ``figures`` figures: 1 where fork is not the start method."""
+    if not sys.platform.startswith("linux") or figures < 2:
+        return 1
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0))
+    return max(1, min(jobs, figures))
+
+
+def _rendered(
+    folder: _Folder,
+    stamp: Stamp,
+    fmt: str,
+    jobs: int | None,
+    problems: list[str],
+    skipped: list[str],
+) -> Iterator[tuple[str, str, bytes]]:
+    """Every figure the results allow as ``(name, source file, bytes)``, in the order drawn.
+
+    With more than one process the figures are drawn side by side in forked
+    processes, which share the tables read here; the figures, problems and
+    notes come out in the same order and with the same bytes as drawn one by one.
+    """
+    for name in RESULT_FILES:  # read (and the weekly series parsed) once, before any fork
+        try:
+            folder.table(name)
+            if name == "timeseries.csv":
+                _timeseries(folder, (), problems)
+        except _Skip:
+            pass  # the figures drawn from it say why
+    builders = list(_builders(folder, stamp, problems))
+    processes = _drawing_processes(jobs, len(builders))
+    if processes == 1:
+        for name, source, what, build in builders:
+            data, mine, notes = _render_one(build, folder.path(source), what, fmt)
+            problems.extend(mine)
+            skipped.extend(notes)
+            if data is not None:
+                yield name, source, data
+        return
+    import multiprocessing
+
+    global _FORKED
+    _FORKED = (
+        [(name, folder.path(source), what, build) for name, source, what, build in builders],
+        fmt,
+        problems,
+        len(problems),
+    )
+    order = sorted(range(len(builders)), key=lambda i: -_DRAW_COST.get(builders[i][0], 1))
+    results: dict[int, tuple[bytes | None, list[str], list[str]]] = {}
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_drawing_process)
+    try:
+        for index, data, mine, notes in pool.imap_unordered(_render_forked, order):
+            results[index] = (data, mine, notes)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+        _FORKED = None
+    for index, (name, source, _, _) in enumerate(builders):
+        data, mine, notes = results[index]
+        problems.extend(mine)
+        skipped.extend(notes)
+        if data is not None:
+            yield name, source, data
+
+
 def _figure_names(fmt: str) -> list[str]:
     """Every figure file :func:`plot_results` may write in format ``fmt``."""
     return [f"{stem}.{fmt}" for stem in FIGURE_STEMS]
@@ -2250,6 +2371,7 @@ def plot_results(
     *,
     check: bool = True,
     wait: bool = False,
+    jobs: int | None = None,
 ) -> PlotReport:
     """Draw every figure that the CSV files of a results folder allow.
 
@@ -2263,6 +2385,8 @@ def plot_results(
             without a manifest, e.g. tables written by hand or another tool.
         wait: If another negsim process is writing ``out_dir``, wait for it
             instead of failing.
+        jobs: Processes drawing figures side by side (forked; on Linux only);
+            ``None``: one per core the process may use.
 
     Returns:
         The files written, one line per figure that could not be drawn, and
@@ -2275,13 +2399,13 @@ def plot_results(
             files negsim did not write.
     """
     try:
-        return _plot_results(Path(results_dir), out_dir, fmt, check, wait)
+        return _plot_results(Path(results_dir), out_dir, fmt, check, wait, jobs)
     except ResultsError as error:
         raise PlotError(str(error)) from None
 
 
 def _plot_results(
-    results_dir: Path, out_dir: Path | None, fmt: str, check: bool, wait: bool
+    results_dir: Path, out_dir: Path | None, fmt: str, check: bool, wait: bool, jobs: int | None
 ) -> PlotReport:
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -2312,20 +2436,17 @@ def _plot_results(
     problems: list[str] = []
     skipped: list[str] = []
 
-    def draw(name: str, source: str, what: str, build: Callable[[], Figure]) -> None:
-        filename = f"{name}.{fmt}"
-
-        def write() -> bool:
-            output.write_file(filename, lambda path: _save(build(), path, fmt))
-            return True
-
-        # A NegsimError here is the folders themselves failing: no figure can be trusted.
-        if _attempt(write, folder.path(source), what, problems, skipped, fatal=(NegsimError,)):
-            written.append(output.path / filename)
-
     with output.open(), _style():
-        for name, source, what, build in _builders(folder, stamp, problems):
-            draw(name, source, what, build)
+        for name, source, data in _rendered(folder, stamp, fmt, jobs, problems, skipped):
+            filename = f"{name}.{fmt}"
+
+            def write(filename: str = filename, data: bytes = data) -> bool:
+                output.write_file(filename, lambda path: path.write_bytes(data))
+                return True
+
+            # A NegsimError here is the folders themselves failing: no figure can be trusted.
+            if _attempt(write, folder.path(source), name, problems, skipped, fatal=(NegsimError,)):
+                written.append(output.path / filename)
         output.commit(
             {
                 "negsim": __version__,
@@ -2443,8 +2564,12 @@ def _attempt[T](
     return None
 
 
-def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str], list[str]]:
+def render_figures(
+    results_dir: Path, jobs: int | None = None
+) -> tuple[list[tuple[str, bytes]], list[str], list[str]]:
     """Draw every figure of a checked results folder as PNG bytes in memory (for the report).
+
+    ``jobs``: processes drawing side by side, as in :func:`plot_results`.
 
     Returns:
         ``([(name, png bytes), ...], problems, skipped)``.
@@ -2460,15 +2585,11 @@ def render_figures(results_dir: Path) -> tuple[list[tuple[str, bytes]], list[str
     folder = _Folder(results_dir, results)
     folder.scenario_file = scenario_of(results_dir, results.manifest)
     stamp = read_stamp(results_dir, results.manifest)
-    figures: list[tuple[str, bytes]] = []
     problems: list[str] = []
     skipped: list[str] = []
     with _style():
-        for name, source, what, build in _builders(folder, stamp, problems):
-            fig = _attempt(build, folder.path(source), what, problems, skipped)
-            if fig is None:
-                continue
-            buffer = io.BytesIO()
-            _save(fig, buffer, "png")
-            figures.append((name, buffer.getvalue()))
+        figures = [
+            (name, data)
+            for name, _, data in _rendered(folder, stamp, "png", jobs, problems, skipped)
+        ]
     return figures, problems, skipped
