@@ -1141,6 +1141,8 @@ def channels(
     from negsim.channels_api import attribute_channels
     from negsim.scenario import load
 
+    # Its workers and, at the end, its locked output folder are undone on an interrupt.
+    _interruptible(SIMULATION_IMPORTS)
     try:
         name = load(scenario).name
         destination = out if out is not None else Path("results") / f"{name}-channels"
@@ -1152,6 +1154,11 @@ def channels(
             out=destination,
             channels=list(channels) or None,
             progress=None if quiet else (lambda line: click.echo(line, err=True)),
+        )
+    except KeyboardInterrupt:
+        _exit_interrupted(
+            "Interrupted: the output folder holds what it held before, or all of the new "
+            "results if they were already in place; never a part of them."
         )
     except UsageError as error:
         raise click.UsageError(str(error)) from None

@@ -61,6 +61,7 @@ import io
 import math
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -1061,7 +1062,6 @@ def _bands(
 
     Returns legend entries ``(handle, label)``: the band's colour and the line's style.
     """
-    from matplotlib.legend_handler import HandlerTuple  # noqa: F401 (tuple handles below)
 
     entries: list[tuple[Any, str]] = []
     n = len(order)
@@ -2277,16 +2277,21 @@ def _render_forked(index: int) -> tuple[int, bytes | None, list[str], list[str]]
     return index, data, noted[before:] + problems, skipped
 
 
+_STOP_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""What negsim's commands turn into KeyboardInterrupt (as `negsim.cli` lists them)."""
+
+
 def _drawing_process() -> None:
     """A forked drawing process: ended by its parent's signal, not by the parent's handlers.
 
     The command's handlers turn SIGINT and SIGTERM into KeyboardInterrupt to clean
     up its folders; the parent does that, and the pool ends its processes with SIGTERM.
     """
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN if signum == signal.SIGINT else signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _drawing_processes(jobs: int | None, figures: int) -> int:
@@ -2340,7 +2345,13 @@ def _rendered(
     )
     order = sorted(range(len(builders)), key=lambda i: -_DRAW_COST.get(builders[i][0], 1))
     results: dict[int, tuple[bytes | None, list[str], list[str]]] = {}
-    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_drawing_process)
+    # Forked with the stop signals held back, so that none reaches a drawing process before
+    # it has set its own handling (it would print the parent's KeyboardInterrupt traceback).
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(processes, initializer=_drawing_process)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     try:
         for index, data, mine, notes in pool.imap_unordered(_render_forked, order):
             results[index] = (data, mine, notes)

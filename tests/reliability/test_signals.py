@@ -192,6 +192,18 @@ def test_an_interrupt_at_any_moment_of_a_run_is_one_line_and_130(tmp_path, earli
         assert snapshot(earlier) == before, delay
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_channels_stopped_while_writing_is_one_line_and_130_and_leaves_nothing(tmp_path, signum):
+    out = tmp_path / "channels"
+    process = start("channels", GENEVA3, "--runs", "100", "-c", "attendance", "-o", out, "-q")
+    wait_for(out / LOCK_NAME, process)  # its folder is locked: the results are being written
+    stderr, _ = stop(process, signum, repeat=True)
+    assert process.returncode == 130, stderr
+    assert one_line(stderr).startswith("Interrupted"), stderr
+    assert not leftovers(tmp_path)
+
+
 # --------------------------------------------------------------------------- plot, report
 
 
