@@ -666,9 +666,12 @@ def test_real_figures_carry_the_stamp_and_tell_the_story(geneva3: Path) -> None:
     # (the first by which treatment and control differ) are dated, labelled lines.
     low, high = main.get_ylim()
     assert low <= 0.0 and high >= 1.0
-    marks = [t.get_text().strip() for t in main.texts]
+    labels = [t.get_text() for t in main.texts if "Russian intervention" in t.get_text()]
+    marks = [line.strip() for t in main.texts for line in t.get_text().splitlines()]
     assert "Russian intervention, 30 Sep 2015" in marks
     assert "Alloush killed, 25 Dec 2015" in marks
+    # Events days apart share one label, a column each, instead of labels drawn over each other.
+    assert len(labels) == 1 and "Iranian surge, 15 Oct 2015" in labels[0], labels
     # The forest plot's key shows the marker of each verdict drawn, and its labels are whole.
     keys = [t.get_text() for t in verdicts.legends[0].get_texts()]  # type: ignore[attr-defined]
     drawn = {

@@ -1186,20 +1186,52 @@ def _hypothesis_pairs(folder: _Folder) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pairs))
 
 
+_CAUSAL_GAP = 0.04
+"""Causal events closer than this share of a fan chart's time span share one label (its columns)."""
+
+
 def _mark_causal(ax: Any, causal: list[Event], first: pd.Timestamp, last: pd.Timestamp) -> None:
-    """A dated vertical line with its label for each event a comparison turns on."""
-    for event in causal:
-        if not first <= event.start <= last:
-            continue
-        x = mdates.date2num(event.start)
-        ax.axvline(x, color="0.15", linewidth=1.4, linestyle=(0, (6, 3)), zorder=6)
+    """A dashed line for each event a comparison turns on, labelled with its name and date.
+
+    Events closer than `_CAUSAL_GAP` of the span (geneva3: the Russian
+    intervention, the Saudi resupply and the Iranian surge, 30 Sep - 15 Oct
+    2015) get one label, a column per event in date order, instead of labels
+    drawn over each other.
+    """
+    shown = sorted((e for e in causal if first <= e.start <= last), key=lambda e: e.start)
+    if not shown:
+        return
+    xs = [float(mdates.date2num(event.start)) for event in shown]
+    gap = _CAUSAL_GAP * max(float(mdates.date2num(last) - mdates.date2num(first)), 1.0)
+    groups: list[list[int]] = []
+    for i, x in enumerate(xs):
+        if groups and x - xs[groups[-1][-1]] < gap:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    ax.vlines(  # one collection, not a line per event
+        xs,
+        0,
+        1,
+        transform=ax.get_xaxis_transform(),
+        colors="0.15",
+        linewidth=1.4,
+        linestyles=(0, (6, 3)),
+        zorder=6,
+    )
+    middle = (mdates.date2num(first) + mdates.date2num(last)) / 2
+    for group in groups:
+        # Beside the group on the side with more room: right of its last line in the span's
+        # first half, left of its first line in the second, so that it stays within the axes.
+        early = xs[group[-1]] < middle
         ax.text(
-            x,
+            xs[group[-1]] if early else xs[group[0]],
             0.99,
-            f" {event.label}, {event.start:%d %b %Y} ",
+            "\n".join(f" {shown[i].label}, {shown[i].start:%d %b %Y} " for i in group),
             transform=ax.get_xaxis_transform(),
             rotation=90,
-            ha="right",
+            ha="left" if early else "right",
+            multialignment="right",  # each column ends at the top, as a single label does
             va="top",
             fontsize=8.5,
             color="0.15",
