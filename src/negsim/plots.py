@@ -59,9 +59,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -1062,7 +1060,6 @@ def _bands(
 
     Returns legend entries ``(handle, label)``: the band's colour and the line's style.
     """
-
     entries: list[tuple[Any, str]] = []
     n = len(order)
     groups = _by_variant(rows)
@@ -2309,30 +2306,13 @@ def _render_forked(index: int) -> tuple[int, bytes | None, list[str], list[str]]
     return index, data, noted[before:] + problems, skipped
 
 
-_STOP_SIGNALS = frozenset(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-"""What negsim's commands turn into KeyboardInterrupt (as `negsim.cli` lists them)."""
-
-
-def _drawing_process() -> None:
-    """A forked drawing process: ended by its parent's signal, not by the parent's handlers.
-
-    The command's handlers turn SIGINT and SIGTERM into KeyboardInterrupt to clean
-    up its folders; the parent does that, and the pool ends its processes with SIGTERM.
-    """
-    for signum in _STOP_SIGNALS:
-        signal.signal(signum, signal.SIG_IGN if signum == signal.SIGINT else signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-
-
 def _drawing_processes(jobs: int | None, figures: int) -> int:
     """How many processes draw ``figures`` figures: 1 where fork is not the start method."""
+    from negsim.run.executors import available_cores
+
     if not sys.platform.startswith("linux") or figures < 2:
         return 1
-    if jobs is None:
-        jobs = len(os.sched_getaffinity(0))
-    return max(1, min(jobs, figures))
+    return max(1, min(jobs or available_cores(), figures))
 
 
 def _rendered(
@@ -2366,7 +2346,7 @@ def _rendered(
             if data is not None:
                 yield name, source, data
         return
-    import multiprocessing
+    from negsim.run.executors import ProcessExecutor
 
     global _FORKED
     _FORKED = (
@@ -2377,22 +2357,17 @@ def _rendered(
     )
     order = sorted(range(len(builders)), key=lambda i: -_DRAW_COST.get(builders[i][0], 1))
     results: dict[int, tuple[bytes | None, list[str], list[str]]] = {}
-    # Forked with the stop signals held back, so that none reaches a drawing process before
-    # it has set its own handling (it would print the parent's KeyboardInterrupt traceback).
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    # run's worker pool: forked with the stop signals held back, workers leave Ctrl-C to
+    # this process, which ends them on its way out.
+    pool = ProcessExecutor(processes)
     try:
-        pool = multiprocessing.get_context("fork").Pool(processes, initializer=_drawing_process)
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-    try:
-        for index, data, mine, notes in pool.imap_unordered(_render_forked, order):
+        for index, data, mine, notes in pool.map(_render_forked, order):
             results[index] = (data, mine, notes)
         pool.close()
     except BaseException:
         pool.terminate()
         raise
     finally:
-        pool.join()
         _FORKED = None
     for index, (name, source, _, _) in enumerate(builders):
         data, mine, notes = results[index]

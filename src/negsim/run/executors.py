@@ -109,10 +109,18 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="negsim-parent-watch", daemon=True).start()
 
 
+_STOP_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""The signals negsim's commands turn into KeyboardInterrupt: held back while workers start."""
+
+
 def _start_worker(parent: int) -> None:
     # Ctrl-C goes to the whole process group: only the parent should act on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _exit_with_parent(parent)
 
 
@@ -127,7 +135,17 @@ class ProcessExecutor:
         self.jobs = jobs
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+        # Started with the stop signals held back (a worker unblocks them once it ignores
+        # Ctrl-C): one landing between the fork and `_start_worker` would run the parent's
+        # handler in the worker and print its KeyboardInterrupt traceback.
+        blocking = hasattr(signal, "pthread_sigmask")
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+        finally:
+            if blocking:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         # At most `window` tasks in flight: a pool's finished results otherwise pile up
