@@ -10,16 +10,23 @@ repeats, in microseconds per replication-week):
 - its 54 standard normals alone (`compiled.standard_normals`: numpy's
   PCG64 and ziggurat, the same bits as `Generator.standard_normal`, which is
   timed too);
-- the log-normal shocks' 54 `exp` alone (libm's, as the kernel calls it).
+- the log-normal shocks' 54 `exp` alone (libm's, as the kernel calls it);
+- the contest's powers ``x ** m`` (`fighting.tullock_shares` at the run's
+  drawn decisiveness m; the kernel skips them where m = 1): the kernel on
+  the same inputs with m = 1 everywhere, and the difference, in place;
+  and how many of the 54 efforts are positive (only those are powered).
 
-The draws and the exps are what a kernel giving the same numbers cannot
-drop; the script prints the ceiling they alone put on replications/s for
-geneva3's 73 fighting weeks (26 of spin-up and 47 of the calendar).
+The draws, the exps and the powers are what a kernel giving the same
+numbers cannot drop; the script prints the ceiling they alone put on
+replications/s for geneva3's fighting weeks (the spin-up the model used,
+`spinup_used`, and the calendar's weeks), and the ceiling of the whole
+kernel as it is.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import time
 from pathlib import Path
@@ -74,15 +81,28 @@ def main() -> None:
     finally:
         fighting.fight_week_compiled = kernel
     streams = model.control.shape[1] * model.control.shape[2]
-    weeks = model.spinup_weeks + model.weeks
+    # What a replication fights: the spin-up as far as it ran (it stops once settled,
+    # `spinup_weeks` is only its maximum) and the calendar.
+    weeks = model.spinup_used + model.weeks
+    names = list(inspect.signature(kernel.py_func).parameters)
+    shares = captured[names.index("shares_out")]
+    assert isinstance(shares, np.ndarray)
+    positive = float((shares > 0).sum(axis=(1, 2)).mean())
+    linear = list(captured)
+    linear[names.index("decisiveness")] = np.ones_like(captured[names.index("decisiveness")])
 
     def fight() -> None:
         kernel(*(a.copy() if isinstance(a, np.ndarray) else a for a in captured))
+
+    def fight_linear() -> None:
+        kernel(*(a.copy() if isinstance(a, np.ndarray) else a for a in linear))
 
     copies = _median_seconds(
         lambda: [a.copy() for a in captured if isinstance(a, np.ndarray)], args.repeats
     )
     fight_seconds = _median_seconds(fight, args.repeats) - copies
+    linear_seconds = _median_seconds(fight_linear, args.repeats) - copies
+    powers = fight_seconds - linear_seconds
     states = compiled.pcg64_states(model._noise_generators)
     buffer = np.empty((streams, size))
     draws = _median_seconds(lambda: compiled.standard_normals(states, buffer), args.repeats)
@@ -100,7 +120,11 @@ def main() -> None:
     def per_replication_week(seconds: float) -> float:
         return seconds / size * 1e6
 
-    print(f"geneva3, R = {size:,}: {streams} noise streams, {weeks} fighting weeks")
+    print(
+        f"geneva3, R = {size:,}: {streams} noise streams, {weeks} fighting weeks "
+        f"({model.spinup_used} of spin-up, {model.weeks} of the calendar); "
+        f"{positive:.1f} of the {streams} efforts positive on average"
+    )
     rows = [
         ("fight_week_compiled, whole (its draws included)", fight_seconds),
         (f"  its {streams} standard normals (compiled.standard_normals)", draws),
@@ -109,6 +133,8 @@ def main() -> None:
             numpy_draws_seconds,
         ),
         (f"  its {streams} exp of the shocks", exps),
+        ("  the same kernel with m = 1 (no powers)", linear_seconds),
+        ("  so its powers x ** m, in place", powers),
     ]
     for label, seconds in rows:
         print(f"{label:<68} {per_replication_week(seconds):6.3f} us per replication-week")
@@ -116,6 +142,16 @@ def main() -> None:
     print(
         f"draws and exps alone: {floor:.1f} us per replication, a ceiling of "
         f"{1e6 / floor:,.0f} replications/s for the fighting stage with nothing else"
+    )
+    floor = per_replication_week(draws + exps + max(powers, 0.0)) * weeks
+    print(
+        f"draws, exps and powers: {floor:.1f} us per replication, a ceiling of "
+        f"{1e6 / floor:,.0f} replications/s"
+    )
+    whole = per_replication_week(fight_seconds) * weeks
+    print(
+        f"the kernel as it is: {whole:.1f} us per replication, a ceiling of "
+        f"{1e6 / whole:,.0f} replications/s for the fighting stage alone"
     )
 
 
