@@ -11,13 +11,13 @@ repeats, in microseconds per replication-week):
   PCG64 and ziggurat, the same bits as `Generator.standard_normal`, which is
   timed too);
 - the log-normal shocks' 54 `exp` alone (libm's, as the kernel calls it);
-- the contest's powers ``x ** m`` (`fighting.tullock_shares` at the run's
-  drawn decisiveness m; the kernel skips them where m = 1): the kernel on
-  the same inputs with m = 1 everywhere, and the difference, in place;
-  and how many of the 54 efforts are positive (only those are powered).
+- the kernel on the same inputs with the contest's decisiveness m = 1
+  everywhere, which skips its powers ``x ** m`` (`fighting.tullock_shares`;
+  geneva3 draws m per run), to see what they cost in place; and how many
+  of the 54 efforts are positive (only those are powered).
 
-The draws, the exps and the powers are what a kernel giving the same
-numbers cannot drop; the script prints the ceiling they alone put on
+The draws and the exps are what a kernel giving the same numbers cannot
+drop; the script prints the ceiling they alone put on
 replications/s for geneva3's fighting weeks (the spin-up the model used,
 `spinup_used`, and the calendar's weeks), and the ceiling of the whole
 kernel as it is.
@@ -102,7 +102,6 @@ def main() -> None:
     )
     fight_seconds = _median_seconds(fight, args.repeats) - copies
     linear_seconds = _median_seconds(fight_linear, args.repeats) - copies
-    powers = fight_seconds - linear_seconds
     states = compiled.pcg64_states(model._noise_generators)
     buffer = np.empty((streams, size))
     draws = _median_seconds(lambda: compiled.standard_normals(states, buffer), args.repeats)
@@ -133,8 +132,7 @@ def main() -> None:
             numpy_draws_seconds,
         ),
         (f"  its {streams} exp of the shocks", exps),
-        ("  the same kernel with m = 1 (no powers)", linear_seconds),
-        ("  so its powers x ** m, in place", powers),
+        ("the same kernel with m = 1 (no powers x ** m)", linear_seconds),
     ]
     for label, seconds in rows:
         print(f"{label:<68} {per_replication_week(seconds):6.3f} us per replication-week")
@@ -142,11 +140,6 @@ def main() -> None:
     print(
         f"draws and exps alone: {floor:.1f} us per replication, a ceiling of "
         f"{1e6 / floor:,.0f} replications/s for the fighting stage with nothing else"
-    )
-    floor = per_replication_week(draws + exps + max(powers, 0.0)) * weeks
-    print(
-        f"draws, exps and powers: {floor:.1f} us per replication, a ceiling of "
-        f"{1e6 / floor:,.0f} replications/s"
     )
     whole = per_replication_week(fight_seconds) * weeks
     print(
