@@ -41,7 +41,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-NEGSIM = [sys.executable, "-c", "from negsim.cli import main; main()"]
+# The `negsim` script beside this Python, as a user runs it: the command's start-up
+# (signal handlers, the collector held off while it imports) is only set up for it.
+_SCRIPT = Path(sys.executable).with_name("negsim")
+NEGSIM = (
+    [sys.executable, str(_SCRIPT)]
+    if _SCRIPT.is_file()
+    else [sys.executable, "-c", "from negsim.cli import main; main()"]
+)
 
 
 def _copy(results: Path, into: Path) -> Path:

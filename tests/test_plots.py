@@ -491,7 +491,7 @@ def test_verdict_rows_and_labels(results: Path) -> None:
     # Every interval is written out, so a narrow one is never hidden by its marker.
     assert [t.get_text() for t in ax.texts] == [
         "supported  +0.1 [+0.02, +0.2]",
-        "supported  -0.26 [-0.38, -0.14]",
+        "supported  \N{MINUS SIGN}0.26 [\N{MINUS SIGN}0.38, \N{MINUS SIGN}0.14]",  # true minus signs
     ]
 
 

@@ -11,6 +11,7 @@ only; each command imports what it needs when it runs, so `negsim --help`,
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -52,6 +53,12 @@ if _SPAWNED:
 elif AS_COMMAND:
     for _signum in _STOP_SIGNALS:
         signal.signal(_signum, _end_at_once)
+    # No cyclic collection while the command imports (pandas, matplotlib, pydantic's
+    # schemas): they make few cycles and many objects, which the collector would walk a
+    # few hundred times (0.25 s of `negsim plot`'s start). `_interruptible` turns it back
+    # on; the commands that never reach it (validate, schema, new, explore's parent) are
+    # short or wait on a child.
+    gc.disable()
 
 import contextlib  # noqa: E402
 import errno  # noqa: E402
@@ -94,6 +101,11 @@ def _interruptible(imports: tuple[str, ...] = ()) -> None:
 
     for name in imports:
         importlib.import_module(name)
+    if AS_COMMAND and not gc.isenabled():
+        # What is loaded by now lives as long as the command: frozen, later collections
+        # skip it (and forked workers share its pages instead of copying them).
+        gc.freeze()
+        gc.enable()
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (e.g. a test's thread)
     for signum in _STOP_SIGNALS:
