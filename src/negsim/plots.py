@@ -887,11 +887,16 @@ def event_numbers(events: list[Event]) -> dict[str, int]:
     return {eid: i + 1 for i, eid in enumerate(sorted(first, key=lambda e: (first[e], e)))}
 
 
-def _clusters(xs: list[float], width: float) -> list[list[int]]:
-    """Group ascending positions closer than ``width`` into one marker each."""
+def _clusters(xs: list[float], width: float, chained: bool = False) -> list[list[int]]:
+    """Group ascending positions closer than ``width`` into one marker each.
+
+    Closer than ``width`` to the group's first position, or, ``chained``, to its last
+    (a run of events each a few days after the one before is then one group).
+    """
     groups: list[list[int]] = []
+    anchor = -1 if chained else 0
     for i, x in enumerate(xs):
-        if groups and x - xs[groups[-1][0]] < width:
+        if groups and x - xs[groups[-1][anchor]] < width:
             groups[-1].append(i)
         else:
             groups.append([i])
@@ -1206,12 +1211,7 @@ def _mark_causal(ax: Any, causal: list[Event], first: pd.Timestamp, last: pd.Tim
         return
     xs = [float(mdates.date2num(event.start)) for event in shown]
     gap = _CAUSAL_GAP * max(float(mdates.date2num(last) - mdates.date2num(first)), 1.0)
-    groups: list[list[int]] = []
-    for i, x in enumerate(xs):
-        if groups and x - xs[groups[-1][-1]] < gap:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
+    groups = _clusters(xs, gap, chained=True)
     ax.vlines(  # one collection, not a line per event
         xs,
         0,
