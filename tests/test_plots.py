@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from negsim import plots
 from negsim.plots import (
     FIGURE_STEMS,
     FORMATS,
@@ -276,6 +277,47 @@ def test_other_files_beside_the_figures_stay(tmp_path: Path) -> None:
     again = plot_results(RESULTS, out)  # figures listed in figures.json are replaced
     assert [p.name for p in again.written] == [p.name for p in first.written]
     assert (out / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def _stats(paths: list[Path]) -> list[tuple[int, int]]:
+    return [(p.stat().st_ino, p.stat().st_mtime_ns) for p in paths]
+
+
+@pytest.mark.slow
+def test_figures_drawn_once_are_reused_while_they_show_these_results(
+    results: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "figs"
+    first = plot_results(results, out)
+    assert not first.reused and first.problems == []
+    again = plot_results(results, out)
+    assert again.reused
+    assert again.written == first.written and again.skipped == first.skipped
+    assert _stats(again.written) == _stats(first.written), "reused: not one file touched"
+    # Asked to, or in another format, or by other drawing code: drawn anew.
+    assert not plot_results(results, out, redraw=True).reused
+    assert not plot_results(results, out, "svg").reused
+    assert plot_results(results, out, "svg").reused
+    monkeypatch.setattr(plots, "drawing_identity", lambda: "0" * 64)
+    assert not plot_results(results, out, "svg").reused
+    monkeypatch.undo()
+    # A figure edited by hand is never taken for negsim's: the plot stops, as before.
+    (out / "verdicts.png").write_bytes(b"annotated")
+    with pytest.raises(PlotError, match="changed since negsim plot wrote it"):
+        plot_results(results, out)
+
+
+@pytest.mark.slow
+def test_figures_of_unchecked_results_are_drawn_again(results: Path, tmp_path: Path) -> None:
+    # Results not checked against their manifest are not known to be the same: drawn
+    # anew, their problems met, and said, again.
+    ts = pd.read_csv(results / "timeseries.csv", dtype=str)
+    ts.loc[3, "p50"] = "n/a?"
+    ts.to_csv(results / "timeseries.csv", index=False)
+    first = plot_results(results, tmp_path / "figs", check=False)
+    assert first.problems
+    again = plot_results(results, tmp_path / "figs", check=False)
+    assert not again.reused and again.problems == first.problems
 
 
 @pytest.mark.slow

@@ -71,12 +71,15 @@ from typing import Any, NoReturn  # noqa: E402
 
 import click  # noqa: E402
 
-from negsim import __version__  # noqa: E402
+from negsim import __version__, interrupts  # noqa: E402
 from negsim.errors import NegsimError, NegsimWarning, ScenarioError, UsageError  # noqa: E402
 from negsim.run.executors import EXECUTORS  # noqa: E402  (light: no model, no Dask)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
+    # Noted as well as raised: a library that swallows the raise (pydantic's serializer
+    # does) must not make negsim carry on; its work loops and commits check the note.
+    interrupts.note()
     raise KeyboardInterrupt
 
 
@@ -108,9 +111,9 @@ def _interruptible(imports: tuple[str, ...] = ()) -> None:
         gc.enable()
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (e.g. a test's thread)
+    interrupts.clear()
     for signum in _STOP_SIGNALS:
-        handler = signal.default_int_handler if signum == signal.SIGINT else _raise_interrupt
-        signal.signal(signum, handler)
+        signal.signal(signum, _raise_interrupt)
     if AS_COMMAND:
         sys.unraisablehook = _redeliver_interrupt
 
@@ -796,12 +799,13 @@ def _plot(
     wait: bool,
     after_run: bool = False,
     jobs: int | None = None,
+    redraw: bool = False,
 ) -> None:
     from negsim.plots import plot_results
 
     _interruptible()  # the figure folder is locked and staged: both undone on an interrupt
     try:
-        report = plot_results(results_dir, out, fmt, wait=wait, jobs=jobs)
+        report = plot_results(results_dir, out, fmt, wait=wait, jobs=jobs, redraw=redraw)
     except KeyboardInterrupt:
         where = out or results_dir / "figures"
         if after_run:
@@ -819,8 +823,15 @@ def _plot(
     for problem in report.problems:
         click.echo(problem, err=True)
     if not quiet:
-        for path in report.written:
-            click.echo(f"wrote {path}")
+        if report.reused:
+            where = report.written[0].parent
+            click.echo(
+                f"{where}: its {len(report.written)} figures already show these results, "
+                "drawn by this negsim; none drawn again (--redraw draws them anew)"
+            )
+        else:
+            for path in report.written:
+                click.echo(f"wrote {path}")
         for skipped in report.skipped:
             click.echo(f"skipped {skipped}")
     if report.problems:
@@ -854,9 +865,20 @@ def _plot(
     type=click.IntRange(1),
     help="Processes drawing figures side by side (Linux) [default: all cores].",
 )
+@click.option(
+    "--redraw",
+    is_flag=True,
+    help="Draw every figure, even if those in the folder already show these results.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
 def plot(
-    results_dir: Path, out: Path | None, fmt: str, wait: bool, jobs: int | None, quiet: bool
+    results_dir: Path,
+    out: Path | None,
+    fmt: str,
+    wait: bool,
+    jobs: int | None,
+    redraw: bool,
+    quiet: bool,
 ) -> None:
     """Draw the report figures from a results folder written by `negsim run`.
 
@@ -871,6 +893,9 @@ def plot(
     data is reported (exit 1) and the others are still drawn. Only figure
     files an earlier `negsim plot` wrote (listed in figures.json) are replaced,
     and only if unchanged since: a figure you edited stops the plot (exit 1).
+    Figures drawn once are reused: if the folder's figures already show these
+    very results, drawn by this negsim and each as it wrote it, none is drawn
+    again unless --redraw.
 
     A sweep folder (written by `negsim sweep`) gets the sweep's figures: per
     hypothesis and metric, its sensitivity, its effect against the most
@@ -879,7 +904,7 @@ def plot(
     if _is_sweep_folder(results_dir):
         _plot_sweep(results_dir, quiet, out, fmt, wait)
         return
-    _plot(results_dir, out, fmt, quiet, wait, jobs=jobs)
+    _plot(results_dir, out, fmt, quiet, wait, jobs=jobs, redraw=redraw)
 
 
 def _is_sweep_folder(folder: Path) -> bool:

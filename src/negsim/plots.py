@@ -81,11 +81,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from negsim import __version__
+from negsim import __version__, interrupts
 from negsim.errors import NegsimError, ResultsError
 from negsim.posterior_plots import has_drawn_inputs, posterior_figure
 from negsim.results import FolderKind, OutputFolder, Results, open_results
-from negsim.results.folder import RESULTS_SHA256, results_identity
+from negsim.results.folder import RESULTS_SHA256, drawn_files, read_record, results_identity
 from negsim.results.writer import RUNS_PARQUET
 
 __all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
@@ -205,6 +205,9 @@ class PlotReport:
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     """One line per figure the results cannot give, e.g. ``verdicts: no hypothesis was tested``."""
+    reused: bool = False
+    """The figures were already there, drawn by this very drawing code from these very
+    results, each as it was written: none was drawn again (``written`` lists them)."""
 
 
 class _Skip(Exception):
@@ -2358,6 +2361,7 @@ def _rendered(
     processes = _drawing_processes(jobs, len(builders))
     if processes == 1:
         for name, source, what, build in builders:
+            interrupts.check()
             data, mine, notes = _render_one(build, folder.path(source), what, fmt)
             problems.extend(mine)
             skipped.extend(notes)
@@ -2408,8 +2412,14 @@ def plot_results(
     check: bool = True,
     wait: bool = False,
     jobs: int | None = None,
+    redraw: bool = False,
 ) -> PlotReport:
     """Draw every figure that the CSV files of a results folder allow.
+
+    Drawn once, reused: when ``out_dir`` already holds this format's figures,
+    drawn from these very results (``figures.json`` names them) by this very
+    drawing code, each with the bytes it was written with, and that draw had
+    no problem, nothing is drawn again (`PlotReport.reused`).
 
     Args:
         results_dir: A folder written by ``negsim run`` (see ``docs/results.md``).
@@ -2423,6 +2433,7 @@ def plot_results(
             instead of failing.
         jobs: Processes drawing figures side by side (forked; on Linux only);
             ``None``: one per core the process may use.
+        redraw: Draw every figure even if those in ``out_dir`` are current.
 
     Returns:
         The files written, one line per figure that could not be drawn, and
@@ -2435,13 +2446,19 @@ def plot_results(
             files negsim did not write.
     """
     try:
-        return _plot_results(Path(results_dir), out_dir, fmt, check, wait, jobs)
+        return _plot_results(Path(results_dir), out_dir, fmt, check, wait, jobs, redraw)
     except ResultsError as error:
         raise PlotError(str(error)) from None
 
 
 def _plot_results(
-    results_dir: Path, out_dir: Path | None, fmt: str, check: bool, wait: bool, jobs: int | None
+    results_dir: Path,
+    out_dir: Path | None,
+    fmt: str,
+    check: bool,
+    wait: bool,
+    jobs: int | None,
+    redraw: bool = False,
 ) -> PlotReport:
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
@@ -2457,8 +2474,13 @@ def _plot_results(
                 f"{results_dir}: not a results folder (none of {', '.join(RESULT_FILES)} found)"
             )
     names = _figure_names(fmt)
+    target = Path(out_dir) if out_dir is not None else results_dir / "figures"
+    if results is not None and not redraw:
+        earlier = _drawn_earlier(target, results.manifest, fmt)
+        if earlier is not None:
+            return earlier
     output = OutputFolder(
-        Path(out_dir) if out_dir is not None else results_dir / "figures",
+        target,
         FIGURES,
         names=[*names, FIGURES.record],
         estimate=len(names) * _FIGURE_BYTES[fmt],
@@ -2490,11 +2512,73 @@ def _plot_results(
                 "format": fmt,
                 # The results drawn: a rerun of the folder removes figures that no longer match.
                 RESULTS_SHA256: results_identity(results.manifest) if results is not None else None,
+                # What a later plot needs to reuse these figures instead of drawing them again.
+                DRAWING_SHA256: drawing_identity(),
+                "problems": problems,
+                "skipped": skipped,
             },
             # Figures of another format stay listed; this format's not drawn now are stale.
             keep_listed=lambda name: not name.endswith(f".{fmt}"),
         )
     return PlotReport(written=written, problems=problems, skipped=skipped)
+
+
+DRAWING_SHA256 = "drawing_sha256"
+"""figures.json's key for the drawing code that drew the figures (`drawing_identity`)."""
+_DRAWING_MODULES = ("negsim.plots", "negsim.posterior_plots")
+
+
+def drawing_identity() -> str:
+    """The sha256 of the modules that draw a results folder's figures, over their source.
+
+    Figures drawn by other code (another negsim, or this one edited) are drawn
+    again rather than reused, whatever the version number says.
+    """
+    import hashlib
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in _DRAWING_MODULES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        digest.update(name.encode() + b"\0")
+        if origin is not None and Path(origin).is_file():
+            digest.update(Path(origin).read_bytes())
+    return digest.hexdigest()
+
+
+def _drawn_earlier(folder: Path, manifest: dict[str, Any], fmt: str) -> PlotReport | None:
+    """The figures an earlier plot left in ``folder``, if they can stand for a new draw.
+
+    They can when its record names these results (every listed file holding the
+    bytes it records: `drawn_files`), this format, this drawing code, and that
+    draw met no problem (then it would be met, and said, again). Its notes on
+    figures the results cannot give are said again.
+    """
+    try:
+        record = read_record(folder / FIGURES.record, FIGURES)
+    except ResultsError:
+        return None
+    if record is None:
+        return None
+    document = record.document
+    skipped = document.get("skipped")
+    if (
+        document.get("format") != fmt
+        or document.get(DRAWING_SHA256) != drawing_identity()
+        or document.get("problems") != []
+        or not isinstance(skipped, list)
+    ):
+        return None
+    found = drawn_files(folder, FIGURES, manifest)
+    names = [name for name in _figure_names(fmt) if name in found]
+    if not names:
+        return None
+    return PlotReport(
+        written=[found[name] for name in names],
+        skipped=[str(note) for note in skipped],
+        reused=True,
+    )
 
 
 def _plain_manifest(results_dir: Path) -> dict[str, Any] | None:

@@ -213,7 +213,7 @@ def test_sigterm_during_plot_leaves_no_lock_no_staging_and_the_earlier_figures(
     before = snapshot(figures)
     with open(tmp_path / "err", "w", encoding="utf-8") as err:
         plot = subprocess.Popen(
-            [sys.executable, "-m", "negsim.cli", "plot", str(results)],
+            [sys.executable, "-m", "negsim.cli", "plot", str(results), "--redraw"],
             stdout=subprocess.DEVNULL,
             stderr=err,
         )

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import snapshot
+from negsim import interrupts
 from negsim.errors import ResultsError
 from negsim.results import ResultsFolder, open_results_folder, write_results
 from negsim.results.folder import (
@@ -570,3 +571,25 @@ def test_a_figures_folder_keeps_other_formats_listed(tmp_path: Path) -> None:
             folder.commit({"negsim": "t"}, keep_listed=lambda n, fmt=fmt: not n.endswith(fmt))
     record = read_record(out / "figures.json", kind)
     assert record is not None and sorted(record.files) == ["a.png", "a.svg", "b.png", "b.svg"]
+
+
+def test_an_interrupt_a_library_swallowed_writes_nothing(tmp_path: Path) -> None:
+    # A stop signal whose KeyboardInterrupt was dropped on the way (pydantic's serializer
+    # does) still stops the commit: the earlier files stay, no staging is left.
+    out = tmp_path / "figs"
+    with OutputFolder(out, FIGURES, names=["a.png"]) as folder:
+        folder.write_file("a.png", lambda p: p.write_bytes(b"first"))
+        folder.commit({"negsim": "t"})
+    before = snapshot(out, deep=False)
+    interrupts.note()
+    try:
+        with (
+            pytest.raises(KeyboardInterrupt),
+            OutputFolder(out, FIGURES, names=["a.png"]) as folder,
+        ):
+            folder.write_file("a.png", lambda p: p.write_bytes(b"second"))
+            folder.commit({"negsim": "t"})
+    finally:
+        interrupts.clear()
+    assert snapshot(out, deep=False) == before
+    assert (out / "a.png").read_bytes() == b"first"

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import dask_scheduler
-from negsim import api
+from negsim import api, interrupts
 from negsim.cli import main
 from negsim.errors import NegsimError, UsageError
 from negsim.run import executors
@@ -233,3 +233,48 @@ def test_a_busy_caller_holds_back_the_pool_not_a_pile_of_results(tmp_path):
         assert len(list(results)) == 39
     finally:
         pool.close()
+
+
+def slow_square(x: int) -> int:
+    time.sleep(0.05)
+    return x * x
+
+
+@pytest.fixture
+def swallowed_interrupt():
+    """A stop signal noted by the command's handler whose KeyboardInterrupt a library dropped."""
+    interrupts.note()
+    yield
+    interrupts.clear()
+
+
+@pytest.mark.parametrize("kind", ["serial", "processes"])
+def test_an_interrupt_a_library_swallowed_stops_the_work_at_the_next_chunk(
+    kind, swallowed_interrupt
+):
+    executor = SerialExecutor() if kind == "serial" else ProcessExecutor(2)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(executor.map(slow_square, range(20)))
+    finally:
+        executor.terminate()
+
+
+def test_without_a_noted_signal_the_work_goes_on():
+    interrupts.clear()
+    pool = ProcessExecutor(2)
+    try:
+        assert sorted(pool.map(slow_square, range(6))) == [0, 1, 4, 9, 16, 25]
+    finally:
+        pool.close()
+
+
+def test_terminate_ends_idle_workers_at_once():
+    # The moment a CI run once hung in: a pool whose workers all wait for a task.
+    pool = ProcessExecutor(2)
+    workers = list(pool._pool._pool)
+    time.sleep(0.3)  # both idle, one of them holding the task queue's lock
+    started = time.monotonic()
+    pool.terminate()
+    assert time.monotonic() - started < executors.TERMINATE_WAIT
+    assert not any(worker.is_alive() for worker in workers)

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from negsim import interrupts
 from negsim.errors import ResultsError
 from negsim.results.filesystem import free_bytes, human_size, reason, sync_folder
 from negsim.results.lock import LOCK_NAME, FolderLock, Holder
@@ -610,6 +611,8 @@ class OutputFolder:
                 would replace was changed or put there while it worked (then
                 nothing is written and the earlier files stay as they were).
         """
+        # An interrupt a library swallowed on the way here still means nothing is written.
+        interrupts.check()
         record_name = self.kind.record
         try:
             if not self.path.is_dir() or not self._staging_exists():

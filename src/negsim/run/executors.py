@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from negsim import interrupts
 from negsim.errors import NegsimError, UsageError
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -71,6 +72,7 @@ class SerialExecutor:
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         for task in tasks:
+            interrupts.check()
             yield function(task)
 
     def close(self) -> None:
@@ -124,6 +126,12 @@ def _start_worker(parent: int) -> None:
     _exit_with_parent(parent)
 
 
+TERMINATE_WAIT = 10.0
+"""Seconds `ProcessExecutor.terminate` waits for the pool to end before killing its workers."""
+CHECK_EVERY = 0.1
+"""Seconds between two looks at `negsim.interrupts` while waiting on a pool's workers."""
+
+
 class ProcessExecutor:
     """Runs tasks in a pool of forked worker processes.
 
@@ -141,11 +149,14 @@ class ProcessExecutor:
         blocking = hasattr(signal, "pthread_sigmask")
         if blocking:
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
         try:
-            self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
-        finally:
             if blocking:
+                # A signal that came meanwhile is raised here, as the mask is lifted.
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+        except BaseException:
+            self.terminate()  # the caller never gets this executor to end
+            raise
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         # At most `window` tasks in flight: a pool's finished results otherwise pile up
@@ -168,7 +179,11 @@ class ProcessExecutor:
         while in_flight < window(self.jobs) and submit():
             in_flight += 1
         while in_flight:
-            succeeded, result = done.get()
+            interrupts.check()
+            try:
+                succeeded, result = done.get(timeout=CHECK_EVERY)
+            except queue.Empty:
+                continue
             in_flight -= 1
             if not succeeded:
                 raise result
@@ -181,8 +196,28 @@ class ProcessExecutor:
         self._pool.join()
 
     def terminate(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        """End the workers now, in at most about 2 x TERMINATE_WAIT seconds.
+
+        `Pool.terminate` first takes the lock of the workers' task queue, which an
+        idle worker holds while it waits for a task: it is freed when the pool's own
+        threads send the workers their ends. Should that never happen (a CI run hung
+        there once, an interrupt at the pool's very start), the workers are killed
+        and the pool left to its daemon threads: this process is on its way out.
+        """
+        workers = [worker for worker in getattr(self._pool, "_pool", ()) if worker.is_alive()]
+
+        def end() -> None:
+            self._pool.terminate()
+            self._pool.join()
+
+        ender = threading.Thread(target=end, name="negsim-pool-end", daemon=True)
+        ender.start()
+        ender.join(TERMINATE_WAIT)
+        if ender.is_alive():
+            for worker in workers:
+                with contextlib.suppress(OSError, ValueError):
+                    worker.kill()
+            ender.join(TERMINATE_WAIT)
 
 
 class DaskExecutor:
@@ -247,6 +282,7 @@ class DaskExecutor:
         completed = as_completed(self._futures)
         counted = time.monotonic()
         for future in completed:
+            interrupts.check()
             try:
                 result = future.result()
             except KilledWorker as error:
