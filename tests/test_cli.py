@@ -640,3 +640,30 @@ def test_an_import_broken_by_an_interrupt_counts_as_the_interrupt():
     except ImportError as error:
         assert _from_interrupt(error)
     assert not _from_interrupt(ImportError("no module named x"))
+
+
+def test_a_signal_noted_by_a_command_never_reaches_the_program_that_called_it():
+    # A program (a notebook) calling main(): once the command returns, its note is gone,
+    # so the program's own calls into negsim never raise for it.
+    from negsim import interrupts
+
+    interrupts.note()
+    CliRunner().invoke(main, ["--version"])
+    assert not interrupts.asked()
+
+
+def test_a_second_start_of_work_in_one_command_keeps_the_note():
+    # `run --plot` starts work twice: a signal noted in between must still stop the plot.
+    import signal as signals
+
+    from negsim import cli, interrupts
+
+    saved = {signum: signals.getsignal(signum) for signum in cli._STOP_SIGNALS}
+    try:
+        interrupts.note()
+        cli._interruptible()
+        assert interrupts.asked()
+    finally:
+        interrupts.clear()
+        for signum, handler in saved.items():
+            signals.signal(signum, handler)

@@ -111,7 +111,8 @@ def _interruptible(imports: tuple[str, ...] = ()) -> None:
         gc.enable()
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (e.g. a test's thread)
-    interrupts.clear()
+    # Not cleared here: `run --plot` comes here twice, and a signal noted in between
+    # (its raise swallowed) must still stop the plot. `_Group.main` clears it.
     for signum in _STOP_SIGNALS:
         signal.signal(signum, _raise_interrupt)
     if AS_COMMAND:
@@ -141,7 +142,15 @@ def _redeliver_interrupt(unraisable: Any) -> None:
         import _thread
 
         _redelivered += 1
-        timer = threading.Timer(0.01, _thread.interrupt_main)
+        raised = interrupts.raised()
+
+        def redeliver() -> None:
+            # Unless it was raised meanwhile (a check saw the note): a second one would
+            # land in the cleanup the first has started.
+            if interrupts.raised() == raised:
+                _thread.interrupt_main()
+
+        timer = threading.Timer(0.01, redeliver)
         timer.daemon = True
         timer.start()
         return
@@ -211,6 +220,8 @@ class _Group(click.Group):
         warnings.filterwarnings("always", category=NegsimWarning)
         in_main_thread = threading.current_thread() is threading.main_thread()
         saved = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+        if in_main_thread:
+            interrupts.clear()  # a signal an earlier command in this process noted is not ours
         try:
             return super().main(*args, **kwargs)
         finally:
@@ -224,6 +235,7 @@ class _Group(click.Group):
             elif in_main_thread:  # a program calling main() keeps its handlers
                 for signum, handler in saved.items():
                     signal.signal(signum, handler)
+                interrupts.clear()  # and its own calls into negsim never see our note
 
     # An interrupt anywhere in parsing or in a command, and a file-system error nothing
     # below reported, end here in negsim's one line, before click's `Aborted!` (exit 1)
@@ -827,7 +839,7 @@ def _plot(
             where = report.written[0].parent
             click.echo(
                 f"{where}: its {len(report.written)} figures already show these results, "
-                "drawn by this negsim; none drawn again (--redraw draws them anew)"
+                "drawn by this drawing code; none drawn again (--redraw draws them anew)"
             )
         else:
             for path in report.written:
@@ -894,7 +906,8 @@ def plot(
     files an earlier `negsim plot` wrote (listed in figures.json) are replaced,
     and only if unchanged since: a figure you edited stops the plot (exit 1).
     Figures drawn once are reused: if the folder's figures already show these
-    very results, drawn by this negsim and each as it wrote it, none is drawn
+    very results, drawn by this drawing code (negsim's and matplotlib's versions,
+    the plotting modules' source) and each as it wrote it, none is drawn
     again unless --redraw.
 
     A sweep folder (written by `negsim sweep`) gets the sweep's figures: per

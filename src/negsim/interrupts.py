@@ -11,19 +11,22 @@ are put in place call `check`, which raises the interrupt again if it was
 asked for. An interrupt that propagated normally never reaches a check: the
 command is already cleaning up.
 
-Only the negsim command notes signals, so a program that imports negsim never
-sees a check raise.
+Only the negsim command notes signals, and the note is cleared as each
+command starts and, when it is called from a program, as it returns: a
+program's own calls into negsim never see a check raise.
 """
 
 from __future__ import annotations
 
 _asked = False
+_raised = 0
 
 
 def note() -> None:
-    """Record that a stop signal arrived (called from the command's signal handler)."""
-    global _asked
+    """Record that a stop signal arrived and is being raised (the command's signal handler)."""
+    global _asked, _raised
     _asked = True
+    _raised += 1
 
 
 def clear() -> None:
@@ -37,7 +40,14 @@ def asked() -> bool:
     return _asked
 
 
+def raised() -> int:
+    """How many KeyboardInterrupts signals and checks have raised (to tell a new one apart)."""
+    return _raised
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if a stop signal arrived, even if its own raise was swallowed."""
+    global _raised
     if _asked:
+        _raised += 1
         raise KeyboardInterrupt

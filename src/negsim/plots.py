@@ -2529,15 +2529,16 @@ _DRAWING_MODULES = ("negsim.plots", "negsim.posterior_plots")
 
 
 def drawing_identity() -> str:
-    """The sha256 of the modules that draw a results folder's figures, over their source.
+    """The sha256 of what draws a results folder's figures: negsim's and matplotlib's
+    versions and the source of the modules that draw them.
 
-    Figures drawn by other code (another negsim, or this one edited) are drawn
-    again rather than reused, whatever the version number says.
+    Figures drawn by other code (another negsim or matplotlib, or this negsim
+    edited) are drawn again rather than reused, whatever the version number says.
     """
     import hashlib
     import importlib.util
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"negsim {__version__} matplotlib {mpl.__version__}\0".encode())
     for name in _DRAWING_MODULES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None

@@ -278,3 +278,16 @@ def test_terminate_ends_idle_workers_at_once():
     pool.terminate()
     assert time.monotonic() - started < executors.TERMINATE_WAIT
     assert not any(worker.is_alive() for worker in workers)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks")
+def test_a_pool_that_fails_to_start_leaves_the_stop_signals_deliverable(monkeypatch):
+    def no_fork(*args, **kwargs):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    context = executors.multiprocessing.get_context("fork")
+    monkeypatch.setattr(type(context), "Pool", no_fork)
+    with pytest.raises(OSError):
+        ProcessExecutor(2)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert not (blocked & executors._STOP_SIGNALS), blocked

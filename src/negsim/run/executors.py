@@ -149,14 +149,19 @@ class ProcessExecutor:
         blocking = hasattr(signal, "pthread_sigmask")
         if blocking:
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+        started = False
         try:
-            if blocking:
-                # A signal that came meanwhile is raised here, as the mask is lifted.
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-        except BaseException:
-            self.terminate()  # the caller never gets this executor to end
-            raise
+            self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
+            started = True
+        finally:
+            try:
+                if blocking:
+                    # A signal that came meanwhile is raised here, as the mask is lifted.
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            except BaseException:
+                if started:
+                    self.terminate()  # the caller never gets this executor to end
+                raise
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         # At most `window` tasks in flight: a pool's finished results otherwise pile up
@@ -196,7 +201,7 @@ class ProcessExecutor:
         self._pool.join()
 
     def terminate(self) -> None:
-        """End the workers now, in at most about 2 x TERMINATE_WAIT seconds.
+        """End the workers now, in at most about TERMINATE_WAIT seconds.
 
         `Pool.terminate` first takes the lock of the workers' task queue, which an
         idle worker holds while it waits for a task: it is freed when the pool's own
@@ -217,7 +222,8 @@ class ProcessExecutor:
             for worker in workers:
                 with contextlib.suppress(OSError, ValueError):
                     worker.kill()
-            ender.join(TERMINATE_WAIT)
+            # Not long: if the killed worker held the queue's lock, the pool never ends.
+            ender.join(1.0)
 
 
 class DaskExecutor:
