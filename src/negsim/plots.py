@@ -85,7 +85,7 @@ from negsim import __version__, interrupts
 from negsim.errors import NegsimError, ResultsError
 from negsim.posterior_plots import has_drawn_inputs, posterior_figure
 from negsim.results import FolderKind, OutputFolder, Results, open_results
-from negsim.results.folder import RESULTS_SHA256, drawn_files, read_record, results_identity
+from negsim.results.folder import RESULTS_SHA256, drawn_record, results_identity
 from negsim.results.writer import RUNS_PARQUET
 
 __all__ = ["FAN_METRICS", "FORMATS", "PlotError", "PlotReport", "plot_results", "wilson_interval"]
@@ -2552,16 +2552,14 @@ def _drawn_earlier(folder: Path, manifest: dict[str, Any], fmt: str) -> PlotRepo
     """The figures an earlier plot left in ``folder``, if they can stand for a new draw.
 
     They can when its record names these results (every listed file holding the
-    bytes it records: `drawn_files`), this format, this drawing code, and that
+    bytes it records: `drawn_record`), this format, this drawing code, and that
     draw met no problem (then it would be met, and said, again). Its notes on
     figures the results cannot give are said again.
     """
-    try:
-        record = read_record(folder / FIGURES.record, FIGURES)
-    except ResultsError:
+    drawn = drawn_record(folder, FIGURES, manifest)
+    if drawn is None:
         return None
-    if record is None:
-        return None
+    record, found = drawn
     document = record.document
     skipped = document.get("skipped")
     if (
@@ -2571,7 +2569,6 @@ def _drawn_earlier(folder: Path, manifest: dict[str, Any], fmt: str) -> PlotRepo
         or not isinstance(skipped, list)
     ):
         return None
-    found = drawn_files(folder, FIGURES, manifest)
     names = [name for name in _figure_names(fmt) if name in found]
     if not names:
         return None

@@ -794,21 +794,29 @@ def drawn_files(folder: Path, kind: FolderKind, manifest: Mapping[str, Any]) -> 
     Empty unless the folder's record is intact, names these very results
     (:data:`RESULTS_SHA256`), and each file still holds the bytes it records.
     """
+    drawn = drawn_record(folder, kind, manifest)
+    return drawn[1] if drawn is not None else {}
+
+
+def drawn_record(
+    folder: Path, kind: FolderKind, manifest: Mapping[str, Any]
+) -> tuple[Record, dict[str, Path]] | None:
+    """`drawn_files` with the record that lists them (what else it says: how they were drawn)."""
     try:
         record = read_record(Path(folder) / kind.record, kind)
     except ResultsError:
-        return {}
+        return None
     if record is None or record.edited or not record.listed:
-        return {}
+        return None
     if record.document.get(RESULTS_SHA256) != results_identity(manifest):
-        return {}
+        return None
     found = {}
     for name, entry in record.files.items():
         path = Path(folder) / name
         if not _matches(path, entry):
-            return {}
+            return None
         found[name] = path
-    return found
+    return record, found
 
 
 def retire_drawn(results: Path, manifest: Mapping[str, Any]) -> tuple[list[str], list[str]]:

@@ -149,18 +149,16 @@ class ProcessExecutor:
         blocking = hasattr(signal, "pthread_sigmask")
         if blocking:
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-        started = False
         try:
             self._pool = context.Pool(jobs, initializer=_start_worker, initargs=(os.getpid(),))
-            started = True
         finally:
             try:
                 if blocking:
                     # A signal that came meanwhile is raised here, as the mask is lifted.
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
             except BaseException:
-                if started:
-                    self.terminate()  # the caller never gets this executor to end
+                if hasattr(self, "_pool"):  # started: the caller never gets it to end
+                    self.terminate()
                 raise
 
     def map(self, function: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
