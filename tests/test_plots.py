@@ -307,6 +307,25 @@ def test_figures_drawn_once_are_reused_while_they_show_these_results(
         plot_results(results, out)
 
 
+def test_the_drawing_identity_covers_every_module_of_negsim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A figure's words and numbers also come from modules that do not draw (the results
+    # reader, the scenario loader): an edit to any of them draws the figures anew.
+    package = tmp_path / "negsim"
+    (package / "results").mkdir(parents=True)
+    (package / "plots.py").write_text("# draws\n")
+    (package / "results" / "reader.py").write_text("# reads\n")
+    monkeypatch.setattr(plots, "__file__", str(package / "plots.py"))
+    first = plots.drawing_identity()
+    assert plots.drawing_identity() == first
+    (package / "results" / "reader.py").write_text("# reads, edited\n")
+    edited = plots.drawing_identity()
+    assert edited != first
+    (package / "results" / "notes.txt").write_text("not code")
+    assert plots.drawing_identity() == edited, "only the modules' source counts"
+
+
 @pytest.mark.slow
 def test_figures_of_unchecked_results_are_drawn_again(results: Path, tmp_path: Path) -> None:
     # Results not checked against their manifest are not known to be the same: drawn

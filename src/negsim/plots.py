@@ -2525,26 +2525,24 @@ def _plot_results(
 
 DRAWING_SHA256 = "drawing_sha256"
 """figures.json's key for the drawing code that drew the figures (`drawing_identity`)."""
-_DRAWING_MODULES = ("negsim.plots", "negsim.posterior_plots")
 
 
 def drawing_identity() -> str:
     """The sha256 of what draws a results folder's figures: negsim's and matplotlib's
-    versions and the source of the modules that draw them.
+    versions and the source of every module of the installed negsim.
 
     Figures drawn by other code (another negsim or matplotlib, or this negsim
     edited) are drawn again rather than reused, whatever the version number says.
+    All of negsim, not only its drawing modules: the words and numbers on a
+    figure also come from the modules that read the results and the scenario.
     """
     import hashlib
-    import importlib.util
 
+    package = Path(__file__).resolve().parent
     digest = hashlib.sha256(f"negsim {__version__} matplotlib {mpl.__version__}\0".encode())
-    for name in _DRAWING_MODULES:
-        spec = importlib.util.find_spec(name)
-        origin = spec.origin if spec is not None else None
-        digest.update(name.encode() + b"\0")
-        if origin is not None and Path(origin).is_file():
-            digest.update(Path(origin).read_bytes())
+    for source in sorted(package.rglob("*.py")):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(source.read_bytes())
     return digest.hexdigest()
 
 
