@@ -3,12 +3,16 @@ leave out the scenario's own value (a warning), and the walk that lists every pa
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from negsim.errors import ScenarioError
 from negsim.scenario import load
+from negsim.scenario.loader import apply_set, set_in_copy
 from negsim.scenario.uncertain import ANALYSIS_BLOCKS, parameter_paths, sweep_range
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,3 +276,25 @@ def test_a_successor_of_a_leader_without_successors_is_named_as_missing(tmp_path
         f"{path}:{line_of(text, written)}: variants.heir.set.{written}: no element with id '1' "
         "in leaders.zahran_alloush.successors"
     ]
+
+
+_GENEVA3_DATA = load(GENEVA3).scenario.model_dump()
+_GENEVA3_PATHS = sorted(parameter_paths(_GENEVA3_DATA, include_unset=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    path=st.sampled_from(_GENEVA3_PATHS),
+    value=st.floats(min_value=-1e3, max_value=1e3, allow_nan=False),
+)
+def test_set_in_copy_is_apply_set_on_a_deep_copy_and_leaves_the_data_alone(
+    path: str, value: float
+) -> None:
+    # The range checks set each end of a range on a copy copied only along its path: the
+    # result must read as a deep copy changed by apply_set, and the scenario stay as it was.
+    before = copy.deepcopy(_GENEVA3_DATA)
+    edited, problem = set_in_copy(_GENEVA3_DATA, path, value)
+    expected = copy.deepcopy(_GENEVA3_DATA)
+    assert problem == apply_set(expected, path, value)
+    assert edited == expected
+    assert before == _GENEVA3_DATA

@@ -51,7 +51,7 @@ from pydantic import TypeAdapter, ValidationError
 from negsim.errors import NegsimError
 from negsim.results.tables import INPUT_PREFIX
 from negsim.scenario.distributions import AnyNumber
-from negsim.scenario.loader import ScenarioFile, apply_set
+from negsim.scenario.loader import ScenarioFile, apply_set, set_in_copy
 from negsim.scenario.schema import Scenario
 from negsim.scenario.uncertain import lookup
 
@@ -153,8 +153,7 @@ def variant_scenarios(
     for path, spec in specs.items():
         why = _shared(path)
         if why is None:
-            data = copy.deepcopy(written)
-            why = apply_set(data, path, spec)
+            data, why = set_in_copy(written, path, spec)
             if why is None:
                 try:
                     Scenario.model_validate(data)

@@ -47,7 +47,7 @@ from negsim.scenario.distributions import (
     bounds,
     quantile,
 )
-from negsim.scenario.loader import BASE, apply_set, apply_variant
+from negsim.scenario.loader import BASE, apply_set, apply_variant, set_in_copy
 from negsim.scenario.references import check_references
 from negsim.scenario.schema import Scenario
 from negsim.scenario.uncertain import lookup, parameter_paths, sweep_range
@@ -133,10 +133,8 @@ def _is_whole(value: Any) -> bool:
 
 
 def _accepts(data: dict[str, Any], path: str, value: float) -> bool:
-    import copy
-
-    edited = copy.deepcopy(data)
-    if apply_set(edited, path, value):
+    edited, problem = set_in_copy(data, path, value)
+    if problem:
         return False
     try:
         Scenario.model_validate(edited)

@@ -824,12 +824,18 @@ def _event_index(data: dict[str, Any], event_id: Any) -> int | None:
     return None
 
 
-def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
+def apply_set(
+    data: dict[str, Any], dotted: str, value: Any, *, copy_path: bool = False
+) -> str | None:
     """Set ``dotted`` in ``data``; return a problem or None.
 
     A list of mappings with ids (events, a leader's named `successors`) is
     addressed by id, and setting one field of an element keeps its others:
     `leaders.founder.successors.second.moderation`.
+
+    With ``copy_path``, each mapping and list below ``data`` on the path is
+    replaced by a shallow copy before it is changed or entered, so that only
+    ``data`` itself is changed: see `set_in_copy`.
     """
     parts = dotted.split(".")
     if not dotted or any(not part for part in parts):
@@ -847,6 +853,8 @@ def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
                 return (
                     f"name a field of {noun}, e.g. {where}.{part}.{_example_field(current[index])}"
                 )
+            if copy_path:
+                current[index] = _shallow_copy(current[index])
             current = current[index]
             continue
         if not isinstance(current, dict):
@@ -858,8 +866,32 @@ def apply_set(data: dict[str, Any], dotted: str, value: Any) -> str | None:
             if part in _ELEMENT_LISTS:  # a list the file left out: it has no element to name
                 return missing_element(f"{where}.{part}" if where else part, [], parts[depth + 1])
             current[part] = {}
+        elif copy_path:
+            current[part] = _shallow_copy(current[part])
         current = current[part]
     return None
+
+
+def set_in_copy(data: dict[str, Any], dotted: str, value: Any) -> tuple[dict[str, Any], str | None]:
+    """``data`` with ``dotted`` set to ``value`` (as `apply_set`), and the problem or None.
+
+    ``data`` is left as it was. Only the mappings and lists on the path are
+    copied; the rest is shared with ``data``, so the copy is for reading (a
+    check, a validation), not for changing elsewhere. Checking both ends of
+    every range of a scenario's `uncertain` block once spent most of its time
+    deep-copying the whole scenario for each end.
+    """
+    edited = dict(data)
+    return edited, apply_set(edited, dotted, value, copy_path=True)
+
+
+def _shallow_copy(value: Any) -> Any:
+    """A new mapping or list holding the same items; anything else as it is."""
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
 
 
 def _element_lists() -> frozenset[str]:

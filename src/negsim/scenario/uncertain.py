@@ -28,7 +28,6 @@ The same walk, :func:`parameter_paths`, lists every number a screening sweep
 
 from __future__ import annotations
 
-import copy
 import difflib
 import math
 from typing import Any
@@ -232,7 +231,7 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
     ``scenario_data`` is ``Scenario.model_dump()``; each problem is
     (path in the file, message), the path being ``("uncertain", <dotted>)``.
     """
-    from negsim.scenario.loader import apply_set
+    from negsim.scenario.loader import set_in_copy
     from negsim.scenario.references import check_references
     from negsim.scenario.schema import Scenario
 
@@ -276,8 +275,7 @@ def check_uncertain(scenario_data: dict[str, Any]) -> tuple[list[PathMessage], l
             continue
         problem = None
         for end in (low, high):
-            edited = copy.deepcopy(scenario_data)
-            apply_set(edited, str(dotted), end)
+            edited, _ = set_in_copy(scenario_data, str(dotted), end)  # the path was found
             try:
                 Scenario.model_validate(edited)
             except ValidationError as error:
