@@ -2475,8 +2475,9 @@ def _plot_results(
             )
     names = _figure_names(fmt)
     target = Path(out_dir) if out_dir is not None else results_dir / "figures"
+    drawing = drawing_identity()  # read once: checked against the last draw, then recorded
     if results is not None and not redraw:
-        earlier = _drawn_earlier(target, results.manifest, fmt)
+        earlier = _drawn_earlier(target, results.manifest, fmt, drawing)
         if earlier is not None:
             return earlier
     output = OutputFolder(
@@ -2513,7 +2514,7 @@ def _plot_results(
                 # The results drawn: a rerun of the folder removes figures that no longer match.
                 RESULTS_SHA256: results_identity(results.manifest) if results is not None else None,
                 # What a later plot needs to reuse these figures instead of drawing them again.
-                DRAWING_SHA256: drawing_identity(),
+                DRAWING_SHA256: drawing,
                 "problems": problems,
                 "skipped": skipped,
             },
@@ -2546,11 +2547,14 @@ def drawing_identity() -> str:
     return digest.hexdigest()
 
 
-def _drawn_earlier(folder: Path, manifest: dict[str, Any], fmt: str) -> PlotReport | None:
+def _drawn_earlier(
+    folder: Path, manifest: dict[str, Any], fmt: str, drawing: str
+) -> PlotReport | None:
     """The figures an earlier plot left in ``folder``, if they can stand for a new draw.
 
     They can when its record names these results (every listed file holding the
-    bytes it records: `drawn_record`), this format, this drawing code, and that
+    bytes it records: `drawn_record`), this format, the drawing code ``drawing``
+    (`drawing_identity`), and that
     draw met no problem (then it would be met, and said, again). Its notes on
     figures the results cannot give are said again.
     """
@@ -2562,7 +2566,7 @@ def _drawn_earlier(folder: Path, manifest: dict[str, Any], fmt: str) -> PlotRepo
     skipped = document.get("skipped")
     if (
         document.get("format") != fmt
-        or document.get(DRAWING_SHA256) != drawing_identity()
+        or document.get(DRAWING_SHA256) != drawing
         or document.get("problems") != []
         or not isinstance(skipped, list)
     ):
